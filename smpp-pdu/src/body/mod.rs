@@ -1,0 +1,359 @@
+//! [`Pdu`] and [`Body`]: one enum variant per operation, decode and encode.
+
+mod structs;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use self::structs::*;
+use crate::error::DecodeError;
+use crate::frame::{HEADER_LEN, Header};
+use crate::parse::{Cx, ErrorKind, ParseError, Wire, flatten};
+use crate::{CommandId, CommandStatus, SequenceNumber};
+
+macro_rules! bodies {
+    (
+        unit_requests { $( $(#[$um:meta])* $uv:ident = $uid:ident, )* }
+        unit_responses { $( $(#[$rm:meta])* $rv:ident = $rid:ident, )* }
+        requests { $( $(#[$qm:meta])* $qv:ident($qt:ty) = $qid:ident, )* }
+        responses { $( $(#[$pm:meta])* $pv:ident($pt:ty) = $pid:ident, )* }
+    ) => {
+        /// The body of a PDU: which operation, and its fields.
+        ///
+        /// The `command_id` is derived from the variant, so it can never disagree with
+        /// the body. Responses whose body may be absent (error responses, or peers that
+        /// omit it) hold an `Option`: `None` is a header-only PDU.
+        #[non_exhaustive]
+        #[derive(Clone, Debug, Eq, PartialEq)]
+        pub enum Body {
+            $( $(#[$um])* $uv, )*
+            $( $(#[$rm])* $rv, )*
+            $( $(#[$qm])* $qv($qt), )*
+            $( $(#[$pm])* $pv(Option<$pt>), )*
+        }
+
+        impl Body {
+            /// The `command_id` of this body.
+            pub const fn command_id(&self) -> CommandId {
+                match self {
+                    $( Self::$uv => CommandId::$uid, )*
+                    $( Self::$rv => CommandId::$rid, )*
+                    $( Self::$qv(_) => CommandId::$qid, )*
+                    $( Self::$pv(_) => CommandId::$pid, )*
+                }
+            }
+
+            fn body_len(&self) -> usize {
+                match self {
+                    $( Self::$uv => 0, )*
+                    $( Self::$rv => 0, )*
+                    $( Self::$qv(b) => Wire::wire_len(b), )*
+                    $( Self::$pv(b) => b.as_ref().map_or(0, Wire::wire_len), )*
+                }
+            }
+
+            fn put_body(&self, dst: &mut BytesMut) {
+                match self {
+                    $( Self::$qv(b) => Wire::put(b, dst), )*
+                    $( Self::$pv(Some(b)) => Wire::put(b, dst), )*
+                    _ => {}
+                }
+            }
+
+            fn decode_body(header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<Self, ParseError> {
+                match header.command_id {
+                    $( CommandId::$uid => no_body(body).map(|()| Self::$uv), )*
+                    $( CommandId::$rid => Ok(Self::$rv), )*
+                    $( CommandId::$qid => request::<$qt>(body, cx).map(Self::$qv), )*
+                    $( CommandId::$pid => response::<$pt>(header.command_status, body, cx).map(Self::$pv), )*
+                    _ => Err(ParseError { kind: ErrorKind::Nom, rest: body.len() }),
+                }
+            }
+        }
+
+        #[cfg(feature = "proptest")]
+        pub(crate) const BODY_GENERATORS: &[fn(&mut crate::arbitrary::Gen) -> Body] = &[
+            $( |_| Body::$uv, )*
+            $( |_| Body::$rv, )*
+            $( |g| Body::$qv(crate::arbitrary::Generate::generate(g, 0, usize::MAX)), )*
+            $( |g| Body::$pv(crate::arbitrary::Generate::generate(g, 0, usize::MAX)), )*
+        ];
+    };
+}
+
+bodies! {
+    unit_requests {
+        /// unbind.
+        Unbind = UNBIND,
+        /// enquire_link.
+        EnquireLink = ENQUIRE_LINK,
+    }
+    unit_responses {
+        /// generic_nack.
+        GenericNack = GENERIC_NACK,
+        /// unbind_resp.
+        UnbindResp = UNBIND_RESP,
+        /// enquire_link_resp.
+        EnquireLinkResp = ENQUIRE_LINK_RESP,
+        /// cancel_sm_resp.
+        CancelSmResp = CANCEL_SM_RESP,
+        /// replace_sm_resp.
+        ReplaceSmResp = REPLACE_SM_RESP,
+        /// cancel_broadcast_sm_resp (v5.0).
+        CancelBroadcastSmResp = CANCEL_BROADCAST_SM_RESP,
+    }
+    requests {
+        /// bind_receiver.
+        BindReceiver(Bind) = BIND_RECEIVER,
+        /// bind_transmitter.
+        BindTransmitter(Bind) = BIND_TRANSMITTER,
+        /// bind_transceiver.
+        BindTransceiver(Bind) = BIND_TRANSCEIVER,
+        /// outbind.
+        Outbind(Outbind) = OUTBIND,
+        /// submit_sm.
+        SubmitSm(SubmitSm) = SUBMIT_SM,
+        /// deliver_sm.
+        DeliverSm(DeliverSm) = DELIVER_SM,
+        /// submit_multi.
+        SubmitMulti(SubmitMulti) = SUBMIT_MULTI,
+        /// data_sm.
+        DataSm(DataSm) = DATA_SM,
+        /// query_sm.
+        QuerySm(QuerySm) = QUERY_SM,
+        /// cancel_sm.
+        CancelSm(CancelSm) = CANCEL_SM,
+        /// replace_sm.
+        ReplaceSm(ReplaceSm) = REPLACE_SM,
+        /// alert_notification.
+        AlertNotification(AlertNotification) = ALERT_NOTIFICATION,
+        /// broadcast_sm (v5.0).
+        BroadcastSm(BroadcastSm) = BROADCAST_SM,
+        /// query_broadcast_sm (v5.0).
+        QueryBroadcastSm(QueryBroadcastSm) = QUERY_BROADCAST_SM,
+        /// cancel_broadcast_sm (v5.0).
+        CancelBroadcastSm(CancelBroadcastSm) = CANCEL_BROADCAST_SM,
+        /// param_retrieve (v3.3).
+        ParamRetrieve(ParamRetrieve) = PARAM_RETRIEVE,
+        /// query_last_msgs (v3.3).
+        QueryLastMsgs(QueryLastMsgs) = QUERY_LAST_MSGS,
+        /// query_msg_details (v3.3).
+        QueryMsgDetails(QueryMsgDetails) = QUERY_MSG_DETAILS,
+    }
+    responses {
+        /// bind_receiver_resp.
+        BindReceiverResp(BindResp) = BIND_RECEIVER_RESP,
+        /// bind_transmitter_resp.
+        BindTransmitterResp(BindResp) = BIND_TRANSMITTER_RESP,
+        /// bind_transceiver_resp.
+        BindTransceiverResp(BindResp) = BIND_TRANSCEIVER_RESP,
+        /// submit_sm_resp.
+        SubmitSmResp(SubmitSmResp) = SUBMIT_SM_RESP,
+        /// deliver_sm_resp.
+        DeliverSmResp(DeliverSmResp) = DELIVER_SM_RESP,
+        /// submit_multi_resp.
+        SubmitMultiResp(SubmitMultiResp) = SUBMIT_MULTI_RESP,
+        /// data_sm_resp.
+        DataSmResp(DataSmResp) = DATA_SM_RESP,
+        /// query_sm_resp.
+        QuerySmResp(QuerySmResp) = QUERY_SM_RESP,
+        /// broadcast_sm_resp (v5.0).
+        BroadcastSmResp(BroadcastSmResp) = BROADCAST_SM_RESP,
+        /// query_broadcast_sm_resp (v5.0).
+        QueryBroadcastSmResp(QueryBroadcastSmResp) = QUERY_BROADCAST_SM_RESP,
+        /// param_retrieve_resp (v3.3).
+        ParamRetrieveResp(ParamRetrieveResp) = PARAM_RETRIEVE_RESP,
+        /// query_last_msgs_resp (v3.3).
+        QueryLastMsgsResp(QueryLastMsgsResp) = QUERY_LAST_MSGS_RESP,
+        /// query_msg_details_resp (v3.3).
+        QueryMsgDetailsResp(QueryMsgDetailsResp) = QUERY_MSG_DETAILS_RESP,
+    }
+}
+
+/// A header-only request must have no body.
+fn no_body(body: &[u8]) -> Result<(), ParseError> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        Err(ParseError {
+            kind: ErrorKind::Trailing(body.len()),
+            rest: body.len(),
+        })
+    }
+}
+
+/// A request body: every mandatory field, then nothing left over.
+#[inline]
+fn request<T: Wire>(body: &[u8], cx: &Cx<'_>) -> Result<T, ParseError> {
+    let (rest, value) = T::parse(body, "body", cx).map_err(|e| flatten(e, "body", 0))?;
+    no_body(rest)?;
+    Ok(value)
+}
+
+/// A response body: absent bodies are `None`; after an error status the body is read
+/// best-effort and dropped if it does not parse (reference section 2.4).
+fn response<T: Wire>(
+    status: CommandStatus,
+    body: &[u8],
+    cx: &Cx<'_>,
+) -> Result<Option<T>, ParseError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    match request::<T>(body, cx) {
+        Ok(value) => Ok(Some(value)),
+        Err(_) if status.is_error() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One SMPP PDU: status, sequence number and body.
+///
+/// `command_id` comes from the body and `command_length` is computed when encoding;
+/// neither is stored.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use smpp_pdu::{Body, CommandStatus, Pdu, SequenceNumber};
+///
+/// let frame = Bytes::from_static(&[0, 0, 0, 16, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 7]);
+/// let pdu = Pdu::decode(frame.clone()).unwrap();
+/// assert_eq!(pdu.body, Body::EnquireLink);
+/// assert_eq!(pdu.sequence, SequenceNumber::new(7));
+///
+/// let mut out = BytesMut::new();
+/// pdu.encode(&mut out);
+/// assert_eq!(out, frame);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Pdu {
+    /// `command_status` (ESME_ROK in requests).
+    pub status: CommandStatus,
+    /// `sequence_number`.
+    pub sequence: SequenceNumber,
+    /// The operation and its fields.
+    pub body: Body,
+}
+
+impl Pdu {
+    /// A PDU with status `ESME_ROK`.
+    pub fn new(sequence: SequenceNumber, body: Body) -> Self {
+        Self {
+            status: CommandStatus::ESME_ROK,
+            sequence,
+            body,
+        }
+    }
+
+    /// A PDU with the given status.
+    pub fn with_status(sequence: SequenceNumber, status: CommandStatus, body: Body) -> Self {
+        Self {
+            status,
+            sequence,
+            body,
+        }
+    }
+
+    /// Decodes one whole PDU. `frame` must hold exactly `command_length` octets, as
+    /// delimited by [`frame_len`](crate::frame::frame_len).
+    ///
+    /// Octet fields share `frame` (no copy); C-octet string fields are copied inline.
+    /// The `command_status` of requests is ignored, as the spec asks, and kept.
+    pub fn decode(frame: Bytes) -> Result<Self, DecodeError> {
+        let Some(header) = Header::parse(&frame) else {
+            return Err(DecodeError::ShortHeader { len: frame.len() });
+        };
+        // A u32 always fits in usize on supported targets.
+        if header.command_length as usize != frame.len() {
+            return Err(DecodeError::LengthMismatch {
+                command_length: header.command_length,
+                actual: frame.len(),
+            });
+        }
+        if header.command_id.name().is_none() {
+            return Err(DecodeError::UnknownCommand {
+                command_id: header.command_id,
+            });
+        }
+        let cx = Cx { frame: &frame };
+        let body = frame.get(HEADER_LEN..).unwrap_or_default();
+        let body =
+            Body::decode_body(&header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
+        Ok(Self {
+            status: header.command_status,
+            sequence: header.sequence_number,
+            body,
+        })
+    }
+
+    /// The `command_id`, derived from the body.
+    pub const fn command_id(&self) -> CommandId {
+        self.body.command_id()
+    }
+
+    /// The exact number of octets [`encode`](Self::encode) writes (`command_length`).
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + self.body.body_len()
+    }
+
+    /// Appends the PDU to `dst`, reserving exactly [`encoded_len`](Self::encoded_len)
+    /// octets first.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let len = self.encoded_len();
+        dst.reserve(len);
+        // Bodies are bounded well below 4 GiB: the largest is under 16 MiB.
+        dst.put_u32(len as u32);
+        dst.put_u32(self.command_id().value());
+        dst.put_u32(self.status.value());
+        dst.put_u32(self.sequence.value());
+        self.body.put_body(dst);
+    }
+
+    /// The encoded PDU as a new buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut out);
+        out.freeze()
+    }
+}
+
+impl Body {
+    /// Whether this body is a request (bit 31 of its command_id clear).
+    pub const fn is_request(&self) -> bool {
+        !self.command_id().is_response()
+    }
+
+    /// The body of the response to this request with no body fields filled in (header
+    /// only), or `None` if it has no response (outbind, alert_notification, responses).
+    ///
+    /// Used to answer a request with an error status.
+    pub fn empty_response(&self) -> Option<Self> {
+        Self::empty_response_for(self.command_id())
+    }
+
+    /// The header-only response body for a request id, or `None` if the id has no
+    /// response PDU.
+    pub fn empty_response_for(id: CommandId) -> Option<Self> {
+        Some(match id {
+            CommandId::BIND_RECEIVER => Self::BindReceiverResp(None),
+            CommandId::BIND_TRANSMITTER => Self::BindTransmitterResp(None),
+            CommandId::BIND_TRANSCEIVER => Self::BindTransceiverResp(None),
+            CommandId::SUBMIT_SM => Self::SubmitSmResp(None),
+            CommandId::DELIVER_SM => Self::DeliverSmResp(None),
+            CommandId::SUBMIT_MULTI => Self::SubmitMultiResp(None),
+            CommandId::DATA_SM => Self::DataSmResp(None),
+            CommandId::QUERY_SM => Self::QuerySmResp(None),
+            CommandId::CANCEL_SM => Self::CancelSmResp,
+            CommandId::REPLACE_SM => Self::ReplaceSmResp,
+            CommandId::UNBIND => Self::UnbindResp,
+            CommandId::ENQUIRE_LINK => Self::EnquireLinkResp,
+            CommandId::BROADCAST_SM => Self::BroadcastSmResp(None),
+            CommandId::QUERY_BROADCAST_SM => Self::QueryBroadcastSmResp(None),
+            CommandId::CANCEL_BROADCAST_SM => Self::CancelBroadcastSmResp,
+            CommandId::PARAM_RETRIEVE => Self::ParamRetrieveResp(None),
+            CommandId::QUERY_LAST_MSGS => Self::QueryLastMsgsResp(None),
+            CommandId::QUERY_MSG_DETAILS => Self::QueryMsgDetailsResp(None),
+            _ => return None,
+        })
+    }
+}

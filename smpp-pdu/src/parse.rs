@@ -1,0 +1,379 @@
+//! nom helpers and the internal [`Wire`] trait: how each field type is parsed from and
+//! written to the wire. Nothing here is public; nom types never leave the crate.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use nom::IResult;
+use nom::number::complete::{be_u8, be_u16, be_u32};
+
+use crate::error::DecodeError;
+use crate::tlv::TlvTag;
+
+/// What went wrong, and how much input was left when it did (for the offset).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) struct ParseError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) rest: usize,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) enum ErrorKind {
+    Nom,
+    Truncated(&'static str),
+    MissingNul(&'static str),
+    TooLong(&'static str, usize),
+    Invalid(&'static str),
+    TlvStream,
+    TlvLength(TlvTag, u16),
+    TlvValue(TlvTag),
+    TooManyTlvs(usize),
+    Trailing(usize),
+}
+
+impl ParseError {
+    pub(crate) fn at(kind: ErrorKind, input: &[u8]) -> nom::Err<Self> {
+        nom::Err::Error(Self {
+            kind,
+            rest: input.len(),
+        })
+    }
+
+    /// Converts to the public error; `frame_len` turns "input left" into an offset.
+    pub(crate) fn into_decode_error(self, frame_len: usize) -> DecodeError {
+        let offset = frame_len.saturating_sub(self.rest);
+        match self.kind {
+            ErrorKind::Nom => DecodeError::Truncated {
+                field: "body",
+                offset,
+            },
+            ErrorKind::Truncated(field) => DecodeError::Truncated { field, offset },
+            ErrorKind::MissingNul(field) => DecodeError::MissingNul { field, offset },
+            ErrorKind::TooLong(field, max) => DecodeError::TooLong { field, max, offset },
+            ErrorKind::Invalid(field) => DecodeError::InvalidValue { field, offset },
+            ErrorKind::TlvStream => DecodeError::TlvStream { offset },
+            ErrorKind::TlvLength(tag, len) => DecodeError::TlvLength { tag, len, offset },
+            ErrorKind::TlvValue(tag) => DecodeError::TlvValue { tag, offset },
+            ErrorKind::TooManyTlvs(max) => DecodeError::TooManyTlvs { max },
+            ErrorKind::Trailing(len) => DecodeError::TrailingBytes { len, offset },
+        }
+    }
+}
+
+impl<'a> nom::error::ParseError<&'a [u8]> for ParseError {
+    fn from_error_kind(input: &'a [u8], _kind: nom::error::ErrorKind) -> Self {
+        Self {
+            kind: ErrorKind::Nom,
+            rest: input.len(),
+        }
+    }
+
+    fn append(_input: &'a [u8], _kind: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// Result of a parser over a complete frame.
+pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, ParseError>;
+
+/// Flattens a nom error into the parse error (`Incomplete` cannot happen with complete
+/// combinators, and is treated as truncation if it ever does).
+pub(crate) fn flatten(e: nom::Err<ParseError>, field: &'static str, rest: usize) -> ParseError {
+    match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e,
+        nom::Err::Incomplete(_) => ParseError {
+            kind: ErrorKind::Truncated(field),
+            rest,
+        },
+    }
+}
+
+/// Decoding context: the frame, so octet fields can share it instead of copying.
+#[derive(Debug)]
+pub(crate) struct Cx<'f> {
+    pub(crate) frame: &'f Bytes,
+}
+
+impl Cx<'_> {
+    /// A shared slice of the frame; `sub` must lie within it.
+    pub(crate) fn bytes(&self, sub: &[u8]) -> Bytes {
+        if sub.is_empty() {
+            Bytes::new()
+        } else {
+            self.frame.slice_ref(sub)
+        }
+    }
+}
+
+/// A field type: parsed from, and written to, the wire.
+pub(crate) trait Wire: Sized {
+    /// Parses the field; `field` is its spec name, for errors.
+    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self>;
+    /// Octets the field takes on the wire.
+    fn wire_len(&self) -> usize;
+    /// Writes the field.
+    fn put(&self, dst: &mut BytesMut);
+}
+
+pub(crate) fn parse_u8<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u8> {
+    be_u8(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+}
+
+pub(crate) fn parse_u16<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u16> {
+    be_u16(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+}
+
+pub(crate) fn parse_u32<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u32> {
+    be_u32(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+}
+
+pub(crate) fn take<'a>(i: &'a [u8], n: usize, field: &'static str) -> PResult<'a, &'a [u8]> {
+    nom::bytes::complete::take(n)(i)
+        .map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+}
+
+/// A C-octet string of at most `max` octets including its NUL; returns the characters.
+pub(crate) fn parse_c_octet<'a>(
+    i: &'a [u8],
+    max: usize,
+    field: &'static str,
+) -> PResult<'a, &'a [u8]> {
+    let window = i.get(..max).unwrap_or(i);
+    match memchr::memchr(0, window) {
+        Some(nul) => {
+            let (text, rest) = i.split_at(nul);
+            Ok((rest.get(1..).unwrap_or_default(), text))
+        }
+        None if i.len() >= max => Err(ParseError::at(ErrorKind::TooLong(field, max), i)),
+        None => Err(ParseError::at(ErrorKind::MissingNul(field), i)),
+    }
+}
+
+macro_rules! wire_u8_newtype {
+    ($($t:ty),*) => {$(
+        impl Wire for $t {
+            #[inline]
+            fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
+                let (i, v) = parse_u8(i, field)?;
+                Ok((i, Self(v)))
+            }
+            #[inline]
+            fn wire_len(&self) -> usize {
+                1
+            }
+            #[inline]
+            fn put(&self, dst: &mut BytesMut) {
+                dst.put_u8(self.0);
+            }
+        }
+    )*};
+}
+
+wire_u8_newtype!(
+    crate::Ton,
+    crate::Npi,
+    crate::EsmClass,
+    crate::RegisteredDelivery,
+    crate::DataCoding,
+    crate::PriorityFlag,
+    crate::MessageState,
+    crate::InterfaceVersion
+);
+
+impl Wire for u8 {
+    #[inline]
+    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
+        parse_u8(i, field)
+    }
+    #[inline]
+    fn wire_len(&self) -> usize {
+        1
+    }
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        dst.put_u8(*self);
+    }
+}
+
+impl Wire for crate::CommandStatus {
+    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (i, v) = parse_u32(i, field)?;
+        Ok((i, Self(v)))
+    }
+    fn wire_len(&self) -> usize {
+        4
+    }
+    fn put(&self, dst: &mut BytesMut) {
+        dst.put_u32(self.0);
+    }
+}
+
+impl<const N: usize> Wire for crate::COctetString<N> {
+    #[inline]
+    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (i, text) = parse_c_octet(i, N, field)?;
+        Ok((i, Self::from_checked(text)))
+    }
+    #[inline]
+    fn wire_len(&self) -> usize {
+        self.len() + 1
+    }
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        dst.put_slice(self.as_bytes());
+        dst.put_u8(0);
+    }
+}
+
+impl Wire for crate::Password {
+    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (i, v) = Wire::parse(i, field, cx)?;
+        Ok((i, Self(v)))
+    }
+    fn wire_len(&self) -> usize {
+        self.0.wire_len()
+    }
+    fn put(&self, dst: &mut BytesMut) {
+        self.0.put(dst);
+    }
+}
+
+impl<const N: usize> Wire for crate::Address<N> {
+    #[inline]
+    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (i, ton) = Wire::parse(i, field, cx)?;
+        let (i, npi) = Wire::parse(i, field, cx)?;
+        let (i, addr) = Wire::parse(i, field, cx)?;
+        Ok((i, Self { ton, npi, addr }))
+    }
+    #[inline]
+    fn wire_len(&self) -> usize {
+        self.wire_len()
+    }
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        dst.put_u8(self.ton.0);
+        dst.put_u8(self.npi.0);
+        self.addr.put(dst);
+    }
+}
+
+/// Time fields (C1|17): empty means "none", anything else must be a valid SMPP time.
+impl Wire for Option<crate::SmppTime> {
+    #[inline]
+    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (rest, text) = parse_c_octet(i, 17, field)?;
+        if text.is_empty() {
+            return Ok((rest, None));
+        }
+        match crate::SmppTime::parse(text) {
+            Ok(t) => Ok((rest, Some(t))),
+            Err(_) => Err(ParseError::at(ErrorKind::Invalid(field), i)),
+        }
+    }
+    #[inline]
+    fn wire_len(&self) -> usize {
+        if self.is_some() { 17 } else { 1 }
+    }
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        if let Some(t) = self {
+            dst.put_slice(&t.to_bytes());
+        }
+        dst.put_u8(0);
+    }
+}
+
+/// `sm_length` followed by `short_message`.
+impl Wire for crate::ShortMessage {
+    #[inline]
+    fn parse<'a>(i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (rest, len) = parse_u8(i, "sm_length")?;
+        if usize::from(len) > Self::MAX_LEN {
+            return Err(ParseError::at(ErrorKind::Invalid("sm_length"), i));
+        }
+        let (rest, sm) = take(rest, usize::from(len), "short_message")?;
+        Ok((rest, Self::from_checked(cx.bytes(sm))))
+    }
+    #[inline]
+    fn wire_len(&self) -> usize {
+        1 + self.len()
+    }
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        // The type bounds the length to 254.
+        dst.put_u8(self.len() as u8);
+        dst.put_slice(self.as_bytes());
+    }
+}
+
+/// A list preceded by its one-octet count (`number_of_dests`, `no_unsuccess`, ...).
+impl<T: Wire, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
+    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
+        let (mut i, count) = parse_u8(i, field)?;
+        if usize::from(count) > MAX {
+            return Err(ParseError::at(ErrorKind::Invalid(field), i));
+        }
+        let mut out = Self::new();
+        for _ in 0..count {
+            let (rest, item) = T::parse(i, field, cx)?;
+            out.push_unchecked(item);
+            i = rest;
+        }
+        Ok((i, out))
+    }
+    fn wire_len(&self) -> usize {
+        1 + self.iter().map(Wire::wire_len).sum::<usize>()
+    }
+    fn put(&self, dst: &mut BytesMut) {
+        // The type bounds the count to MAX, and every MAX used is at most 255.
+        dst.put_u8(self.len() as u8);
+        for item in self {
+            item.put(dst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_octet_boundaries() {
+        // Exactly at the maximum (5 chars + NUL in a C6) is fine.
+        assert_eq!(
+            parse_c_octet(b"12345\0x", 6, "f"),
+            Ok((&b"x"[..], &b"12345"[..]))
+        );
+        // One more character is too long, even when a NUL follows later.
+        assert_eq!(
+            parse_c_octet(b"123456\0", 6, "f"),
+            Err(nom::Err::Error(ParseError {
+                kind: ErrorKind::TooLong("f", 6),
+                rest: 7
+            }))
+        );
+        // No NUL before the input ends.
+        assert_eq!(
+            parse_c_octet(b"123", 6, "f"),
+            Err(nom::Err::Error(ParseError {
+                kind: ErrorKind::MissingNul("f"),
+                rest: 3
+            }))
+        );
+        assert_eq!(parse_c_octet(b"\0", 1, "f"), Ok((&b""[..], &b""[..])));
+    }
+
+    #[test]
+    fn short_message_overrun_names_the_field() {
+        let frame = Bytes::from_static(&[3, b'a', b'b']);
+        let cx = Cx { frame: &frame };
+        let e = <crate::ShortMessage as Wire>::parse(&frame, "short_message", &cx).unwrap_err();
+        assert_eq!(
+            flatten(e, "x", 0).kind,
+            ErrorKind::Truncated("short_message")
+        );
+        let frame = Bytes::from_static(&[255]);
+        let cx = Cx { frame: &frame };
+        let e = <crate::ShortMessage as Wire>::parse(&frame, "short_message", &cx).unwrap_err();
+        assert_eq!(flatten(e, "x", 0).kind, ErrorKind::Invalid("sm_length"));
+    }
+}
