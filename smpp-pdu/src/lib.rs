@@ -62,6 +62,7 @@
 mod body;
 mod command_id;
 mod error;
+mod fields;
 pub mod frame;
 mod header;
 mod macros;
@@ -76,6 +77,7 @@ pub mod arbitrary;
 pub use body::*;
 pub use command_id::CommandId;
 pub use error::{DecodeError, FieldError};
+pub use fields::{Field, FieldValue};
 pub use frame::{FrameError, HEADER_LEN, Header, MAX_PDU_LEN_DEFAULT, frame_len};
 pub use header::{InterfaceVersion, SequenceNumber};
 pub use status::CommandStatus;

@@ -305,13 +305,24 @@ impl Wire for crate::ShortMessage {
     }
 }
 
+/// The spec name of the count that precedes a list field.
+pub(crate) fn count_field(list: &str) -> &'static str {
+    match list {
+        "dest_addresses" => "number_of_dests",
+        "unsuccess_sme" => "no_unsuccess",
+        _ => "count",
+    }
+}
+
 /// A list preceded by its one-octet count (`number_of_dests`, `no_unsuccess`, ...).
 impl<T: Wire, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
     fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (mut i, count) = parse_u8(i, field)?;
+        let count_name = count_field(field);
+        let (rest, count) = parse_u8(i, count_name)?;
         if usize::from(count) > MAX {
-            return Err(ParseError::at(ErrorKind::Invalid(field), i));
+            return Err(ParseError::at(ErrorKind::Invalid(count_name), i));
         }
+        let mut i = rest;
         let mut out = Self::new();
         for _ in 0..count {
             let (rest, item) = T::parse(i, field, cx)?;

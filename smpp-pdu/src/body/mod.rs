@@ -59,6 +59,14 @@ macro_rules! bodies {
                 }
             }
 
+            pub(crate) fn visit(&self, _name: &'static str, out: &mut Vec<crate::fields::Field>) {
+                match self {
+                    $( Self::$qv(b) => crate::fields::Visit::visit(b, stringify!($qv), out), )*
+                    $( Self::$pv(Some(b)) => crate::fields::Visit::visit(b, stringify!($pv), out), )*
+                    _ => {}
+                }
+            }
+
             fn decode_body(header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<Self, ParseError> {
                 match header.command_id {
                     $( CommandId::$uid => no_body(body).map(|()| Self::$uv), )*

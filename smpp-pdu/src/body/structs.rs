@@ -52,6 +52,12 @@ macro_rules! wire_struct {
 
         #[cfg(feature = "proptest")]
         impl crate::arbitrary::BodyStruct for $name {}
+
+        impl crate::fields::Visit for $name {
+            fn visit(&self, _name: &'static str, out: &mut Vec<crate::fields::Field>) {
+                $( crate::fields::Visit::visit(&self.$field, stringify!($field), out); )*
+            }
+        }
     };
 }
 
@@ -489,6 +495,22 @@ impl crate::arbitrary::Generate for DestAddress {
             Self::DistributionList(Generate::generate(g, min, max))
         } else {
             Self::Sme(Generate::generate(g, min, max))
+        }
+    }
+}
+
+impl crate::fields::Visit for DestAddress {
+    fn visit(&self, _name: &'static str, out: &mut Vec<crate::fields::Field>) {
+        use crate::fields::{Field, FieldValue};
+        match self {
+            Self::Sme(a) => {
+                out.push(Field { name: "dest_flag", value: FieldValue::Int(1) });
+                a.visit("destination_addr", out);
+            }
+            Self::DistributionList(n) => {
+                out.push(Field { name: "dest_flag", value: FieldValue::Int(2) });
+                n.visit("dl_name", out);
+            }
         }
     }
 }
