@@ -104,9 +104,13 @@ impl Cx<'_> {
 }
 
 /// A field type: parsed from, and written to, the wire.
+///
+/// Parsing writes into `self` (the caller's default value) rather than returning the
+/// value: bodies are a few hundred octets, and building them in place avoids copying
+/// them through every level of the parser.
 pub(crate) trait Wire: Sized {
-    /// Parses the field; `field` is its spec name, for errors.
-    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self>;
+    /// Parses the field into `self`; `field` is its spec name, for errors.
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError>;
     /// Octets the field takes on the wire.
     fn wire_len(&self) -> usize;
     /// Writes the field.
@@ -125,9 +129,18 @@ pub(crate) fn parse_u32<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u32
     be_u32(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
 }
 
+#[inline]
 pub(crate) fn take<'a>(i: &'a [u8], n: usize, field: &'static str) -> PResult<'a, &'a [u8]> {
-    nom::bytes::complete::take(n)(i)
-        .map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+    match i.split_at_checked(n) {
+        Some((taken, rest)) => Ok((rest, taken)),
+        None => Err(ParseError::at(ErrorKind::Truncated(field), i)),
+    }
+}
+
+/// Unwraps a leaf parser's nom error (complete parsers never return `Incomplete`).
+#[inline]
+pub(crate) fn leaf<'a, T>(r: PResult<'a, T>, field: &'static str, i: &[u8]) -> Result<(&'a [u8], T), ParseError> {
+    r.map_err(|e| flatten(e, field, i.len()))
 }
 
 /// A C-octet string of at most `max` octets including its NUL; returns the characters.
@@ -137,7 +150,7 @@ pub(crate) fn parse_c_octet<'a>(
     field: &'static str,
 ) -> PResult<'a, &'a [u8]> {
     let window = i.get(..max).unwrap_or(i);
-    match memchr::memchr(0, window) {
+    match window.iter().position(|b| *b == 0) {
         Some(nul) => {
             let (text, rest) = i.split_at(nul);
             Ok((rest.get(1..).unwrap_or_default(), text))
@@ -150,10 +163,11 @@ pub(crate) fn parse_c_octet<'a>(
 macro_rules! wire_u8_newtype {
     ($($t:ty),*) => {$(
         impl Wire for $t {
-            #[inline]
-            fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
-                let (i, v) = parse_u8(i, field)?;
-                Ok((i, Self(v)))
+            #[inline(always)]
+            fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+                let (i, v) = leaf(parse_u8(i, field), field, i)?;
+                self.0 = v;
+                Ok(i)
             }
             #[inline]
             fn wire_len(&self) -> usize {
@@ -179,9 +193,11 @@ wire_u8_newtype!(
 );
 
 impl Wire for u8 {
-    #[inline]
-    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
-        parse_u8(i, field)
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (i, v) = leaf(parse_u8(i, field), field, i)?;
+        *self = v;
+        Ok(i)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -194,9 +210,10 @@ impl Wire for u8 {
 }
 
 impl Wire for crate::CommandStatus {
-    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (i, v) = parse_u32(i, field)?;
-        Ok((i, Self(v)))
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (i, v) = leaf(parse_u32(i, field), field, i)?;
+        self.0 = v;
+        Ok(i)
     }
     fn wire_len(&self) -> usize {
         4
@@ -207,10 +224,11 @@ impl Wire for crate::CommandStatus {
 }
 
 impl<const N: usize> Wire for crate::COctetString<N> {
-    #[inline]
-    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (i, text) = parse_c_octet(i, N, field)?;
-        Ok((i, Self::from_checked(text)))
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (i, text) = leaf(parse_c_octet(i, N, field), field, i)?;
+        self.set_checked(text);
+        Ok(i)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -224,9 +242,8 @@ impl<const N: usize> Wire for crate::COctetString<N> {
 }
 
 impl Wire for crate::Password {
-    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (i, v) = Wire::parse(i, field, cx)?;
-        Ok((i, Self(v)))
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        self.0.parse_into(i, field, cx)
     }
     fn wire_len(&self) -> usize {
         self.0.wire_len()
@@ -237,12 +254,11 @@ impl Wire for crate::Password {
 }
 
 impl<const N: usize> Wire for crate::Address<N> {
-    #[inline]
-    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (i, ton) = Wire::parse(i, field, cx)?;
-        let (i, npi) = Wire::parse(i, field, cx)?;
-        let (i, addr) = Wire::parse(i, field, cx)?;
-        Ok((i, Self { ton, npi, addr }))
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let i = self.ton.parse_into(i, field, cx)?;
+        let i = self.npi.parse_into(i, field, cx)?;
+        self.addr.parse_into(i, field, cx)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -258,16 +274,18 @@ impl<const N: usize> Wire for crate::Address<N> {
 
 /// Time fields (C1|17): empty means "none", anything else must be a valid SMPP time.
 impl Wire for Option<crate::SmppTime> {
-    #[inline]
-    fn parse<'a>(i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (rest, text) = parse_c_octet(i, 17, field)?;
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (rest, text) = leaf(parse_c_octet(i, 17, field), field, i)?;
         if text.is_empty() {
-            return Ok((rest, None));
+            *self = None;
+            return Ok(rest);
         }
         match crate::SmppTime::parse(text) {
-            Ok(t) => Ok((rest, Some(t))),
-            Err(_) => Err(ParseError::at(ErrorKind::Invalid(field), i)),
+            Ok(t) => *self = Some(t),
+            Err(_) => return Err(ParseError { kind: ErrorKind::Invalid(field), rest: i.len() }),
         }
+        Ok(rest)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -284,14 +302,15 @@ impl Wire for Option<crate::SmppTime> {
 
 /// `sm_length` followed by `short_message`.
 impl Wire for crate::ShortMessage {
-    #[inline]
-    fn parse<'a>(i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (rest, len) = parse_u8(i, "sm_length")?;
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (rest, len) = leaf(parse_u8(i, "sm_length"), "sm_length", i)?;
         if usize::from(len) > Self::MAX_LEN {
-            return Err(ParseError::at(ErrorKind::Invalid("sm_length"), i));
+            return Err(ParseError { kind: ErrorKind::Invalid("sm_length"), rest: i.len() });
         }
-        let (rest, sm) = take(rest, usize::from(len), "short_message")?;
-        Ok((rest, Self::from_checked(cx.bytes(sm))))
+        let (rest, sm) = leaf(take(rest, usize::from(len), "short_message"), "short_message", rest)?;
+        *self = Self::from_checked(cx.bytes(sm));
+        Ok(rest)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -315,21 +334,22 @@ pub(crate) fn count_field(list: &str) -> &'static str {
 }
 
 /// A list preceded by its one-octet count (`number_of_dests`, `no_unsuccess`, ...).
-impl<T: Wire, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
-    fn parse<'a>(i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
+impl<T: Wire + Default, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
         let count_name = count_field(field);
-        let (rest, count) = parse_u8(i, count_name)?;
+        let (rest, count) = leaf(parse_u8(i, count_name), count_name, i)?;
         if usize::from(count) > MAX {
-            return Err(ParseError::at(ErrorKind::Invalid(count_name), i));
+            return Err(ParseError { kind: ErrorKind::Invalid(count_name), rest: i.len() });
         }
         let mut i = rest;
         let mut out = Self::new();
         for _ in 0..count {
-            let (rest, item) = T::parse(i, field, cx)?;
+            let mut item = T::default();
+            i = item.parse_into(i, field, cx)?;
             out.push_unchecked(item);
-            i = rest;
         }
-        Ok((i, out))
+        *self = out;
+        Ok(i)
     }
     fn wire_len(&self) -> usize {
         1 + self.iter().map(Wire::wire_len).sum::<usize>()
@@ -377,14 +397,11 @@ mod tests {
     fn short_message_overrun_names_the_field() {
         let frame = Bytes::from_static(&[3, b'a', b'b']);
         let cx = Cx { frame: &frame };
-        let e = <crate::ShortMessage as Wire>::parse(&frame, "short_message", &cx).unwrap_err();
-        assert_eq!(
-            flatten(e, "x", 0).kind,
-            ErrorKind::Truncated("short_message")
-        );
+        let e = crate::ShortMessage::default().parse_into(&frame, "short_message", &cx).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Truncated("short_message"));
         let frame = Bytes::from_static(&[255]);
         let cx = Cx { frame: &frame };
-        let e = <crate::ShortMessage as Wire>::parse(&frame, "short_message", &cx).unwrap_err();
-        assert_eq!(flatten(e, "x", 0).kind, ErrorKind::Invalid("sm_length"));
+        let e = crate::ShortMessage::default().parse_into(&frame, "short_message", &cx).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid("sm_length"));
     }
 }

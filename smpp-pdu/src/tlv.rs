@@ -7,7 +7,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::FieldError;
-use crate::parse::{Cx, ErrorKind, PResult, ParseError, Wire, parse_u16};
+use crate::parse::{Cx, ErrorKind, ParseError, Wire, parse_u16};
 use crate::{CommandStatus, InterfaceVersion, MessageState, OctetString};
 
 /// Most TLVs accepted in one PDU. The spec allows each standard tag once (one repeats),
@@ -588,31 +588,13 @@ impl<'a> IntoIterator for &'a Tlvs {
 
 /// The TLV area: everything up to the end of the PDU.
 impl Wire for Tlvs {
-    fn parse<'a>(mut i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let mut out = Vec::new();
-        while !i.is_empty() {
-            if out.len() == MAX_TLVS {
-                return Err(ParseError::at(ErrorKind::TooManyTlvs(MAX_TLVS), i));
-            }
-            let start = i;
-            let stream = |_| ParseError::at(ErrorKind::TlvStream, start);
-            let (rest, tag) = parse_u16(i, "tlv").map_err(stream)?;
-            let (rest, len) = parse_u16(rest, "tlv").map_err(stream)?;
-            let Some((value, rest)) = rest.split_at_checked(usize::from(len)) else {
-                return Err(ParseError::at(ErrorKind::TlvStream, start));
-            };
-            let tag = TlvTag(tag);
-            if let Some((min, max)) = tag.value_len_range()
-                && !(min..=max).contains(&usize::from(len))
-            {
-                return Err(ParseError::at(ErrorKind::TlvLength(tag, len), start));
-            }
-            let tlv = Tlv::decode_known(tag, value, cx)
-                .ok_or(ParseError::at(ErrorKind::TlvValue(tag), start))?;
-            out.push(tlv);
-            i = rest;
+    #[inline(always)]
+    fn parse_into<'a>(&mut self, i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        if i.is_empty() {
+            return Ok(i);
         }
-        Ok((i, Self(out)))
+        *self = parse_tlvs(i, cx)?;
+        Ok(&[])
     }
 
     fn wire_len(&self) -> usize {
@@ -626,6 +608,33 @@ impl Wire for Tlvs {
     }
 }
 
+/// The TLV area, which runs to the end of the PDU.
+fn parse_tlvs(mut i: &[u8], cx: &Cx<'_>) -> Result<Tlvs, ParseError> {
+    let mut out = Vec::new();
+    while !i.is_empty() {
+        let at = |kind| ParseError { kind, rest: i.len() };
+        if out.len() == MAX_TLVS {
+            return Err(at(ErrorKind::TooManyTlvs(MAX_TLVS)));
+        }
+        let stream = |_| at(ErrorKind::TlvStream);
+        let (rest, tag) = parse_u16(i, "tlv").map_err(stream)?;
+        let (rest, len) = parse_u16(rest, "tlv").map_err(stream)?;
+        let Some((value, rest)) = rest.split_at_checked(usize::from(len)) else {
+            return Err(at(ErrorKind::TlvStream));
+        };
+        let tag = TlvTag(tag);
+        if let Some((min, max)) = tag.value_len_range()
+            && !(min..=max).contains(&usize::from(len))
+        {
+            return Err(at(ErrorKind::TlvLength(tag, len)));
+        }
+        let tlv = Tlv::decode_known(tag, value, cx).ok_or(at(ErrorKind::TlvValue(tag)))?;
+        out.push(tlv);
+        i = rest;
+    }
+    Ok(Tlvs(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,9 +642,7 @@ mod tests {
     fn parse(bytes: &'static [u8]) -> Result<Tlvs, ErrorKind> {
         let frame = Bytes::from_static(bytes);
         let cx = Cx { frame: &frame };
-        Tlvs::parse(&frame, "tlvs", &cx)
-            .map(|(_, t)| t)
-            .map_err(|e| crate::parse::flatten(e, "", 0).kind)
+        parse_tlvs(&frame, &cx).map_err(|e| e.kind)
     }
 
     #[test]

@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub use self::structs::*;
 use crate::error::DecodeError;
 use crate::frame::{HEADER_LEN, Header};
-use crate::parse::{Cx, ErrorKind, ParseError, Wire, flatten};
+use crate::parse::{Cx, ErrorKind, ParseError, Wire};
 use crate::{CommandId, CommandStatus, SequenceNumber};
 
 macro_rules! bodies {
@@ -190,16 +190,17 @@ fn no_body(body: &[u8]) -> Result<(), ParseError> {
 }
 
 /// A request body: every mandatory field, then nothing left over.
-#[inline]
-fn request<T: Wire>(body: &[u8], cx: &Cx<'_>) -> Result<T, ParseError> {
-    let (rest, value) = T::parse(body, "body", cx).map_err(|e| flatten(e, "body", 0))?;
+#[inline(always)]
+fn request<T: Wire + Default>(body: &[u8], cx: &Cx<'_>) -> Result<T, ParseError> {
+    let mut value = T::default();
+    let rest = value.parse_into(body, "body", cx)?;
     no_body(rest)?;
     Ok(value)
 }
 
 /// A response body: absent bodies are `None`; after an error status the body is read
 /// best-effort and dropped if it does not parse (reference section 2.4).
-fn response<T: Wire>(
+fn response<T: Wire + Default>(
     status: CommandStatus,
     body: &[u8],
     cx: &Cx<'_>,

@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 
-use crate::parse::{Cx, ErrorKind, PResult, ParseError, Wire, parse_u8};
+use crate::parse::{Cx, ErrorKind, ParseError, Wire, leaf, parse_u8};
 use crate::{
     Address, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion,
     MessageState, Password, PriorityFlag, RegisteredDelivery, ShortMessage, SmppTime, tlv::Tlvs,
@@ -26,10 +26,10 @@ macro_rules! wire_struct {
         }
 
         impl Wire for $name {
-            #[inline]
-            fn parse<'a>(i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-                $( let (i, $field) = <$ty as Wire>::parse(i, stringify!($field), cx)?; )*
-                Ok((i, Self { $( $field, )* }))
+            #[inline(always)]
+            fn parse_into<'a>(&mut self, i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+                $( let i = Wire::parse_into(&mut self.$field, i, stringify!($field), cx)?; )*
+                Ok(i)
             }
 
             #[inline]
@@ -170,12 +170,22 @@ pub enum DestAddress {
 }
 
 impl Wire for DestAddress {
-    fn parse<'a>(i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> PResult<'a, Self> {
-        let (rest, flag) = parse_u8(i, "dest_flag")?;
+    fn parse_into<'a>(&mut self, i: &'a [u8], _field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        let (rest, flag) = leaf(parse_u8(i, "dest_flag"), "dest_flag", i)?;
         match flag {
-            1 => Wire::parse(rest, "destination_addr", cx).map(|(r, a)| (r, Self::Sme(a))),
-            2 => Wire::parse(rest, "dl_name", cx).map(|(r, n)| (r, Self::DistributionList(n))),
-            _ => Err(ParseError::at(ErrorKind::Invalid("dest_flag"), i)),
+            1 => {
+                let mut a = Address::default();
+                let rest = a.parse_into(rest, "destination_addr", cx)?;
+                *self = Self::Sme(a);
+                Ok(rest)
+            }
+            2 => {
+                let mut n = COctetString::default();
+                let rest = n.parse_into(rest, "dl_name", cx)?;
+                *self = Self::DistributionList(n);
+                Ok(rest)
+            }
+            _ => Err(ParseError { kind: ErrorKind::Invalid("dest_flag"), rest: i.len() }),
         }
     }
     fn wire_len(&self) -> usize {

@@ -51,12 +51,18 @@ impl<const N: usize> COctetString<N> {
     /// Builds the field from octets already known to fit and to hold no NUL.
     pub(crate) fn from_checked(value: &[u8]) -> Self {
         let mut out = Self::EMPTY;
-        if let Some(dst) = out.buf.get_mut(..value.len()) {
+        out.set_checked(value);
+        out
+    }
+
+    /// Sets the field to octets already known to fit and to hold no NUL.
+    #[inline(always)]
+    pub(crate) fn set_checked(&mut self, value: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(..value.len()) {
             dst.copy_from_slice(value);
             // `value.len() <= N - 1`, and every `N` used in this crate is below 256.
-            out.len = value.len() as u8;
+            self.len = value.len() as u8;
         }
-        out
     }
 
     /// The characters, without the NUL.
