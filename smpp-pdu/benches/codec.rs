@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use smpp_pdu::{
     Address, Body, DataCoding, DeliverSm, EsmClass, MessageState, Npi, Pdu, RegisteredDelivery, SequenceNumber,
     ShortMessage, SubmitSm, Tlv, Ton, tlv::TlvString,
@@ -28,7 +28,8 @@ fn receipt() -> Pdu {
     d.destination_addr = Address::new(Ton::INTERNATIONAL, Npi::ISDN, "12345").unwrap();
     d.esm_class = EsmClass(0x04);
     d.short_message = ShortMessage::new(
-        &b"id:0059113978 sub:001 dlvrd:001 submit date:1002101730 done date:1002101731 stat:DELIVRD err:000 text:Hello"[..],
+        &b"id:0059113978 sub:001 dlvrd:001 submit date:1002101730 done date:1002101731 stat:DELIVRD err:000 text:Hello"
+            [..],
     )
     .unwrap();
     d.tlvs.push(Tlv::ReceiptedMessageId(TlvString::new("38601fa").unwrap()));
@@ -40,9 +41,7 @@ fn bench_pdu(c: &mut Criterion, name: &str, pdu: &Pdu) {
     let frame: Bytes = pdu.to_bytes();
     // Make the frame a shared buffer, as a frame split off a receive buffer is.
     let frame = Bytes::from(frame.to_vec()).clone();
-    c.bench_function(&format!("decode/{name}"), |b| {
-        b.iter(|| Pdu::decode(black_box(frame.clone())))
-    });
+    c.bench_function(&format!("decode/{name}"), |b| b.iter(|| Pdu::decode(black_box(frame.clone()))));
     let mut dst = BytesMut::with_capacity(4096);
     c.bench_function(&format!("encode/{name}"), |b| {
         b.iter(|| {
@@ -54,6 +53,9 @@ fn bench_pdu(c: &mut Criterion, name: &str, pdu: &Pdu) {
 }
 
 fn codec(c: &mut Criterion) {
+    // The floor for any decode that takes a shared frame: one reference count taken and dropped.
+    let shared = Bytes::from(vec![0u8; 64]).clone();
+    c.bench_function("baseline/bytes_clone_drop", |b| b.iter(|| drop(black_box(shared.clone()))));
     bench_pdu(c, "submit_sm_160", &submit_sm());
     bench_pdu(c, "deliver_sm_receipt", &receipt());
     bench_pdu(c, "enquire_link", &Pdu::new(SequenceNumber::new(1), Body::EnquireLink));

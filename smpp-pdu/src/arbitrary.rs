@@ -9,13 +9,9 @@ use proptest::prelude::*;
 
 use crate::body::BODY_GENERATORS;
 use crate::{
-    Address, Body, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion,
-    MessageState, Npi, OctetString, Password, Pdu, PriorityFlag, RegisteredDelivery,
-    SequenceNumber, SmppTime, Ton,
-    tlv::{
-        BroadcastContentType, BroadcastFrequencyInterval, NetworkErrorCode, Tlv, TlvString, Tlvs,
-        VarUint,
-    },
+    Address, Body, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion, MessageState, Npi,
+    OctetString, Password, Pdu, PriorityFlag, RegisteredDelivery, SequenceNumber, SmppTime, Ton,
+    tlv::{BroadcastContentType, BroadcastFrequencyInterval, NetworkErrorCode, Tlv, TlvString, Tlvs, VarUint},
 };
 
 /// A small deterministic generator (xorshift64*).
@@ -38,11 +34,7 @@ impl Gen {
 
     /// A value in `0..n` (0 if `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
+        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
     }
 
     /// A value in `lo..=hi`.
@@ -62,11 +54,7 @@ impl Gen {
 
     /// A short length, biased to small values but reaching `max`.
     fn len(&mut self, min: usize, max: usize) -> usize {
-        let cap = if self.below(4) == 0 {
-            max
-        } else {
-            max.min(min + 24)
-        };
+        let cap = if self.below(4) == 0 { max } else { max.min(min + 24) };
         self.range(min, cap)
     }
 }
@@ -87,16 +75,7 @@ macro_rules! gen_u8_newtype {
     )*};
 }
 
-gen_u8_newtype!(
-    Ton,
-    Npi,
-    EsmClass,
-    RegisteredDelivery,
-    DataCoding,
-    PriorityFlag,
-    MessageState,
-    InterfaceVersion
-);
+gen_u8_newtype!(Ton, Npi, EsmClass, RegisteredDelivery, DataCoding, PriorityFlag, MessageState, InterfaceVersion);
 
 impl Generate for u8 {
     fn generate(g: &mut Gen, _: usize, _: usize) -> Self {
@@ -163,11 +142,9 @@ impl Generate for Option<SmppTime> {
             )
             .ok()
             .map(SmppTime::Absolute),
-            _ => {
-                crate::RelativeTime::new(d(g, 99), d(g, 99), d(g, 99), d(g, 99), d(g, 99), d(g, 99))
-                    .ok()
-                    .map(SmppTime::Relative)
-            }
+            _ => crate::RelativeTime::new(d(g, 99), d(g, 99), d(g, 99), d(g, 99), d(g, 99), d(g, 99))
+                .ok()
+                .map(SmppTime::Relative),
         }
     }
 }
@@ -205,10 +182,7 @@ macro_rules! gen_u8_u16 {
     ($t:ident, $a:ident, $b:ident) => {
         impl Generate for $t {
             fn generate(g: &mut Gen, _: usize, _: usize) -> Self {
-                Self {
-                    $a: g.byte(),
-                    $b: g.next_u64() as u16,
-                }
+                Self { $a: g.byte(), $b: g.next_u64() as u16 }
             }
         }
     };
@@ -253,14 +227,9 @@ pub fn pdu_kinds() -> usize {
 /// A random PDU of the `kind`-th type (see [`pdu_kinds`]).
 pub fn pdu_of(kind: usize, seed: u64) -> Pdu {
     let mut g = Gen::new(seed);
-    let body = BODY_GENERATORS
-        .get(kind % BODY_GENERATORS.len())
-        .map_or(Body::EnquireLink, |f| f(&mut g));
-    let status = if body.is_request() || g.below(2) == 0 {
-        CommandStatus::ESME_ROK
-    } else {
-        Generate::generate(&mut g, 0, 0)
-    };
+    let body = BODY_GENERATORS.get(kind % BODY_GENERATORS.len()).map_or(Body::EnquireLink, |f| f(&mut g));
+    let status =
+        if body.is_request() || g.below(2) == 0 { CommandStatus::ESME_ROK } else { Generate::generate(&mut g, 0, 0) };
     Pdu::with_status(SequenceNumber::from_wire(g.next_u64() as u32), status, body)
 }
 

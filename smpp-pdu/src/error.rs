@@ -119,15 +119,10 @@ impl DecodeError {
                 CommandStatus::ESME_RINVCMDLEN
             }
             Self::UnknownCommand { .. } => CommandStatus::ESME_RINVCMDID,
-            Self::Truncated {
-                field: "short_message",
-                ..
-            } => CommandStatus::ESME_RINVMSGLEN,
+            Self::Truncated { field: "short_message", .. } => CommandStatus::ESME_RINVMSGLEN,
             Self::Truncated { .. } | Self::MissingNul { .. } => CommandStatus::ESME_RINVCMDLEN,
             Self::TooLong { field, .. } | Self::InvalidValue { field, .. } => field_status(field),
-            Self::TlvStream { .. } | Self::TooManyTlvs { .. } => {
-                CommandStatus::ESME_RINVOPTPARSTREAM
-            }
+            Self::TlvStream { .. } | Self::TooManyTlvs { .. } => CommandStatus::ESME_RINVOPTPARSTREAM,
             Self::TlvLength { .. } => CommandStatus::ESME_RINVPARLEN,
             Self::TlvValue { .. } => CommandStatus::ESME_RINVOPTPARAMVAL,
         }

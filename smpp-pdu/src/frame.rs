@@ -60,10 +60,7 @@ pub fn frame_len(buf: &[u8], max_pdu_len: usize) -> Result<Option<usize>, FrameE
         return Err(FrameError::TooShort { len });
     }
     if n > max_pdu_len || len & 0x8000_0000 != 0 {
-        return Err(FrameError::TooLong {
-            len,
-            max: max_pdu_len,
-        });
+        return Err(FrameError::TooLong { len, max: max_pdu_len });
     }
     Ok((buf.len() >= n).then_some(n))
 }
@@ -88,24 +85,7 @@ pub struct Header {
 impl Header {
     /// Reads the header from the first 16 octets of `buf`, or `None` if fewer are there.
     pub fn parse(buf: &[u8]) -> Option<Self> {
-        let [
-            l0,
-            l1,
-            l2,
-            l3,
-            i0,
-            i1,
-            i2,
-            i3,
-            s0,
-            s1,
-            s2,
-            s3,
-            q0,
-            q1,
-            q2,
-            q3,
-        ] = *buf.first_chunk::<HEADER_LEN>()?;
+        let [l0, l1, l2, l3, i0, i1, i2, i3, s0, s1, s2, s3, q0, q1, q2, q3] = *buf.first_chunk::<HEADER_LEN>()?;
         Some(Self {
             command_length: u32::from_be_bytes([l0, l1, l2, l3]),
             command_id: CommandId(u32::from_be_bytes([i0, i1, i2, i3])),
@@ -133,24 +113,12 @@ mod tests {
 
     #[test]
     fn bad_lengths_are_fatal() {
-        assert_eq!(
-            frame_len(&[0, 0, 0, 15], 64),
-            Err(FrameError::TooShort { len: 15 })
-        );
-        assert_eq!(
-            frame_len(&[0, 0, 0, 0], 64),
-            Err(FrameError::TooShort { len: 0 })
-        );
-        assert_eq!(
-            frame_len(&[0, 0, 0, 65], 64),
-            Err(FrameError::TooLong { len: 65, max: 64 })
-        );
+        assert_eq!(frame_len(&[0, 0, 0, 15], 64), Err(FrameError::TooShort { len: 15 }));
+        assert_eq!(frame_len(&[0, 0, 0, 0], 64), Err(FrameError::TooShort { len: 0 }));
+        assert_eq!(frame_len(&[0, 0, 0, 65], 64), Err(FrameError::TooLong { len: 65, max: 64 }));
         assert_eq!(
             frame_len(&[0xf0, 0, 0, 0x11], usize::MAX),
-            Err(FrameError::TooLong {
-                len: 0xf000_0011,
-                max: usize::MAX
-            })
+            Err(FrameError::TooLong { len: 0xf000_0011, max: usize::MAX })
         );
     }
 

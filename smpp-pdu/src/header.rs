@@ -39,11 +39,7 @@ impl SequenceNumber {
 
     /// The next number, wrapping from 0x7FFF_FFFF back to 1.
     pub const fn next(self) -> Self {
-        if self.0 >= Self::MAX {
-            Self(1)
-        } else {
-            Self(self.0 + 1)
-        }
+        if self.0 >= Self::MAX { Self(1) } else { Self(self.0 + 1) }
     }
 }
 
@@ -82,10 +78,7 @@ mod tests {
 
     #[test]
     fn sequence_wraps_within_range() {
-        assert_eq!(
-            SequenceNumber::new(SequenceNumber::MAX).next(),
-            SequenceNumber::FIRST
-        );
+        assert_eq!(SequenceNumber::new(SequenceNumber::MAX).next(), SequenceNumber::FIRST);
         assert_eq!(SequenceNumber::new(5).next().value(), 6);
         assert_eq!(SequenceNumber::new(0).value(), 1);
         assert_eq!(SequenceNumber::new(0x8000_0000).value(), 1);
@@ -98,9 +91,6 @@ mod tests {
         assert!(InterfaceVersion::V34 > InterfaceVersion::V33);
         assert!(InterfaceVersion::V50 > InterfaceVersion::V34);
         assert_eq!(format!("{:?}", InterfaceVersion(0x34)), "3.4");
-        assert_eq!(
-            format!("{:?}", InterfaceVersion(0x7B)),
-            "InterfaceVersion(0x7b)"
-        );
+        assert_eq!(format!("{:?}", InterfaceVersion(0x7B)), "InterfaceVersion(0x7b)");
     }
 }

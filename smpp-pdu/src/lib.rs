@@ -49,15 +49,7 @@
 //! Rust 1.95, the toolchain CI builds with.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod body;
 mod command_id;
@@ -86,6 +78,6 @@ pub use types::address::Address;
 pub use types::strings::{BoundedVec, COctetString, OctetString, Password, ShortMessage};
 pub use types::time::{AbsoluteTime, RelativeTime, SmppTime};
 pub use types::values::{
-    Alphabet, DataCoding, EsmClass, MessageState, MessageType, MessagingMode, Npi, PriorityFlag,
-    ReceiptRequest, RegisteredDelivery, Ton,
+    Alphabet, DataCoding, EsmClass, MessageState, MessageType, MessagingMode, Npi, PriorityFlag, ReceiptRequest,
+    RegisteredDelivery, Ton,
 };

@@ -3,7 +3,6 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::IResult;
-use nom::number::complete::{be_u8, be_u16, be_u32};
 
 use crate::error::DecodeError;
 use crate::tlv::TlvTag;
@@ -31,20 +30,14 @@ pub(crate) enum ErrorKind {
 
 impl ParseError {
     pub(crate) fn at(kind: ErrorKind, input: &[u8]) -> nom::Err<Self> {
-        nom::Err::Error(Self {
-            kind,
-            rest: input.len(),
-        })
+        nom::Err::Error(Self { kind, rest: input.len() })
     }
 
     /// Converts to the public error; `frame_len` turns "input left" into an offset.
     pub(crate) fn into_decode_error(self, frame_len: usize) -> DecodeError {
         let offset = frame_len.saturating_sub(self.rest);
         match self.kind {
-            ErrorKind::Nom => DecodeError::Truncated {
-                field: "body",
-                offset,
-            },
+            ErrorKind::Nom => DecodeError::Truncated { field: "body", offset },
             ErrorKind::Truncated(field) => DecodeError::Truncated { field, offset },
             ErrorKind::MissingNul(field) => DecodeError::MissingNul { field, offset },
             ErrorKind::TooLong(field, max) => DecodeError::TooLong { field, max, offset },
@@ -60,10 +53,7 @@ impl ParseError {
 
 impl<'a> nom::error::ParseError<&'a [u8]> for ParseError {
     fn from_error_kind(input: &'a [u8], _kind: nom::error::ErrorKind) -> Self {
-        Self {
-            kind: ErrorKind::Nom,
-            rest: input.len(),
-        }
+        Self { kind: ErrorKind::Nom, rest: input.len() }
     }
 
     fn append(_input: &'a [u8], _kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -79,10 +69,7 @@ pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, ParseError>;
 pub(crate) fn flatten(e: nom::Err<ParseError>, field: &'static str, rest: usize) -> ParseError {
     match e {
         nom::Err::Error(e) | nom::Err::Failure(e) => e,
-        nom::Err::Incomplete(_) => ParseError {
-            kind: ErrorKind::Truncated(field),
-            rest,
-        },
+        nom::Err::Incomplete(_) => ParseError { kind: ErrorKind::Truncated(field), rest },
     }
 }
 
@@ -90,16 +77,25 @@ pub(crate) fn flatten(e: nom::Err<ParseError>, field: &'static str, rest: usize)
 #[derive(Debug)]
 pub(crate) struct Cx<'f> {
     pub(crate) frame: &'f Bytes,
+    /// Where `short_message` lies in the frame (start, length). Set while parsing and
+    /// filled in once the frame is no longer borrowed: the frame itself then becomes
+    /// the field, which saves taking and dropping one reference count per PDU.
+    pub(crate) short_message: core::cell::Cell<Option<(usize, usize)>>,
 }
 
-impl Cx<'_> {
+impl<'f> Cx<'f> {
+    pub(crate) fn new(frame: &'f Bytes) -> Self {
+        Self { frame, short_message: core::cell::Cell::new(None) }
+    }
+
+    /// Offset of `sub` (a slice of the frame) from the frame start.
+    fn offset_of(&self, sub: &[u8]) -> usize {
+        (sub.as_ptr() as usize).saturating_sub(self.frame.as_ptr() as usize)
+    }
+
     /// A shared slice of the frame; `sub` must lie within it.
     pub(crate) fn bytes(&self, sub: &[u8]) -> Bytes {
-        if sub.is_empty() {
-            Bytes::new()
-        } else {
-            self.frame.slice_ref(sub)
-        }
+        if sub.is_empty() { Bytes::new() } else { self.frame.slice_ref(sub) }
     }
 }
 
@@ -117,16 +113,32 @@ pub(crate) trait Wire: Sized {
     fn put(&self, dst: &mut BytesMut);
 }
 
+// The integer readers are written out rather than taken from `nom::number`: nom's
+// generic versions are not inlined across the crate boundary here, and these run for
+// every field of every PDU. They keep nom's `IResult` shape.
+
+#[inline(always)]
 pub(crate) fn parse_u8<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u8> {
-    be_u8(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+    match i.split_first() {
+        Some((v, rest)) => Ok((rest, *v)),
+        None => Err(ParseError::at(ErrorKind::Truncated(field), i)),
+    }
 }
 
+#[inline(always)]
 pub(crate) fn parse_u16<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u16> {
-    be_u16(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+    match i.split_first_chunk() {
+        Some((v, rest)) => Ok((rest, u16::from_be_bytes(*v))),
+        None => Err(ParseError::at(ErrorKind::Truncated(field), i)),
+    }
 }
 
+#[inline(always)]
 pub(crate) fn parse_u32<'a>(i: &'a [u8], field: &'static str) -> PResult<'a, u32> {
-    be_u32(i).map_err(|_: nom::Err<ParseError>| ParseError::at(ErrorKind::Truncated(field), i))
+    match i.split_first_chunk() {
+        Some((v, rest)) => Ok((rest, u32::from_be_bytes(*v))),
+        None => Err(ParseError::at(ErrorKind::Truncated(field), i)),
+    }
 }
 
 #[inline]
@@ -144,11 +156,7 @@ pub(crate) fn leaf<'a, T>(r: PResult<'a, T>, field: &'static str, i: &[u8]) -> R
 }
 
 /// A C-octet string of at most `max` octets including its NUL; returns the characters.
-pub(crate) fn parse_c_octet<'a>(
-    i: &'a [u8],
-    max: usize,
-    field: &'static str,
-) -> PResult<'a, &'a [u8]> {
+pub(crate) fn parse_c_octet<'a>(i: &'a [u8], max: usize, field: &'static str) -> PResult<'a, &'a [u8]> {
     let window = i.get(..max).unwrap_or(i);
     match window.iter().position(|b| *b == 0) {
         Some(nul) => {
@@ -309,7 +317,8 @@ impl Wire for crate::ShortMessage {
             return Err(ParseError { kind: ErrorKind::Invalid("sm_length"), rest: i.len() });
         }
         let (rest, sm) = leaf(take(rest, usize::from(len), "short_message"), "short_message", rest)?;
-        *self = Self::from_checked(cx.bytes(sm));
+        *self = Self::default();
+        cx.short_message.set(Some((cx.offset_of(sm), sm.len())));
         Ok(rest)
     }
     #[inline]
@@ -370,25 +379,16 @@ mod tests {
     #[test]
     fn c_octet_boundaries() {
         // Exactly at the maximum (5 chars + NUL in a C6) is fine.
-        assert_eq!(
-            parse_c_octet(b"12345\0x", 6, "f"),
-            Ok((&b"x"[..], &b"12345"[..]))
-        );
+        assert_eq!(parse_c_octet(b"12345\0x", 6, "f"), Ok((&b"x"[..], &b"12345"[..])));
         // One more character is too long, even when a NUL follows later.
         assert_eq!(
             parse_c_octet(b"123456\0", 6, "f"),
-            Err(nom::Err::Error(ParseError {
-                kind: ErrorKind::TooLong("f", 6),
-                rest: 7
-            }))
+            Err(nom::Err::Error(ParseError { kind: ErrorKind::TooLong("f", 6), rest: 7 }))
         );
         // No NUL before the input ends.
         assert_eq!(
             parse_c_octet(b"123", 6, "f"),
-            Err(nom::Err::Error(ParseError {
-                kind: ErrorKind::MissingNul("f"),
-                rest: 3
-            }))
+            Err(nom::Err::Error(ParseError { kind: ErrorKind::MissingNul("f"), rest: 3 }))
         );
         assert_eq!(parse_c_octet(b"\0", 1, "f"), Ok((&b""[..], &b""[..])));
     }
@@ -396,11 +396,11 @@ mod tests {
     #[test]
     fn short_message_overrun_names_the_field() {
         let frame = Bytes::from_static(&[3, b'a', b'b']);
-        let cx = Cx { frame: &frame };
+        let cx = Cx::new(&frame);
         let e = crate::ShortMessage::default().parse_into(&frame, "short_message", &cx).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Truncated("short_message"));
         let frame = Bytes::from_static(&[255]);
-        let cx = Cx { frame: &frame };
+        let cx = Cx::new(&frame);
         let e = crate::ShortMessage::default().parse_into(&frame, "short_message", &cx).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid("sm_length"));
     }

@@ -145,17 +145,8 @@ mod tests {
             CommandStatus::ESME_RTHROTTLED.to_string(),
             "ESME_RTHROTTLED (0x58): throttling error: the ESME exceeded the allowed message rate"
         );
-        assert_eq!(
-            CommandStatus(0x09).to_string(),
-            "0x09: unknown or reserved status"
-        );
-        assert_eq!(
-            CommandStatus::ESME_RINVTLVSTREAM.v5_name(),
-            Some("ESME_RINVTLVSTREAM")
-        );
-        assert_eq!(
-            CommandStatus::ESME_RINVTLVSTREAM.name(),
-            Some("ESME_RINVOPTPARSTREAM")
-        );
+        assert_eq!(CommandStatus(0x09).to_string(), "0x09: unknown or reserved status");
+        assert_eq!(CommandStatus::ESME_RINVTLVSTREAM.v5_name(), Some("ESME_RINVTLVSTREAM"));
+        assert_eq!(CommandStatus::ESME_RINVTLVSTREAM.name(), Some("ESME_RINVOPTPARSTREAM"));
     }
 }

@@ -27,10 +27,7 @@ impl<const MAX: usize> TlvString<MAX> {
     pub fn new(text: impl AsRef<[u8]>) -> Result<Self, FieldError> {
         let text = text.as_ref();
         if text.len() >= MAX {
-            return Err(FieldError::TooLong {
-                max: MAX - 1,
-                len: text.len(),
-            });
+            return Err(FieldError::TooLong { max: MAX - 1, len: text.len() });
         }
         if text.contains(&0) {
             return Err(FieldError::InteriorNul);
@@ -81,14 +78,7 @@ impl VarUint {
             4 => true,
             _ => false,
         };
-        if fits {
-            Ok(Self { value, len })
-        } else {
-            Err(FieldError::TooLong {
-                max: 4,
-                len: usize::from(len),
-            })
-        }
+        if fits { Ok(Self { value, len }) } else { Err(FieldError::TooLong { max: 4, len: usize::from(len) }) }
     }
 
     /// The value.
@@ -240,10 +230,7 @@ impl TlvValue for VarUint {
     fn decode_value(v: &[u8], _: &Cx<'_>) -> Option<Self> {
         let value = v.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
         // The tag's range keeps `v` at 1 to 4 octets.
-        Some(Self {
-            value,
-            len: v.len() as u8,
-        })
+        Some(Self { value, len: v.len() as u8 })
     }
     fn value_len(&self) -> usize {
         usize::from(self.len)
@@ -259,10 +246,7 @@ macro_rules! tlv_value_u8_u16 {
         impl TlvValue for $t {
             fn decode_value(v: &[u8], _: &Cx<'_>) -> Option<Self> {
                 let [a, b, c] = *v.first_chunk()?;
-                Some(Self {
-                    $a: a,
-                    $b: u16::from_be_bytes([b, c]),
-                })
+                Some(Self { $a: a, $b: u16::from_be_bytes([b, c]) })
             }
             fn value_len(&self) -> usize {
                 3
@@ -641,15 +625,13 @@ mod tests {
 
     fn parse(bytes: &'static [u8]) -> Result<Tlvs, ErrorKind> {
         let frame = Bytes::from_static(bytes);
-        let cx = Cx { frame: &frame };
+        let cx = Cx::new(&frame);
         parse_tlvs(&frame, &cx).map_err(|e| e.kind)
     }
 
     #[test]
     fn tag_table_has_all_64_standard_tags() {
-        let known = (0..=u16::MAX)
-            .filter(|t| TlvTag(*t).name().is_some())
-            .count();
+        let known = (0..=u16::MAX).filter(|t| TlvTag(*t).name().is_some()).count();
         assert_eq!(known, 64);
         assert_eq!(TlvTag::CONGESTION_STATE.since(), InterfaceVersion::V50);
         assert_eq!(TlvTag::MESSAGE_PAYLOAD.since(), InterfaceVersion::V34);
@@ -658,24 +640,15 @@ mod tests {
 
     #[test]
     fn overrun_and_partial_header_are_stream_errors() {
-        assert_eq!(
-            parse(&[0x04, 0x27, 0x00, 0x02, 0x01]),
-            Err(ErrorKind::TlvStream)
-        );
+        assert_eq!(parse(&[0x04, 0x27, 0x00, 0x02, 0x01]), Err(ErrorKind::TlvStream));
         assert_eq!(parse(&[0x04, 0x27, 0x00]), Err(ErrorKind::TlvStream));
         assert_eq!(parse(&[0x04]), Err(ErrorKind::TlvStream));
     }
 
     #[test]
     fn wrong_length_for_known_tag() {
-        assert_eq!(
-            parse(&[0x04, 0x27, 0x00, 0x02, 0x01, 0x02]),
-            Err(ErrorKind::TlvLength(TlvTag::MESSAGE_STATE, 2))
-        );
-        assert_eq!(
-            parse(&[0x02, 0x10, 0x00, 0x00]),
-            Err(ErrorKind::TlvLength(TlvTag::SC_INTERFACE_VERSION, 0))
-        );
+        assert_eq!(parse(&[0x04, 0x27, 0x00, 0x02, 0x01, 0x02]), Err(ErrorKind::TlvLength(TlvTag::MESSAGE_STATE, 2)));
+        assert_eq!(parse(&[0x02, 0x10, 0x00, 0x00]), Err(ErrorKind::TlvLength(TlvTag::SC_INTERFACE_VERSION, 0)));
     }
 
     #[test]
@@ -683,19 +656,13 @@ mod tests {
         let t = parse(&[0x14, 0x01, 0x00, 0x02, 0xab, 0xcd, 0x13, 0x0c, 0x00, 0x00]).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t.iter().next().map(Tlv::tag), Some(TlvTag(0x1401)));
-        assert_eq!(
-            t.get(TlvTag::ALERT_ON_MESSAGE_DELIVERY),
-            Some(&Tlv::AlertOnMessageDelivery(None))
-        );
+        assert_eq!(t.get(TlvTag::ALERT_ON_MESSAGE_DELIVERY), Some(&Tlv::AlertOnMessageDelivery(None)));
     }
 
     #[test]
     fn tlv_count_is_bounded() {
         let many: &'static [u8] = Box::leak(
-            core::iter::repeat_n([0x13u8, 0x0c, 0, 0], MAX_TLVS + 1)
-                .flatten()
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
+            core::iter::repeat_n([0x13u8, 0x0c, 0, 0], MAX_TLVS + 1).flatten().collect::<Vec<_>>().into_boxed_slice(),
         );
         assert_eq!(parse(many), Err(ErrorKind::TooManyTlvs(MAX_TLVS)));
         assert_eq!(parse(&many[4..]).map(|t| t.len()), Ok(MAX_TLVS));
@@ -704,10 +671,7 @@ mod tests {
     #[test]
     fn c_string_tlv_with_and_without_nul() {
         let t = parse(b"\x00\x1e\x00\x0838601fa\x00").unwrap();
-        assert_eq!(
-            t.receipted_message_id().map(|s| s.as_bytes().to_vec()),
-            Some(b"38601fa".to_vec())
-        );
+        assert_eq!(t.receipted_message_id().map(|s| s.as_bytes().to_vec()), Some(b"38601fa".to_vec()));
         let t = parse(b"\x00\x1e\x00\x0738601fa").unwrap();
         assert_eq!(t.receipted_message_id().map(|s| s.raw().len()), Some(7));
     }

@@ -2,13 +2,13 @@
 
 mod structs;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 pub use self::structs::*;
 use crate::error::DecodeError;
 use crate::frame::{HEADER_LEN, Header};
 use crate::parse::{Cx, ErrorKind, ParseError, Wire};
-use crate::{CommandId, CommandStatus, SequenceNumber};
+use crate::{CommandId, CommandStatus, SequenceNumber, ShortMessage};
 
 macro_rules! bodies {
     (
@@ -67,12 +67,23 @@ macro_rules! bodies {
                 }
             }
 
-            fn decode_body(header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<Self, ParseError> {
+            /// Decodes the body into `out`, in place, so the body is not copied through
+            /// the parser's return values.
+            #[inline(always)]
+            fn decode_body_into(out: &mut Self, header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<(), ParseError> {
                 match header.command_id {
-                    $( CommandId::$uid => no_body(body).map(|()| Self::$uv), )*
-                    $( CommandId::$rid => Ok(Self::$rv), )*
-                    $( CommandId::$qid => request::<$qt>(body, cx).map(Self::$qv), )*
-                    $( CommandId::$pid => response::<$pt>(header.command_status, body, cx).map(Self::$pv), )*
+                    $( CommandId::$uid => no_body(body).map(|()| *out = Self::$uv), )*
+                    $( CommandId::$rid => { *out = Self::$rv; Ok(()) } )*
+                    $(
+                        CommandId::$qid => {
+                            *out = Self::$qv(<$qt>::default());
+                            match out {
+                                Self::$qv(value) => request_into(value, body, cx),
+                                _ => Ok(()),
+                            }
+                        }
+                    )*
+                    $( CommandId::$pid => response::<$pt>(header.command_status, body, cx).map(|b| *out = Self::$pv(b)), )*
                     _ => Err(ParseError { kind: ErrorKind::Nom, rest: body.len() }),
                 }
             }
@@ -179,32 +190,26 @@ bodies! {
 
 /// A header-only request must have no body.
 fn no_body(body: &[u8]) -> Result<(), ParseError> {
-    if body.is_empty() {
-        Ok(())
-    } else {
-        Err(ParseError {
-            kind: ErrorKind::Trailing(body.len()),
-            rest: body.len(),
-        })
-    }
+    if body.is_empty() { Ok(()) } else { Err(ParseError { kind: ErrorKind::Trailing(body.len()), rest: body.len() }) }
 }
 
-/// A request body: every mandatory field, then nothing left over.
+/// A request body, parsed into `value`: every mandatory field, then nothing left over.
 #[inline(always)]
+fn request_into<T: Wire>(value: &mut T, body: &[u8], cx: &Cx<'_>) -> Result<(), ParseError> {
+    let rest = value.parse_into(body, "body", cx)?;
+    no_body(rest)
+}
+
+/// A request body as a new value.
 fn request<T: Wire + Default>(body: &[u8], cx: &Cx<'_>) -> Result<T, ParseError> {
     let mut value = T::default();
-    let rest = value.parse_into(body, "body", cx)?;
-    no_body(rest)?;
+    request_into(&mut value, body, cx)?;
     Ok(value)
 }
 
 /// A response body: absent bodies are `None`; after an error status the body is read
 /// best-effort and dropped if it does not parse (reference section 2.4).
-fn response<T: Wire + Default>(
-    status: CommandStatus,
-    body: &[u8],
-    cx: &Cx<'_>,
-) -> Result<Option<T>, ParseError> {
+fn response<T: Wire + Default>(status: CommandStatus, body: &[u8], cx: &Cx<'_>) -> Result<Option<T>, ParseError> {
     if body.is_empty() {
         return Ok(None);
     }
@@ -247,20 +252,12 @@ pub struct Pdu {
 impl Pdu {
     /// A PDU with status `ESME_ROK`.
     pub fn new(sequence: SequenceNumber, body: Body) -> Self {
-        Self {
-            status: CommandStatus::ESME_ROK,
-            sequence,
-            body,
-        }
+        Self { status: CommandStatus::ESME_ROK, sequence, body }
     }
 
     /// A PDU with the given status.
     pub fn with_status(sequence: SequenceNumber, status: CommandStatus, body: Body) -> Self {
-        Self {
-            status,
-            sequence,
-            body,
-        }
+        Self { status, sequence, body }
     }
 
     /// Decodes one whole PDU. `frame` must hold exactly `command_length` octets, as
@@ -274,25 +271,25 @@ impl Pdu {
         };
         // A u32 always fits in usize on supported targets.
         if header.command_length as usize != frame.len() {
-            return Err(DecodeError::LengthMismatch {
-                command_length: header.command_length,
-                actual: frame.len(),
-            });
+            return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
         }
         if header.command_id.name().is_none() {
-            return Err(DecodeError::UnknownCommand {
-                command_id: header.command_id,
-            });
+            return Err(DecodeError::UnknownCommand { command_id: header.command_id });
         }
-        let cx = Cx { frame: &frame };
+        let mut pdu = Self { status: header.command_status, sequence: header.sequence_number, body: Body::EnquireLink };
+        let cx = Cx::new(&frame);
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
-        let body =
-            Body::decode_body(&header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
-        Ok(Self {
-            status: header.command_status,
-            sequence: header.sequence_number,
-            body,
-        })
+        Body::decode_body_into(&mut pdu.body, &header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
+        if let (Some((start, len)), Some(sm)) = (cx.short_message.take(), pdu.body.short_message_mut())
+            && len > 0
+        {
+            // The frame becomes the field: no reference count is taken or dropped.
+            let mut frame = frame;
+            frame.truncate(start.saturating_add(len));
+            frame.advance(start);
+            *sm = ShortMessage::from_checked(frame);
+        }
+        Ok(pdu)
     }
 
     /// The `command_id`, derived from the body.
@@ -327,6 +324,17 @@ impl Pdu {
 }
 
 impl Body {
+    /// The `short_message` field of the bodies that have one.
+    pub fn short_message_mut(&mut self) -> Option<&mut ShortMessage> {
+        match self {
+            Self::SubmitSm(b) | Self::DeliverSm(b) => Some(&mut b.short_message),
+            Self::SubmitMulti(b) => Some(&mut b.short_message),
+            Self::ReplaceSm(b) => Some(&mut b.short_message),
+            Self::QueryMsgDetailsResp(Some(b)) => Some(&mut b.short_message),
+            _ => None,
+        }
+    }
+
     /// Whether this body is a request (bit 31 of its command_id clear).
     pub const fn is_request(&self) -> bool {
         !self.command_id().is_response()

@@ -7,8 +7,8 @@ use bytes::BytesMut;
 
 use crate::parse::{Cx, ErrorKind, ParseError, Wire, leaf, parse_u8};
 use crate::{
-    Address, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion,
-    MessageState, Password, PriorityFlag, RegisteredDelivery, ShortMessage, SmppTime, tlv::Tlvs,
+    Address, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion, MessageState, Password,
+    PriorityFlag, RegisteredDelivery, ShortMessage, SmppTime, tlv::Tlvs,
 };
 
 macro_rules! wire_struct {

@@ -27,11 +27,7 @@ pub struct Address<const N: usize = 21> {
 impl<const N: usize> Address<N> {
     /// An address with the given TON, NPI and text.
     pub fn new(ton: Ton, npi: Npi, addr: impl AsRef<[u8]>) -> Result<Self, FieldError> {
-        Ok(Self {
-            ton,
-            npi,
-            addr: COctetString::new(addr)?,
-        })
+        Ok(Self { ton, npi, addr: COctetString::new(addr)? })
     }
 
     /// An international E.164 number (TON 1, NPI 1), digits without a leading `+`.

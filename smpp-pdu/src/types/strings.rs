@@ -28,19 +28,13 @@ impl<const N: usize> COctetString<N> {
     pub const MAX_LEN: usize = N - 1;
 
     /// The empty string (a lone NUL on the wire).
-    pub const EMPTY: Self = Self {
-        len: 0,
-        buf: [0; N],
-    };
+    pub const EMPTY: Self = Self { len: 0, buf: [0; N] };
 
     /// A field holding `value`, which must have no NUL and at most `N - 1` octets.
     pub fn new(value: impl AsRef<[u8]>) -> Result<Self, FieldError> {
         let value = value.as_ref();
         if value.len() > Self::MAX_LEN {
-            return Err(FieldError::TooLong {
-                max: Self::MAX_LEN,
-                len: value.len(),
-            });
+            return Err(FieldError::TooLong { max: Self::MAX_LEN, len: value.len() });
         }
         if value.contains(&0) {
             return Err(FieldError::InteriorNul);
@@ -198,10 +192,7 @@ impl<const MAX: usize> OctetString<MAX> {
     pub fn new(value: impl Into<Bytes>) -> Result<Self, FieldError> {
         let value = value.into();
         if value.len() > MAX {
-            return Err(FieldError::TooLong {
-                max: MAX,
-                len: value.len(),
-            });
+            return Err(FieldError::TooLong { max: MAX, len: value.len() });
         }
         Ok(Self(value))
     }
@@ -263,10 +254,7 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     /// A list of the given items, if there are at most `MAX`.
     pub fn from_vec(items: Vec<T>) -> Result<Self, FieldError> {
         if items.len() > MAX {
-            return Err(FieldError::TooMany {
-                max: MAX,
-                len: items.len(),
-            });
+            return Err(FieldError::TooMany { max: MAX, len: items.len() });
         }
         Ok(Self(items))
     }
@@ -274,10 +262,7 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     /// Appends an item, if there is room.
     pub fn try_push(&mut self, item: T) -> Result<(), FieldError> {
         if self.0.len() >= MAX {
-            return Err(FieldError::TooMany {
-                max: MAX,
-                len: self.0.len() + 1,
-            });
+            return Err(FieldError::TooMany { max: MAX, len: self.0.len() + 1 });
         }
         self.0.push(item);
         Ok(())
@@ -326,20 +311,11 @@ mod tests {
     #[test]
     fn c_octet_string_limits() {
         assert_eq!(COctetString::<6>::new("12345").unwrap().len(), 5);
-        assert_eq!(
-            COctetString::<6>::new("123456"),
-            Err(FieldError::TooLong { max: 5, len: 6 })
-        );
-        assert_eq!(
-            COctetString::<6>::new(b"a\0b"),
-            Err(FieldError::InteriorNul)
-        );
+        assert_eq!(COctetString::<6>::new("123456"), Err(FieldError::TooLong { max: 5, len: 6 }));
+        assert_eq!(COctetString::<6>::new(b"a\0b"), Err(FieldError::InteriorNul));
         assert_eq!(COctetString::<6>::new("ab"), COctetString::<6>::new("ab"));
         assert_ne!(COctetString::<6>::new("ab"), COctetString::<6>::new("abc"));
-        assert_eq!(
-            format!("{:?}", COctetString::<6>::new(b"a\x01").unwrap()),
-            "\"a\\x01\""
-        );
+        assert_eq!(format!("{:?}", COctetString::<6>::new(b"a\x01").unwrap()), "\"a\\x01\"");
     }
 
     #[test]

@@ -73,11 +73,7 @@ impl AbsoluteTime {
             offset_quarters: utc_offset_quarters.unsigned_abs(),
             behind_utc: utc_offset_quarters < 0,
         };
-        if t.in_range() {
-            Ok(t)
-        } else {
-            Err(FieldError::InvalidTime)
-        }
+        if t.in_range() { Ok(t) } else { Err(FieldError::InvalidTime) }
     }
 
     /// The offset from UTC in minutes (negative when behind UTC).
@@ -118,26 +114,9 @@ pub struct RelativeTime {
 
 impl RelativeTime {
     /// An interval from its parts, each 0–99.
-    pub fn new(
-        years: u8,
-        months: u8,
-        days: u8,
-        hours: u8,
-        minutes: u8,
-        seconds: u8,
-    ) -> Result<Self, FieldError> {
-        let t = Self {
-            years,
-            months,
-            days,
-            hours,
-            minutes,
-            seconds,
-        };
-        if [years, months, days, hours, minutes, seconds]
-            .iter()
-            .all(|v| *v <= 99)
-        {
+    pub fn new(years: u8, months: u8, days: u8, hours: u8, minutes: u8, seconds: u8) -> Result<Self, FieldError> {
+        let t = Self { years, months, days, hours, minutes, seconds };
+        if [years, months, days, hours, minutes, seconds].iter().all(|v| *v <= 99) {
             Ok(t)
         } else {
             Err(FieldError::InvalidTime)
@@ -172,23 +151,7 @@ impl SmppTime {
         if !d.iter().all(u8::is_ascii_digit) {
             return Err(FieldError::InvalidTime);
         }
-        let [
-            y1,
-            y0,
-            mo1,
-            mo0,
-            d1,
-            d0,
-            h1,
-            h0,
-            mi1,
-            mi0,
-            s1,
-            s0,
-            t,
-            n1,
-            n0,
-        ] = d.map(|c| c - b'0');
+        let [y1, y0, mo1, mo0, d1, d0, h1, h0, mi1, mi0, s1, s0, t, n1, n0] = d.map(|c| c - b'0');
         let (tenths, nn) = (t, n1 * 10 + n0);
         let (a, b, c) = (y1 * 10 + y0, mo1 * 10 + mo0, d1 * 10 + d0);
         let (h, m, s) = (h1 * 10 + h0, mi1 * 10 + mi0, s1 * 10 + s0);
@@ -211,11 +174,7 @@ impl SmppTime {
                     offset_quarters: nn,
                     behind_utc: p == b'-',
                 };
-                if t.in_range() {
-                    Ok(Self::Absolute(t))
-                } else {
-                    Err(FieldError::InvalidTime)
-                }
+                if t.in_range() { Ok(Self::Absolute(t)) } else { Err(FieldError::InvalidTime) }
             }
             _ => Err(FieldError::InvalidTime),
         }
@@ -230,12 +189,7 @@ impl SmppTime {
                 t.offset_quarters,
                 if t.behind_utc { b'-' } else { b'+' },
             ),
-            Self::Relative(t) => (
-                [t.years, t.months, t.days, t.hours, t.minutes, t.seconds],
-                0,
-                0,
-                b'R',
-            ),
+            Self::Relative(t) => ([t.years, t.months, t.days, t.hours, t.minutes, t.seconds], 0, 0, b'R'),
         };
         let [a, b, c, d, e, f] = parts.map(|v| v % 100);
         let nn = nn % 100;
@@ -284,13 +238,7 @@ mod tests {
 
     #[test]
     fn round_trips_both_forms() {
-        for s in [
-            "150203040506708+",
-            "991231235959948-",
-            "000101000000000+",
-            "010203040506000R",
-            "000000000000000R",
-        ] {
+        for s in ["150203040506708+", "991231235959948-", "000101000000000+", "010203040506000R", "000000000000000R"] {
             let t: SmppTime = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
         }

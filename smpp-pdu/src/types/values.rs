@@ -139,10 +139,7 @@ impl MessageState {
 
     /// The state named by a receipt `stat:` word, matched case-insensitively.
     pub fn from_receipt_stat(stat: &[u8]) -> Option<Self> {
-        (1..=8).map(Self).find(|s| {
-            s.receipt_stat()
-                .is_some_and(|w| w.as_bytes().eq_ignore_ascii_case(stat))
-        })
+        (1..=8).map(Self).find(|s| s.receipt_stat().is_some_and(|w| w.as_bytes().eq_ignore_ascii_case(stat)))
     }
 
     /// Whether the state is final (no further receipt is expected).
@@ -233,10 +230,7 @@ impl EsmClass {
 
     /// Whether this marks an MC delivery receipt or an intermediate notification.
     pub const fn is_receipt(self) -> bool {
-        matches!(
-            self.message_type(),
-            MessageType::DeliveryReceipt | MessageType::IntermediateNotification
-        )
+        matches!(self.message_type(), MessageType::DeliveryReceipt | MessageType::IntermediateNotification)
     }
 
     /// Whether the UDHI bit is set.
@@ -262,13 +256,7 @@ impl EsmClass {
 
 impl core::fmt::Debug for EsmClass {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "EsmClass({:#04x}: {:?}, {:?}",
-            self.0,
-            self.messaging_mode(),
-            self.message_type()
-        )?;
+        write!(f, "EsmClass({:#04x}: {:?}, {:?}", self.0, self.messaging_mode(), self.message_type())?;
         if self.udhi() {
             f.write_str(", UDHI")?;
         }
@@ -345,12 +333,7 @@ impl RegisteredDelivery {
 
 impl core::fmt::Debug for RegisteredDelivery {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "RegisteredDelivery({:#04x}: {:?})",
-            self.0,
-            self.receipt()
-        )
+        write!(f, "RegisteredDelivery({:#04x}: {:?})", self.0, self.receipt())
     }
 }
 
@@ -382,14 +365,8 @@ mod tests {
 
     #[test]
     fn message_state_receipt_words() {
-        assert_eq!(
-            MessageState::from_receipt_stat(b"delivrd"),
-            Some(MessageState::DELIVERED)
-        );
-        assert_eq!(
-            MessageState::from_receipt_stat(b"UNDELIV"),
-            Some(MessageState::UNDELIVERABLE)
-        );
+        assert_eq!(MessageState::from_receipt_stat(b"delivrd"), Some(MessageState::DELIVERED));
+        assert_eq!(MessageState::from_receipt_stat(b"UNDELIV"), Some(MessageState::UNDELIVERABLE));
         assert_eq!(MessageState::from_receipt_stat(b"NOPE"), None);
         assert!(MessageState::DELIVERED.is_final());
         assert!(!MessageState::ENROUTE.is_final());
