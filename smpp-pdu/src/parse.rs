@@ -155,10 +155,35 @@ pub(crate) fn leaf<'a, T>(r: PResult<'a, T>, field: &'static str, i: &[u8]) -> R
     r.map_err(|e| flatten(e, field, i.len()))
 }
 
+/// Position of the first NUL in `window`, eight octets at a time (SWAR): the classic
+/// "has zero byte" test, `(x - 0x01..01) & !x & 0x80..80`, finds a chunk holding a NUL
+/// and its lowest set bit gives the position. Short fields make a SIMD search's setup
+/// cost more than it saves.
+#[inline(always)]
+pub(crate) fn find_nul(window: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = window.chunks_exact(8);
+    let mut base = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let z = x.wrapping_sub(LO) & !x & HI;
+        if z != 0 {
+            // The lowest flagged byte is exact; higher flags may be false positives.
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|b| *b == 0).map(|p| base + p)
+}
+
 /// A C-octet string of at most `max` octets including its NUL; returns the characters.
+#[inline(always)]
 pub(crate) fn parse_c_octet<'a>(i: &'a [u8], max: usize, field: &'static str) -> PResult<'a, &'a [u8]> {
     let window = i.get(..max).unwrap_or(i);
-    match window.iter().position(|b| *b == 0) {
+    match find_nul(window) {
         Some(nul) => {
             let (text, rest) = i.split_at(nul);
             Ok((rest.get(1..).unwrap_or_default(), text))
@@ -234,9 +259,14 @@ impl Wire for crate::CommandStatus {
 impl<const N: usize> Wire for crate::COctetString<N> {
     #[inline(always)]
     fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
-        let (i, text) = leaf(parse_c_octet(i, N, field), field, i)?;
-        self.set_checked(text);
-        Ok(i)
+        let (rest, text) = leaf(parse_c_octet(i, N, field), field, i)?;
+        match i.first_chunk::<N>() {
+            // Copying a fixed `N` octets compiles to a few vector moves; a copy of the
+            // exact (variable) length would be a call to memcpy for every field.
+            Some(window) => self.set_from_window(window, text.len()),
+            None => self.set_checked(text),
+        }
+        Ok(rest)
     }
     #[inline]
     fn wire_len(&self) -> usize {
@@ -375,6 +405,25 @@ impl<T: Wire + Default, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_nul_matches_a_plain_scan() {
+        for len in 0..40 {
+            for nul in 0..=len {
+                let mut v: Vec<u8> = (0..len).map(|k| 0x80 | (k as u8 + 1)).collect();
+                if nul < len {
+                    v[nul] = 0;
+                    // A 0x01 after the NUL must not confuse the SWAR test.
+                    if nul + 1 < len {
+                        v[nul + 1] = 1;
+                    }
+                }
+                assert_eq!(find_nul(&v), v.iter().position(|b| *b == 0), "len {len} nul {nul}");
+            }
+        }
+        assert_eq!(find_nul(&[0x01, 0x01, 0x00, 0x01, 1, 1, 1, 1]), Some(2));
+        assert_eq!(find_nul(&[0x80, 0x01, 0x00, 0x00, 1, 1, 1, 1]), Some(2));
+    }
 
     #[test]
     fn c_octet_boundaries() {

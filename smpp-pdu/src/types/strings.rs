@@ -59,6 +59,16 @@ impl<const N: usize> COctetString<N> {
         }
     }
 
+    /// Sets the field from a window of `N` input octets whose first `len` octets are
+    /// the characters (`len < N`, and no NUL among them). Octets past `len` are kept in
+    /// the buffer but never read: equality, hashing and output use `as_bytes`.
+    #[inline(always)]
+    pub(crate) fn set_from_window(&mut self, window: &[u8; N], len: usize) {
+        self.buf = *window;
+        // `len < N`, and every `N` used in this crate is below 256.
+        self.len = len as u8;
+    }
+
     /// The characters, without the NUL.
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..usize::from(self.len)).unwrap_or_default()
