@@ -1,3 +1,59 @@
-//! Project automation (`cargo xtask ...`).
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy.
+//! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-fn main() {}
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("tidy") => tidy::run(&project_root()),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|tidy>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's folder).
+pub(crate) fn project_root() -> PathBuf {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    Path::new(&dir).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.current_dir(project_root());
+    cmd
+}
+
+/// Runs a command, echoing it, and fails if it fails.
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
+    println!("$ {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+}
+
+fn ci() -> Result<(), String> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    run(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
+    run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    tidy::run(&project_root())?;
+    println!("xtask ci: all checks passed");
+    Ok(())
+}
