@@ -189,7 +189,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tidy-probe-{}", std::process::id()));
         let src = dir.join("smpp-pdu").join("src");
         std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(src.join("lib.rs"), ["//! x\nfn f() { let _ = std::time::Instant", "::now(); }\n"].concat()).unwrap();
+        std::fs::write(src.join("lib.rs"), ["//! x\nfn f() { let _ = std::time::Instant", "::now(); }\n"].concat())
+            .unwrap();
         let found = no_clock_or_io(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
