@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use smpp_pdu::{
     Address, Body, DataCoding, DeliverSm, EsmClass, MessageState, Npi, Pdu, RegisteredDelivery, SequenceNumber,
     ShortMessage, SubmitSm, Tlv, Ton, tlv::TlvString,
