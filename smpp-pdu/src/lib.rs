@@ -67,6 +67,7 @@ mod parse;
 mod status;
 pub mod tlv;
 mod types;
+mod write;
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;

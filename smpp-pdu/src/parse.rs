@@ -1,7 +1,7 @@
 //! nom helpers and the internal [`Wire`] trait: how each field type is parsed from and
 //! written to the wire. Nothing here is public; nom types never leave the crate.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use nom::IResult;
 
 use crate::error::DecodeError;
@@ -26,6 +26,7 @@ pub(crate) enum ErrorKind {
     TlvValue(TlvTag),
     TooManyTlvs(usize),
     Trailing(usize),
+    UnknownCommand(crate::CommandId),
 }
 
 impl ParseError {
@@ -47,6 +48,7 @@ impl ParseError {
             ErrorKind::TlvValue(tag) => DecodeError::TlvValue { tag, offset },
             ErrorKind::TooManyTlvs(max) => DecodeError::TooManyTlvs { max },
             ErrorKind::Trailing(len) => DecodeError::TrailingBytes { len, offset },
+            ErrorKind::UnknownCommand(command_id) => DecodeError::UnknownCommand { command_id },
         }
     }
 }
@@ -110,7 +112,7 @@ pub(crate) trait Wire: Sized {
     /// Octets the field takes on the wire.
     fn wire_len(&self) -> usize;
     /// Writes the field.
-    fn put(&self, dst: &mut BytesMut);
+    fn put(&self, dst: &mut crate::write::Writer<'_>);
 }
 
 // The integer readers are written out rather than taken from `nom::number`: nom's
@@ -202,12 +204,12 @@ macro_rules! wire_u8_newtype {
                 self.0 = v;
                 Ok(i)
             }
-            #[inline]
+            #[inline(always)]
             fn wire_len(&self) -> usize {
                 1
             }
-            #[inline]
-            fn put(&self, dst: &mut BytesMut) {
+            #[inline(always)]
+            fn put(&self, dst: &mut crate::write::Writer<'_>) {
                 dst.put_u8(self.0);
             }
         }
@@ -232,12 +234,12 @@ impl Wire for u8 {
         *self = v;
         Ok(i)
     }
-    #[inline]
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         1
     }
-    #[inline]
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u8(*self);
     }
 }
@@ -248,10 +250,12 @@ impl Wire for crate::CommandStatus {
         self.0 = v;
         Ok(i)
     }
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         4
     }
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u32(self.0);
     }
 }
@@ -268,14 +272,13 @@ impl<const N: usize> Wire for crate::COctetString<N> {
         }
         Ok(rest)
     }
-    #[inline]
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         self.len() + 1
     }
-    #[inline]
-    fn put(&self, dst: &mut BytesMut) {
-        dst.put_slice(self.as_bytes());
-        dst.put_u8(0);
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
+        self.write(dst);
     }
 }
 
@@ -283,10 +286,12 @@ impl Wire for crate::Password {
     fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
         self.0.parse_into(i, field, cx)
     }
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         self.0.wire_len()
     }
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         self.0.put(dst);
     }
 }
@@ -298,12 +303,12 @@ impl<const N: usize> Wire for crate::Address<N> {
         let i = self.npi.parse_into(i, field, cx)?;
         self.addr.parse_into(i, field, cx)
     }
-    #[inline]
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         self.wire_len()
     }
-    #[inline]
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u8(self.ton.0);
         dst.put_u8(self.npi.0);
         self.addr.put(dst);
@@ -325,12 +330,12 @@ impl Wire for Option<crate::SmppTime> {
         }
         Ok(rest)
     }
-    #[inline]
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         if self.is_some() { 17 } else { 1 }
     }
-    #[inline]
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         if let Some(t) = self {
             dst.put_slice(&t.to_bytes());
         }
@@ -351,12 +356,12 @@ impl Wire for crate::ShortMessage {
         cx.short_message.set(Some((cx.offset_of(sm), sm.len())));
         Ok(rest)
     }
-    #[inline]
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         1 + self.len()
     }
-    #[inline]
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         // The type bounds the length to 254.
         dst.put_u8(self.len() as u8);
         dst.put_slice(self.as_bytes());
@@ -390,10 +395,12 @@ impl<T: Wire + Default, const MAX: usize> Wire for crate::BoundedVec<T, MAX> {
         *self = out;
         Ok(i)
     }
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         1 + self.iter().map(Wire::wire_len).sum::<usize>()
     }
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         // The type bounds the count to MAX, and every MAX used is at most 255.
         dst.put_u8(self.len() as u8);
         for item in self {

@@ -129,7 +129,7 @@ pub(crate) trait TlvValue: Sized {
     /// Reads a value whose length is already checked against the tag's range.
     fn decode_value(v: &[u8], cx: &Cx<'_>) -> Option<Self>;
     fn value_len(&self) -> usize;
-    fn put_value(&self, dst: &mut BytesMut);
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>);
 }
 
 impl TlvValue for u8 {
@@ -139,7 +139,7 @@ impl TlvValue for u8 {
     fn value_len(&self) -> usize {
         1
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u8(*self);
     }
 }
@@ -151,7 +151,7 @@ impl TlvValue for u16 {
     fn value_len(&self) -> usize {
         2
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u16(*self);
     }
 }
@@ -163,7 +163,7 @@ impl TlvValue for u32 {
     fn value_len(&self) -> usize {
         4
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u32(*self);
     }
 }
@@ -177,7 +177,7 @@ macro_rules! tlv_value_via {
             fn value_len(&self) -> usize {
                 self.0.value_len()
             }
-            fn put_value(&self, dst: &mut BytesMut) {
+            fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
                 self.0.put_value(dst);
             }
         }
@@ -195,7 +195,7 @@ impl TlvValue for Option<u8> {
     fn value_len(&self) -> usize {
         usize::from(self.is_some())
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         if let Some(v) = self {
             dst.put_u8(*v);
         }
@@ -209,7 +209,7 @@ impl<const MAX: usize> TlvValue for OctetString<MAX> {
     fn value_len(&self) -> usize {
         self.len()
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_slice(self.as_bytes());
     }
 }
@@ -221,7 +221,7 @@ impl<const MAX: usize> TlvValue for TlvString<MAX> {
     fn value_len(&self) -> usize {
         self.0.len()
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_slice(&self.0);
     }
 }
@@ -235,7 +235,7 @@ impl TlvValue for VarUint {
     fn value_len(&self) -> usize {
         usize::from(self.len)
     }
-    fn put_value(&self, dst: &mut BytesMut) {
+    fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
         let bytes = self.value.to_be_bytes();
         dst.put_slice(bytes.get(4 - self.value_len()..).unwrap_or(&bytes));
     }
@@ -251,7 +251,7 @@ macro_rules! tlv_value_u8_u16 {
             fn value_len(&self) -> usize {
                 3
             }
-            fn put_value(&self, dst: &mut BytesMut) {
+            fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
                 dst.put_u8(self.$a);
                 dst.put_u16(self.$b);
             }
@@ -352,7 +352,7 @@ macro_rules! tlvs {
                 }
             }
 
-            fn put_value(&self, dst: &mut BytesMut) {
+            fn put_value(&self, dst: &mut crate::write::Writer<'_>) {
                 match self {
                     $( Self::$variant(v) => v.put_value(dst), )*
                     Self::Unknown { value, .. } => dst.put_slice(value.as_bytes()),
@@ -462,8 +462,17 @@ impl Tlv {
         4 + self.value_len()
     }
 
-    /// Writes tag, length and value.
+    /// Appends tag, length and value to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
+        let start = dst.len();
+        dst.resize(start + self.wire_len(), 0);
+        if let Some(out) = dst.get_mut(start..) {
+            self.write(&mut crate::write::Writer::new(out));
+        }
+    }
+
+    /// Writes tag, length and value.
+    pub(crate) fn write(&self, dst: &mut crate::write::Writer<'_>) {
         dst.put_u16(self.tag().0);
         // Every value type is bounded to 65 535 octets.
         dst.put_u16(self.value_len() as u16);
@@ -581,13 +590,17 @@ impl Wire for Tlvs {
         Ok(&[])
     }
 
+    #[inline(always)]
+
     fn wire_len(&self) -> usize {
         self.0.iter().map(Tlv::wire_len).sum()
     }
 
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         for tlv in &self.0 {
-            tlv.encode(dst);
+            tlv.write(dst);
         }
     }
 }

@@ -2,7 +2,7 @@
 
 mod structs;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 pub use self::structs::*;
 use crate::error::DecodeError;
@@ -51,7 +51,7 @@ macro_rules! bodies {
                 }
             }
 
-            fn put_body(&self, dst: &mut BytesMut) {
+            fn put_body(&self, dst: &mut crate::write::Writer<'_>) {
                 match self {
                     $( Self::$qv(b) => Wire::put(b, dst), )*
                     $( Self::$pv(Some(b)) => Wire::put(b, dst), )*
@@ -84,7 +84,7 @@ macro_rules! bodies {
                         }
                     )*
                     $( CommandId::$pid => response::<$pt>(header.command_status, body, cx).map(|b| *out = Self::$pv(b)), )*
-                    _ => Err(ParseError { kind: ErrorKind::Nom, rest: body.len() }),
+                    other => Err(ParseError { kind: ErrorKind::UnknownCommand(other), rest: body.len() }),
                 }
             }
         }
@@ -273,15 +273,13 @@ impl Pdu {
         if header.command_length as usize != frame.len() {
             return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
         }
-        if header.command_id.name().is_none() {
-            return Err(DecodeError::UnknownCommand { command_id: header.command_id });
-        }
         let mut pdu = Self { status: header.command_status, sequence: header.sequence_number, body: Body::EnquireLink };
         let cx = Cx::new(&frame);
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
         Body::decode_body_into(&mut pdu.body, &header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
-        if let (Some((start, len)), Some(sm)) = (cx.short_message.take(), pdu.body.short_message_mut())
+        if let Some((start, len)) = cx.short_message.take()
             && len > 0
+            && let Some(sm) = pdu.body.short_message_mut()
         {
             // The frame becomes the field: no reference count is taken or dropped.
             let mut frame = frame;
@@ -306,13 +304,17 @@ impl Pdu {
     /// octets first.
     pub fn encode(&self, dst: &mut BytesMut) {
         let len = self.encoded_len();
-        dst.reserve(len);
+        let start = dst.len();
+        dst.resize(start + len, 0);
+        let Some(out) = dst.get_mut(start..) else { return };
+        let mut w = crate::write::Writer::new(out);
         // Bodies are bounded well below 4 GiB: the largest is under 16 MiB.
-        dst.put_u32(len as u32);
-        dst.put_u32(self.command_id().value());
-        dst.put_u32(self.status.value());
-        dst.put_u32(self.sequence.value());
-        self.body.put_body(dst);
+        w.put_u32(len as u32);
+        w.put_u32(self.command_id().value());
+        w.put_u32(self.status.value());
+        w.put_u32(self.sequence.value());
+        self.body.put_body(&mut w);
+        debug_assert_eq!(w.position(), len, "encoded_len disagrees with the writers");
     }
 
     /// The encoded PDU as a new buffer.

@@ -3,8 +3,6 @@
 //! Each struct is declared once; its parser, encoder and length come from the same
 //! declaration, so the order on the wire cannot drift between them.
 
-use bytes::BytesMut;
-
 use crate::parse::{Cx, ErrorKind, ParseError, Wire, leaf, parse_u8};
 use crate::{
     Address, BoundedVec, COctetString, CommandStatus, DataCoding, EsmClass, InterfaceVersion, MessageState, Password,
@@ -32,13 +30,13 @@ macro_rules! wire_struct {
                 Ok(i)
             }
 
-            #[inline]
+            #[inline(always)]
             fn wire_len(&self) -> usize {
                 0 $( + Wire::wire_len(&self.$field) )*
             }
 
-            #[inline]
-            fn put(&self, dst: &mut BytesMut) {
+            #[inline(always)]
+            fn put(&self, dst: &mut crate::write::Writer<'_>) {
                 $( Wire::put(&self.$field, dst); )*
             }
         }
@@ -188,13 +186,15 @@ impl Wire for DestAddress {
             _ => Err(ParseError { kind: ErrorKind::Invalid("dest_flag"), rest: i.len() }),
         }
     }
+    #[inline(always)]
     fn wire_len(&self) -> usize {
         1 + match self {
             Self::Sme(a) => Wire::wire_len(a),
             Self::DistributionList(n) => Wire::wire_len(n),
         }
     }
-    fn put(&self, dst: &mut BytesMut) {
+    #[inline(always)]
+    fn put(&self, dst: &mut crate::write::Writer<'_>) {
         match self {
             Self::Sme(a) => {
                 Wire::put(&1u8, dst);

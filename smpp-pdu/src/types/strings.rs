@@ -89,6 +89,12 @@ impl<const N: usize> COctetString<N> {
         self.len == 0
     }
 
+    /// Writes the characters and the NUL.
+    #[inline(always)]
+    pub(crate) fn write(&self, w: &mut crate::write::Writer<'_>) {
+        w.put_c_octet(&self.buf, usize::from(self.len));
+    }
+
     /// Octets on the wire: the characters and the NUL.
     pub(crate) fn wire_len(&self) -> usize {
         usize::from(self.len) + 1
