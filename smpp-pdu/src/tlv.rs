@@ -591,13 +591,11 @@ impl Wire for Tlvs {
     }
 
     #[inline(always)]
-
     fn wire_len(&self) -> usize {
         self.0.iter().map(Tlv::wire_len).sum()
     }
 
     #[inline(always)]
-
     fn put(&self, dst: &mut crate::write::Writer<'_>) {
         for tlv in &self.0 {
             tlv.write(dst);
