@@ -85,7 +85,7 @@ mod tests {
     fn c_octet_at_the_end_falls_back_to_an_exact_copy() {
         let mut buf = [0xAAu8; 4];
         let mut w = Writer::new(&mut buf);
-        w.put_c_octet(&[b'a', b'b', b'x', b'y', b'z', b'q'], 2);
+        w.put_c_octet(b"abxyzq", 2);
         w.put_u8(7);
         assert_eq!(w.position(), 4);
         assert_eq!(buf, [b'a', b'b', 0, 7]);
