@@ -181,6 +181,26 @@ pub(crate) fn find_nul(window: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(|b| *b == 0).map(|p| base + p)
 }
 
+/// [`find_nul`] over a window whose length is known at compile time.
+#[inline(always)]
+pub(crate) fn find_nul_fixed<const N: usize>(window: &[u8; N]) -> Option<usize> {
+    let mut base = 0;
+    for chunk in window.chunks(8) {
+        // Pad a short last chunk with non-zero octets.
+        let mut word = [0xFFu8; 8];
+        if let Some(dst) = word.get_mut(..chunk.len()) {
+            dst.copy_from_slice(chunk);
+        }
+        let x = u64::from_le_bytes(word);
+        let z = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+        if z != 0 {
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    None
+}
+
 /// A C-octet string of at most `max` octets including its NUL; returns the characters.
 #[inline(always)]
 pub(crate) fn parse_c_octet<'a>(i: &'a [u8], max: usize, field: &'static str) -> PResult<'a, &'a [u8]> {
@@ -263,13 +283,20 @@ impl Wire for crate::CommandStatus {
 impl<const N: usize> Wire for crate::COctetString<N> {
     #[inline(always)]
     fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
-        let (rest, text) = leaf(parse_c_octet(i, N, field), field, i)?;
-        match i.first_chunk::<N>() {
-            // Copying a fixed `N` octets compiles to a few vector moves; a copy of the
-            // exact (variable) length would be a call to memcpy for every field.
-            Some(window) => self.set_from_window(window, text.len()),
-            None => self.set_checked(text),
+        // Fast path: a whole window of `N` octets is there. Search it with the length
+        // known at compile time (fully unrolled) and copy it as a block: a copy of the
+        // exact, variable length would be a call to memcpy for every field.
+        if let Some(window) = i.first_chunk::<N>() {
+            return match find_nul_fixed(window) {
+                Some(nul) => {
+                    self.set_from_window(window, nul);
+                    Ok(i.get(nul + 1..).unwrap_or_default())
+                }
+                None => Err(ParseError { kind: ErrorKind::TooLong(field, N), rest: i.len() }),
+            };
         }
+        let (rest, text) = leaf(parse_c_octet(i, N, field), field, i)?;
+        self.set_checked(text);
         Ok(rest)
     }
     #[inline(always)]
@@ -429,6 +456,10 @@ mod tests {
             }
         }
         assert_eq!(find_nul(&[0x01, 0x01, 0x00, 0x01, 1, 1, 1, 1]), Some(2));
+        let w: [u8; 21] = core::array::from_fn(|k| if k == 19 { 0 } else { 0x80 | k as u8 });
+        assert_eq!(find_nul_fixed(&w), Some(19));
+        assert_eq!(find_nul_fixed(&[1u8; 21]), None);
+        assert_eq!(find_nul_fixed(&[0u8; 1]), Some(0));
         assert_eq!(find_nul(&[0x80, 0x01, 0x00, 0x00, 1, 1, 1, 1]), Some(2));
     }
 
