@@ -1,0 +1,128 @@
+//! [`SessionConfig`]: window, limits, version and timers, with defaults that fit the
+//! platform this stack serves (enquire_link every 60 s, idle links dropped after 5 min).
+
+use std::time::Duration;
+
+use smpp_pdu::{InterfaceVersion, MAX_PDU_LEN_DEFAULT};
+
+/// What an ESME assumes when a bind response carries no `sc_interface_version`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum MissingScVersion {
+    /// The SMSC speaks v3.3: send no TLVs (the spec's reading, and the default).
+    #[default]
+    AssumeV33,
+    /// The SMSC speaks the version we asked for.
+    AssumeRequested,
+}
+
+/// Configuration of one session. Setters follow quinn's style and return `&mut Self`.
+///
+/// ```
+/// use std::time::Duration;
+/// use smpp_session::SessionConfig;
+/// let mut config = SessionConfig::default();
+/// config.window(100).enquire_link_interval(Some(Duration::from_secs(30)));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub(crate) window: usize,
+    pub(crate) receive_window: usize,
+    pub(crate) max_pdu_len: usize,
+    pub(crate) interface_version: InterfaceVersion,
+    pub(crate) bind_timeout: Option<Duration>,
+    pub(crate) enquire_link_interval: Option<Duration>,
+    pub(crate) inactivity_timeout: Option<Duration>,
+    pub(crate) response_timeout: Option<Duration>,
+    pub(crate) unbind_grace: Duration,
+    pub(crate) missing_sc_version: MissingScVersion,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            window: 10,
+            receive_window: 1000,
+            max_pdu_len: MAX_PDU_LEN_DEFAULT,
+            interface_version: InterfaceVersion::V34,
+            bind_timeout: Some(Duration::from_secs(10)),
+            enquire_link_interval: Some(Duration::from_secs(60)),
+            inactivity_timeout: Some(Duration::from_secs(300)),
+            response_timeout: Some(Duration::from_secs(30)),
+            unbind_grace: Duration::from_secs(5),
+            missing_sc_version: MissingScVersion::AssumeV33,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Requests we may have outstanding at once (default 10, at least 1). Sending past
+    /// it is [`SendError::WindowFull`](crate::SendError::WindowFull).
+    pub fn window(&mut self, window: usize) -> &mut Self {
+        self.window = window.max(1);
+        self
+    }
+
+    /// Inbound requests the application may have unanswered at once (default 1000).
+    /// Requests past it are answered `ESME_RTHROTTLED` by the session.
+    pub fn receive_window(&mut self, window: usize) -> &mut Self {
+        self.receive_window = window.max(1);
+        self
+    }
+
+    /// Largest `command_length` accepted (default 64 KiB). A larger one is a fatal
+    /// framing error; sending a larger PDU is [`SendError::TooLong`](crate::SendError::TooLong).
+    pub fn max_pdu_len(&mut self, len: usize) -> &mut Self {
+        self.max_pdu_len = len.max(smpp_pdu::HEADER_LEN);
+        self
+    }
+
+    /// The version an ESME puts in its bind, and the highest an SMSC offers
+    /// (default 0x34).
+    pub fn interface_version(&mut self, version: InterfaceVersion) -> &mut Self {
+        self.interface_version = version;
+        self
+    }
+
+    /// The spec's session_init_timer: on an SMSC, how long a connection may stay
+    /// unbound; on an ESME, how long to wait for the bind response (default 10 s).
+    pub fn bind_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.bind_timeout = timeout;
+        self
+    }
+
+    /// The spec's enquire_link_timer: send enquire_link after this long without traffic
+    /// while bound (default 60 s, as the platform asks).
+    pub fn enquire_link_interval(&mut self, interval: Option<Duration>) -> &mut Self {
+        self.enquire_link_interval = interval;
+        self
+    }
+
+    /// The spec's inactivity_timer: close after this long without a PDU from the peer
+    /// (default 300 s, as the platform does).
+    pub fn inactivity_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.inactivity_timeout = timeout;
+        self
+    }
+
+    /// The spec's response_timer: how long a request waits for its response
+    /// (default 30 s). A silent enquire_link closes the session.
+    pub fn response_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// After a local unbind: how long to wait for outstanding responses and for the
+    /// unbind_resp before closing anyway (default 5 s).
+    pub fn unbind_grace(&mut self, grace: Duration) -> &mut Self {
+        self.unbind_grace = grace;
+        self
+    }
+
+    /// What an ESME assumes when the bind response has no `sc_interface_version`
+    /// (default [`MissingScVersion::AssumeV33`]).
+    pub fn missing_sc_version(&mut self, policy: MissingScVersion) -> &mut Self {
+        self.missing_sc_version = policy;
+        self
+    }
+}

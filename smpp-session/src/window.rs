@@ -1,0 +1,210 @@
+//! The outstanding requests: sequence number allocation, the window, and response
+//! deadlines.
+//!
+//! Requests live in a ring indexed by `seq & mask`, sized to at least twice the window,
+//! so lookups cost no hashing. Allocation skips a number whose slot is taken, so a new
+//! request never shares a number with one still in flight, even after wrapping.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use smpp_pdu::{CommandId, SequenceNumber};
+
+/// One request of ours awaiting its response.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pending {
+    pub(crate) seq: SequenceNumber,
+    pub(crate) command_id: CommandId,
+    pub(crate) deadline: Option<Instant>,
+    /// Whether it counts toward the application's window (session-run PDUs do not).
+    pub(crate) counted: bool,
+}
+
+/// How many recently timed-out numbers are remembered to recognise late responses.
+const LATE_MEMORY: usize = 256;
+
+#[derive(Debug)]
+pub(crate) struct Window {
+    slots: Vec<Option<Pending>>,
+    mask: usize,
+    capacity: usize,
+    in_flight: usize,
+    next: SequenceNumber,
+    deadlines: VecDeque<(Instant, SequenceNumber)>,
+    timed_out: VecDeque<SequenceNumber>,
+}
+
+impl Window {
+    pub(crate) fn new(capacity: usize) -> Self {
+        // Room for the window, the session's own requests, and free slots to skip to.
+        let size = (capacity.saturating_mul(2) + 8).next_power_of_two();
+        Self {
+            slots: vec![None; size],
+            mask: size - 1,
+            capacity,
+            in_flight: 0,
+            next: SequenceNumber::FIRST,
+            deadlines: VecDeque::new(),
+            timed_out: VecDeque::new(),
+        }
+    }
+
+    fn slot(&self, seq: SequenceNumber) -> usize {
+        // Masking keeps the index inside the ring.
+        seq.value() as usize & self.mask
+    }
+
+    /// Application requests in flight.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.in_flight >= self.capacity
+    }
+
+    /// Allocates a number whose slot is free and records the request under it.
+    ///
+    /// A free slot always exists: at most `capacity` counted and a handful of session
+    /// requests are outstanding, and the ring has more than twice that many slots.
+    pub(crate) fn insert(&mut self, command_id: CommandId, deadline: Option<Instant>, counted: bool) -> SequenceNumber {
+        let seq = self.allocate();
+        let k = self.slot(seq);
+        if let Some(slot) = self.slots.get_mut(k) {
+            *slot = Some(Pending { seq, command_id, deadline, counted });
+        }
+        if counted {
+            self.in_flight += 1;
+        }
+        if let Some(d) = deadline {
+            self.deadlines.push_back((d, seq));
+        }
+        seq
+    }
+
+    /// A number whose slot is free, for a request that expects no response (nothing
+    /// is recorded).
+    pub(crate) fn allocate(&mut self) -> SequenceNumber {
+        let mut seq = self.next;
+        for _ in 0..self.slots.len() {
+            if self.slots.get(self.slot(seq)).is_some_and(Option::is_none) {
+                break;
+            }
+            seq = seq.next();
+        }
+        self.next = seq.next();
+        seq
+    }
+
+    /// Puts back a request taken by mistake (its deadline entry is still queued).
+    pub(crate) fn restore(&mut self, p: Pending) {
+        let k = self.slot(p.seq);
+        if let Some(slot) = self.slots.get_mut(k) {
+            *slot = Some(p);
+            if p.counted {
+                self.in_flight += 1;
+            }
+        }
+    }
+
+    /// Removes and returns the request with this number, if one is outstanding.
+    pub(crate) fn take(&mut self, seq: SequenceNumber) -> Option<Pending> {
+        let k = self.slot(seq);
+        let slot = self.slots.get_mut(k)?;
+        if slot.is_some_and(|p| p.seq == seq) {
+            let p = slot.take()?;
+            if p.counted {
+                self.in_flight -= 1;
+            }
+            return Some(p);
+        }
+        None
+    }
+
+    /// The earliest response deadline still pending.
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        // Drop entries whose request already completed, so the front is live.
+        while let Some(&(d, seq)) = self.deadlines.front() {
+            let live = self
+                .slots
+                .get(self.slot(seq))
+                .copied()
+                .flatten()
+                .is_some_and(|p| p.seq == seq && p.deadline == Some(d));
+            if live {
+                return Some(d);
+            }
+            self.deadlines.pop_front();
+        }
+        None
+    }
+
+    /// Removes and returns one request whose deadline is at or before `now`.
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Pending> {
+        let d = self.next_deadline()?;
+        if d > now {
+            return None;
+        }
+        let (_, seq) = self.deadlines.pop_front()?;
+        let p = self.take(seq)?;
+        if self.timed_out.len() == LATE_MEMORY {
+            self.timed_out.pop_front();
+        }
+        self.timed_out.push_back(seq);
+        Some(p)
+    }
+
+    /// Whether a request with this number timed out recently.
+    pub(crate) fn timed_out_recently(&self, seq: SequenceNumber) -> bool {
+        self.timed_out.contains(&seq)
+    }
+
+    /// Removes every outstanding request.
+    pub(crate) fn drain(&mut self) -> Vec<Pending> {
+        self.deadlines.clear();
+        self.in_flight = 0;
+        let mut out: Vec<Pending> = self.slots.iter_mut().filter_map(Option::take).collect();
+        out.sort_by_key(|p| p.seq);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn numbers_skip_slots_still_in_flight_across_the_wrap() {
+        let mut w = Window::new(4);
+        let ring = w.slots.len() as u32;
+        let stuck = w.insert(CommandId::SUBMIT_SM, None, true);
+        assert_eq!(stuck.value(), 1);
+        // Complete many requests so the numbers come round to the stuck slot again.
+        for _ in 0..ring * 3 {
+            let s = w.insert(CommandId::SUBMIT_SM, None, true);
+            assert_ne!(s.value() as usize & w.mask, 1, "slot of the stuck request reused");
+            assert!(w.take(s).is_some());
+        }
+        assert!(w.take(stuck).is_some());
+        // And across 0x7FFFFFFF -> 1.
+        w.next = SequenceNumber::new(SequenceNumber::MAX);
+        let a = w.insert(CommandId::SUBMIT_SM, None, true);
+        let b = w.insert(CommandId::SUBMIT_SM, None, true);
+        assert_eq!((a.value(), b.value()), (SequenceNumber::MAX, 1));
+    }
+
+    #[test]
+    fn deadlines_expire_in_order_and_completed_ones_are_skipped() {
+        let t0 = crate::tests::util::epoch();
+        let mut w = Window::new(4);
+        let a = w.insert(CommandId::SUBMIT_SM, Some(t0 + Duration::from_secs(1)), true);
+        let b = w.insert(CommandId::SUBMIT_SM, Some(t0 + Duration::from_secs(2)), true);
+        assert!(w.take(a).is_some());
+        assert_eq!(w.next_deadline(), Some(t0 + Duration::from_secs(2)));
+        assert!(w.pop_expired(t0 + Duration::from_secs(1)).is_none());
+        assert_eq!(w.pop_expired(t0 + Duration::from_secs(2)).map(|p| p.seq), Some(b));
+        assert!(w.timed_out_recently(b));
+        assert_eq!(w.in_flight(), 0);
+    }
+}
