@@ -623,6 +623,7 @@ impl Session {
     }
 
     fn bound(&mut self, now: Instant, mode: BindMode, version: InterfaceVersion) {
+        tracing::debug!(role = ?self.role, ?mode, ?version, "bound");
         self.state = SessionState::Bound(mode);
         self.version = Some(version);
         self.disarm(TimerKind::Bind);
@@ -670,6 +671,7 @@ impl Session {
         if self.state == SessionState::Closed {
             return;
         }
+        tracing::debug!(role = ?self.role, %reason, in_flight = self.window.in_flight(), "closed");
         self.state = SessionState::Closed;
         self.timers = [None; 5];
         self.rx = BytesMut::new();
@@ -689,6 +691,7 @@ impl Session {
             self.arm(TimerKind::EnquireLink, now, self.config.enquire_link_interval);
         }
         let header = Header::parse(&frame);
+        tracing::trace!(command_id = ?header.map(|h| h.command_id), len = frame.len(), "pdu in");
         match Pdu::decode(frame) {
             Ok(pdu) => {
                 if pdu.command_id().is_response() {
@@ -699,6 +702,7 @@ impl Session {
             }
             Err(error) => {
                 let Some(h) = header else { return };
+                tracing::debug!(command_id = ?h.command_id, %error, "malformed pdu");
                 self.on_malformed(now, h, error);
             }
         }
@@ -841,6 +845,8 @@ impl Session {
         match (self.role, self.state) {
             (Role::Smsc, SessionState::Bound(_)) => refuse(self, CommandStatus::ESME_RALYBND),
             (Role::Smsc, SessionState::Open | SessionState::Outbound) if self.pending_bind.is_none() => {
+                // The password is redacted by its Debug; addresses only at trace level.
+                tracing::debug!(system_id = %bind.system_id, ?mode, version = ?bind.interface_version, "bind request");
                 self.pending_bind = Some((seq, mode, bind.interface_version));
                 self.push_event(Event::BindRequest { seq, mode, bind });
             }
