@@ -522,6 +522,11 @@ impl Session {
         self.inbound_count
     }
 
+    /// Whether output is waiting for [`poll_transmit`](Self::poll_transmit).
+    pub fn has_output(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
     /// Whether the session is closed and all its output has been taken: the driver
     /// can hang up.
     pub fn is_drained(&self) -> bool {

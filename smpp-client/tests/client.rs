@@ -1,0 +1,318 @@
+//! Client tests over an in-memory duplex against a scripted SMSC, in virtual time.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{SmscCommand, TestSmsc, mo, receipt};
+use smpp_client::smpp_pdu::{
+    Address, CancelSm, CommandStatus, DataSm, DestAddress, QuerySm, ReplaceSm, ShortMessage, SubmitMulti, SubmitSm,
+};
+use smpp_client::{
+    BindMode, BoxStream, Client, ClientConfig, ClientError, CloseReason, InboundMessage, LinkState, Pool, Reconnect,
+    RequestError,
+};
+use tokio::io::duplex;
+
+fn config() -> ClientConfig {
+    ClientConfig::new("test", 0, "user", "secret")
+}
+
+fn sm(to: &str, text: &str) -> SubmitSm {
+    let mut s = SubmitSm::default();
+    s.destination_addr = Address::new(Default::default(), Default::default(), to).unwrap();
+    s.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
+    s
+}
+
+async fn connected(config: ClientConfig, delay: Option<Duration>) -> (Client, smpp_client::Incoming, TestSmsc) {
+    let (a, b) = duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, delay);
+    let (client, incoming) = Client::connect_with(config, a).await.expect("bind");
+    (client, incoming, smsc)
+}
+
+#[tokio::test(start_paused = true)]
+async fn binds_with_the_configured_mode() {
+    for mode in [BindMode::Transmitter, BindMode::Receiver, BindMode::Transceiver] {
+        let mut c = config();
+        c.bind_mode(mode);
+        let (client, _incoming, smsc) = connected(c, None).await;
+        assert!(matches!(client.link_state(), LinkState::Up { mode: m, .. } if m == mode));
+        assert_eq!(smsc.log.lock().unwrap().binds, 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_bind_names_the_status() {
+    let (a, b) = duplex(1 << 16);
+    let _smsc = TestSmsc::spawn(b, None);
+    let c = ClientConfig::new("test", 0, "user", "wrong");
+    let err = Client::connect_with(c, a).await.unwrap_err();
+    assert!(matches!(err, ClientError::BindRefused(CommandStatus::ESME_RINVPASWD)));
+    assert_eq!(err.to_string(), "bind refused: ESME_RINVPASWD (0x0E): invalid password");
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_submits_share_the_window_and_each_gets_its_id() {
+    let mut c = config();
+    c.window(10);
+    let (client, _incoming, smsc) = connected(c, Some(Duration::from_millis(50))).await;
+    let tasks: Vec<_> = (0..100)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("447700900123", &k.to_string())).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().unwrap().message_id.to_string());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100, "every submit got its own message_id");
+    let log = smsc.log.lock().unwrap();
+    assert_eq!(log.submits.len(), 100);
+    assert_eq!(log.max_outstanding, 10, "never more than the window in flight, and the window used fully");
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_submit_returns_at_once_when_the_window_is_full() {
+    let mut c = config();
+    c.window(2);
+    let (client, _incoming, _smsc) = connected(c, Some(Duration::from_secs(1))).await;
+    let a = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("1", "a")).await }
+    });
+    let b = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("1", "b")).await }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(client.available(), 0);
+    let start = tokio::time::Instant::now();
+    assert_eq!(client.try_submit(sm("1", "c")).await, Err(RequestError::WindowFull));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(a.await.unwrap().is_ok() && b.await.unwrap().is_ok());
+    assert!(client.try_submit(sm("1", "d")).await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_submit_resolves_to_exactly_one_outcome() {
+    let (client, _incoming, smsc) = connected(config(), None).await;
+    assert!(client.submit(sm("447700900123", "ok")).await.is_ok());
+    assert_eq!(client.submit(sm("0", "x")).await, Err(RequestError::Status(CommandStatus::ESME_RINVDSTADR)));
+    assert_eq!(client.submit(sm("58", "x")).await, Err(RequestError::Throttled));
+    assert_eq!(client.submit(sm("14", "x")).await, Err(RequestError::QueueFull));
+    let start = tokio::time::Instant::now();
+    assert_eq!(client.submit(sm("silent", "x")).await, Err(RequestError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_secs(30), "the default response timeout");
+    // Connection lost with a request in flight.
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("silent", "y")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    smsc.commands.send(SmscCommand::Drop).await.unwrap();
+    assert!(matches!(pending.await.unwrap(), Err(RequestError::ConnectionLost(_))));
+    // And after that, a clear error rather than silence.
+    assert!(client.submit(sm("1", "z")).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_request_type_has_a_call() {
+    let (client, _incoming, smsc) = connected(config(), None).await;
+    let mut multi = SubmitMulti::default();
+    multi.dest_addresses.try_push(DestAddress::Sme(Address::international("447700900123").unwrap())).unwrap();
+    assert_eq!(client.submit_multi(multi).await.unwrap().message_id.as_bytes(), b"multi-1");
+    let mut data = DataSm::default();
+    data.destination_addr = Address::international("447700900123").unwrap();
+    assert_eq!(client.data_sm(data).await.unwrap().message_id.as_bytes(), b"data-1");
+    let mut q = QuerySm::default();
+    q.message_id = "42".parse().unwrap();
+    assert_eq!(client.query_sm(q).await.unwrap().message_id.as_bytes(), b"42");
+    client.cancel_sm(CancelSm::default()).await.unwrap();
+    client.replace_sm(ReplaceSm::default()).await.unwrap();
+    let log = smsc.log.lock().unwrap();
+    assert_eq!(log.requests, ["submit_multi", "data_sm", "query_sm", "cancel_sm", "replace_sm"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn inbound_messages_are_acknowledged_and_receipts_recognised() {
+    let (_client, mut incoming, smsc) = connected(config(), None).await;
+    assert_eq!(smsc.deliver(mo("hello")).await, CommandStatus::ESME_ROK);
+    assert_eq!(smsc.deliver(receipt("7")).await, CommandStatus::ESME_ROK);
+    let first = incoming.recv().await.unwrap();
+    assert!(matches!(&first.message, InboundMessage::Deliver(d) if d.short_message.as_bytes() == b"hello"));
+    let second = incoming.recv().await.unwrap();
+    assert!(second.is_receipt());
+}
+
+#[tokio::test(start_paused = true)]
+async fn manual_ack_lets_the_application_answer_with_any_status() {
+    let mut c = config();
+    c.auto_ack(false);
+    let (_client, mut incoming, smsc) = connected(c, None).await;
+    let ack = tokio::spawn({
+        let commands = smsc.commands.clone();
+        async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            commands.send(SmscCommand::Deliver(mo("a"), tx)).await.unwrap();
+            rx.await.unwrap()
+        }
+    });
+    let inbound = incoming.recv().await.unwrap();
+    inbound.respond(CommandStatus::ESME_RX_P_APPN).unwrap();
+    assert_eq!(ack.await.unwrap(), CommandStatus::ESME_RX_P_APPN);
+    // Dropped without an answer: the SMSC is asked to retry, never left waiting.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    smsc.commands.send(SmscCommand::Deliver(mo("b"), tx)).await.unwrap();
+    drop(incoming.recv().await.unwrap());
+    assert_eq!(rx.await.unwrap(), CommandStatus::ESME_RX_T_APPN);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_inbound_queue_asks_the_smsc_to_retry() {
+    let mut c = config();
+    c.incoming_capacity(1);
+    let (_client, mut incoming, smsc) = connected(c, None).await;
+    assert_eq!(smsc.deliver(mo("1")).await, CommandStatus::ESME_ROK);
+    assert_eq!(smsc.deliver(mo("2")).await, CommandStatus::ESME_RX_T_APPN);
+    assert!(incoming.recv().await.is_some());
+    assert_eq!(smsc.deliver(mo("3")).await, CommandStatus::ESME_ROK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_limit_spaces_requests() {
+    let mut c = config();
+    c.rate_limit(Some(10.0)).window(100);
+    let (client, _incoming, _smsc) = connected(c, None).await;
+    let start = tokio::time::Instant::now();
+    for k in 0..21 {
+        client.submit(sm("1", &k.to_string())).await.unwrap();
+    }
+    let took = start.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_millis(2100), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn enquire_link_keeps_an_idle_link_alive() {
+    let (client, _incoming, smsc) = connected(config(), None).await;
+    // The SMSC drops a link silent for 5 minutes; the client's enquire_link every 60 s
+    // keeps it up for an hour of virtual time.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(client.is_up());
+    assert!(client.submit(sm("1", "still here")).await.is_ok());
+    assert_eq!(smsc.log.lock().unwrap().binds, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unbind_drains_requests_in_flight() {
+    let (client, _incoming, smsc) = connected(config(), Some(Duration::from_millis(200))).await;
+    let tasks: Vec<_> = (0..5)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("1", &k.to_string())).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    client.unbind().await;
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok(), "answered before the unbind");
+    }
+    assert_eq!(client.link_state(), LinkState::Closed);
+    assert_eq!(client.submit(sm("1", "late")).await, Err(RequestError::Closed));
+    assert_eq!(smsc.log.lock().unwrap().submits.len(), 5);
+}
+
+/// A connector over duplex pairs, each served by a new test SMSC.
+fn duplex_connector(smscs: Arc<std::sync::Mutex<Vec<TestSmsc>>>, refuse: Arc<AtomicUsize>) -> smpp_client::Connector {
+    Arc::new(move || {
+        let smscs = smscs.clone();
+        let refuse = refuse.clone();
+        Box::pin(async move {
+            if refuse.load(Ordering::SeqCst) > 0 {
+                refuse.fetch_sub(1, Ordering::SeqCst);
+                return Err(ClientError::Connect {
+                    addr: "test".into(),
+                    source: std::io::ErrorKind::ConnectionRefused.into(),
+                });
+            }
+            let (a, b) = duplex(1 << 16);
+            smscs.lock().unwrap().push(TestSmsc::spawn(b, None));
+            Ok(Box::new(a) as BoxStream)
+        })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
+    let smscs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let refuse = Arc::new(AtomicUsize::new(0));
+    let mut c = config();
+    c.reconnect(Some(Reconnect::default()));
+    let (client, _incoming) = Client::connect_via(c, duplex_connector(smscs.clone(), refuse.clone())).await.unwrap();
+    assert!(client.submit(sm("1", "first")).await.is_ok());
+    // The link drops, and the next two connection attempts are refused.
+    refuse.store(2, Ordering::SeqCst);
+    smscs.lock().unwrap()[0].commands.send(SmscCommand::Drop).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(matches!(client.link_state(), LinkState::Down(_) | LinkState::Connecting));
+    // A submit made while down waits for the rebind (1 s + 2 s + 4 s of back-off, plus jitter).
+    let start = tokio::time::Instant::now();
+    assert!(client.submit(sm("1", "after")).await.is_ok());
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(7) && waited < Duration::from_secs(9), "{waited:?}");
+    assert_eq!(smscs.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_fail_clearly_when_the_link_stays_down() {
+    let smscs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let refuse = Arc::new(AtomicUsize::new(0));
+    let mut c = config();
+    let mut r = Reconnect::default();
+    r.down_wait = Duration::from_secs(5);
+    c.reconnect(Some(r));
+    let (client, _incoming) = Client::connect_via(c, duplex_connector(smscs.clone(), refuse.clone())).await.unwrap();
+    refuse.store(1000, Ordering::SeqCst);
+    smscs.lock().unwrap()[0].commands.send(SmscCommand::Drop).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let start = tokio::time::Instant::now();
+    assert_eq!(client.submit(sm("1", "x")).await, Err(RequestError::NotConnected(Duration::from_secs(5))));
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_spreads_submits_over_its_binds() {
+    let mut clients = Vec::new();
+    let mut smscs = Vec::new();
+    for _ in 0..3 {
+        let (client, _incoming, smsc) = connected(config(), None).await;
+        clients.push(client);
+        smscs.push(smsc);
+    }
+    let pool = Pool::from_clients(clients);
+    for k in 0..30 {
+        pool.submit(sm("1", &k.to_string())).await.unwrap();
+    }
+    for smsc in &smscs {
+        assert_eq!(smsc.log.lock().unwrap().submits.len(), 10);
+    }
+    pool.unbind().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connect_to_a_closed_port_names_the_address_and_the_os_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let err = Client::connect(ClientConfig::new("127.0.0.1", port, "u", "p")).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")) && text.to_lowercase().contains("refused"), "{text}");
+    let _ = CloseReason::Local;
+}

@@ -1,0 +1,189 @@
+//! A scripted SMSC for the client tests, built on the same driver: it accepts binds
+//! for user/secret, answers submits by destination, and can push deliver_sm.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smpp_client::driver::{Handler, drive};
+use smpp_client::smpp_pdu::{
+    Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
+    SubmitMultiResp, SubmitSmResp,
+};
+use smpp_client::{Event, Request, Session, SessionConfig};
+use tokio::sync::{mpsc, oneshot};
+
+/// What the SMSC has seen.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub binds: usize,
+    pub submits: Vec<String>,
+    pub outstanding: usize,
+    pub max_outstanding: usize,
+    pub acks: Vec<CommandStatus>,
+    pub requests: Vec<String>,
+}
+
+pub enum SmscCommand {
+    Deliver(DeliverSm, oneshot::Sender<CommandStatus>),
+    Respond(SequenceNumber, CommandStatus, Body),
+    Unbind,
+    Drop,
+}
+
+pub struct TestSmsc {
+    pub log: Arc<Mutex<Log>>,
+    pub commands: mpsc::Sender<SmscCommand>,
+}
+
+struct SmscHandler {
+    log: Arc<Mutex<Log>>,
+    delay: Option<Duration>,
+    self_tx: mpsc::WeakSender<SmscCommand>,
+    next_id: u32,
+    acks: Vec<(SequenceNumber, oneshot::Sender<CommandStatus>)>,
+    password: &'static str,
+}
+
+impl Handler for SmscHandler {
+    type Command = SmscCommand;
+
+    fn on_command(&mut self, now: Instant, session: &mut Session, command: SmscCommand) {
+        match command {
+            SmscCommand::Deliver(d, reply) => {
+                let seq = session.send(now, Request::DeliverSm(d)).expect("deliver_sm");
+                self.acks.push((seq, reply));
+            }
+            SmscCommand::Respond(seq, status, body) => {
+                self.log.lock().unwrap().outstanding -= 1;
+                session.respond(now, seq, status, body).unwrap();
+            }
+            SmscCommand::Unbind => session.unbind(now).unwrap(),
+            SmscCommand::Drop => session.close(now),
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
+        match event {
+            Event::BindRequest { seq, bind, .. } => {
+                self.log.lock().unwrap().binds += 1;
+                if bind.password.expose() == self.password.as_bytes() {
+                    session.accept_bind(now, seq, "TestSMSC").unwrap();
+                } else {
+                    session.reject_bind(now, seq, CommandStatus::ESME_RINVPASWD).unwrap();
+                }
+            }
+            Event::Request { seq, request } => {
+                let mut log = self.log.lock().unwrap();
+                log.requests.push(format!("{:?}", request.command_id()));
+                let (status, body) = match &request {
+                    Request::SubmitSm(s) => {
+                        log.submits.push(String::from_utf8_lossy(s.short_message.as_bytes()).into_owned());
+                        let status = match s.destination_addr.addr.as_bytes() {
+                            b"0" => CommandStatus::ESME_RINVDSTADR,
+                            b"58" => CommandStatus::ESME_RTHROTTLED,
+                            b"14" => CommandStatus::ESME_RMSGQFUL,
+                            b"silent" => return,
+                            _ => CommandStatus::ESME_ROK,
+                        };
+                        self.next_id += 1;
+                        let mut r = SubmitSmResp::default();
+                        r.message_id = self.next_id.to_string().parse().unwrap();
+                        (status, Body::SubmitSmResp(status.is_ok().then_some(r)))
+                    }
+                    Request::DataSm(_) => {
+                        let mut r = SubmitSmResp::default();
+                        r.message_id = "data-1".parse().unwrap();
+                        (CommandStatus::ESME_ROK, Body::DataSmResp(Some(r)))
+                    }
+                    Request::SubmitMulti(_) => {
+                        let mut r = SubmitMultiResp::default();
+                        r.message_id = "multi-1".parse().unwrap();
+                        (CommandStatus::ESME_ROK, Body::SubmitMultiResp(Some(r)))
+                    }
+                    Request::QuerySm(q) => {
+                        let mut r = QuerySmResp::default();
+                        r.message_id = q.message_id;
+                        r.message_state = MessageState::DELIVERED;
+                        (CommandStatus::ESME_ROK, Body::QuerySmResp(Some(r)))
+                    }
+                    Request::CancelSm(_) => (CommandStatus::ESME_ROK, Body::CancelSmResp),
+                    Request::ReplaceSm(_) => (CommandStatus::ESME_ROK, Body::ReplaceSmResp),
+                    _ => return,
+                };
+                log.outstanding += 1;
+                log.max_outstanding = log.max_outstanding.max(log.outstanding);
+                drop(log);
+                match (self.delay, self.self_tx.upgrade()) {
+                    (Some(d), Some(tx)) => {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(d).await;
+                            let _ = tx.send(SmscCommand::Respond(seq, status, body)).await;
+                        });
+                    }
+                    _ => {
+                        self.log.lock().unwrap().outstanding -= 1;
+                        session.respond(now, seq, status, body).unwrap();
+                    }
+                }
+            }
+            Event::Response { seq, status, .. } => {
+                self.log.lock().unwrap().acks.push(status);
+                if let Some(k) = self.acks.iter().position(|(s, _)| *s == seq) {
+                    let (_, reply) = self.acks.remove(k);
+                    let _ = reply.send(status);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_commands_closed(&mut self, _now: Instant, _session: &mut Session) {}
+}
+
+impl TestSmsc {
+    /// Runs an SMSC over `stream`, answering after `delay` when given.
+    pub fn spawn<T>(stream: T, delay: Option<Duration>) -> Self
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let (tx, mut rx) = mpsc::channel(1024);
+        let mut handler = SmscHandler {
+            log: log.clone(),
+            delay,
+            self_tx: tx.downgrade(),
+            next_id: 0,
+            acks: Vec::new(),
+            password: "secret",
+        };
+        tokio::spawn(async move {
+            let session = Session::smsc(smpp_client::driver::now(), SessionConfig::default());
+            let _ = drive(stream, session, &mut handler, &mut rx).await;
+        });
+        Self { log, commands: tx }
+    }
+
+    /// Pushes a deliver_sm; returns the status the client answered with.
+    pub async fn deliver(&self, d: DeliverSm) -> CommandStatus {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(SmscCommand::Deliver(d, tx)).await.unwrap();
+        rx.await.unwrap()
+    }
+}
+
+pub fn mo(text: &str) -> DeliverSm {
+    let mut d = DeliverSm::default();
+    d.source_addr = Address::international("447700900123").unwrap();
+    d.destination_addr = Address::international("12345").unwrap();
+    d.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
+    d
+}
+
+pub fn receipt(id: &str) -> DeliverSm {
+    let mut d = mo(&format!(
+        "id:{id} sub:001 dlvrd:001 submit date:2611261200 done date:2611261201 stat:DELIVRD err:000 text:hi"
+    ));
+    d.esm_class = EsmClass(0x04);
+    d
+}
