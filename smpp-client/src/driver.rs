@@ -60,7 +60,7 @@ where
 {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut commands_open = true;
-    let result = loop {
+    loop {
         // 1. Write everything pending, outside any select (cancellation safety).
         let mut wrote = false;
         let mut failed = None;
@@ -128,8 +128,7 @@ where
             },
             () = sleep_until(deadline) => session.handle_timeout(now()),
         }
-    };
-    result
+    }
 }
 
 /// Hands every queued event to the handler; returns whether the session has output.

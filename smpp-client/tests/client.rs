@@ -258,7 +258,8 @@ async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     assert!(client.submit(sm("1", "first")).await.is_ok());
     // The link drops, and the next two connection attempts are refused.
     refuse.store(2, Ordering::SeqCst);
-    smscs.lock().unwrap()[0].commands.send(SmscCommand::Drop).await.unwrap();
+    let first = smscs.lock().unwrap()[0].commands.clone();
+    first.send(SmscCommand::Drop).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert!(matches!(client.link_state(), LinkState::Down(_) | LinkState::Connecting));
     // A submit made while down waits for the rebind (1 s + 2 s + 4 s of back-off, plus jitter).
@@ -279,7 +280,8 @@ async fn requests_fail_clearly_when_the_link_stays_down() {
     c.reconnect(Some(r));
     let (client, _incoming) = Client::connect_via(c, duplex_connector(smscs.clone(), refuse.clone())).await.unwrap();
     refuse.store(1000, Ordering::SeqCst);
-    smscs.lock().unwrap()[0].commands.send(SmscCommand::Drop).await.unwrap();
+    let first = smscs.lock().unwrap()[0].commands.clone();
+    first.send(SmscCommand::Drop).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let start = tokio::time::Instant::now();
     assert_eq!(client.submit(sm("1", "x")).await, Err(RequestError::NotConnected(Duration::from_secs(5))));

@@ -40,6 +40,14 @@ fn cargo() -> Command {
     cmd
 }
 
+/// Installs the interoperability peers the tests run against (node-smpp from npm),
+/// from the lockfile. A machine without npm fails here, loudly.
+fn install_peers() -> Result<(), String> {
+    let dir = project_root().join("interop/node");
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+        .map_err(|e| format!("{e}\nthe interop tests need Node.js and npm (node-smpp is installed from npm)"))
+}
+
 /// Runs a command, echoing it, and fails if it fails.
 pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     println!("$ {cmd:?}");
@@ -48,6 +56,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 fn ci() -> Result<(), String> {
+    install_peers()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
