@@ -1,6 +1,6 @@
 //! `smpp-client`: the tokio driver for [`smpp_session`] and the SMPP ESME client.
 //!
-//! The [`driver`] runs one sans-IO [`Session`](smpp_session::Session) over any
+//! The [`driver`] runs one sans-IO [`Session`] over any
 //! `AsyncRead + AsyncWrite` (TCP, TLS, an in-memory duplex) in one task, writing
 //! coalesced buffers and sleeping until the session's next deadline. It makes no
 //! protocol decision; the server crate runs on it too.
