@@ -343,6 +343,12 @@ impl Client {
     async fn wait_until_up(&self) -> Result<(), RequestError> {
         let mut link = self.inner.link.clone();
         let up = |s: &LinkState| matches!(s, LinkState::Up { .. } | LinkState::Closed);
+        if let LinkState::Down(reason) = *link.borrow()
+            && self.inner.down_wait.is_zero()
+        {
+            // No reconnection configured: the link is not coming back.
+            return Err(RequestError::ConnectionLost(reason));
+        }
         if !up(&link.borrow()) {
             let wait = self.inner.down_wait;
             match tokio::time::timeout(wait, link.wait_for(up)).await {

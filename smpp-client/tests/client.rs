@@ -318,3 +318,35 @@ async fn a_connect_to_a_closed_port_names_the_address_and_the_os_error() {
     assert!(text.contains(&format!("127.0.0.1:{port}")) && text.to_lowercase().contains("refused"), "{text}");
     let _ = CloseReason::Local;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_bind_without_answer_times_out() {
+    let (a, _silent) = duplex(1 << 16);
+    let mut c = config();
+    c.bind_timeout(Duration::from_secs(7));
+    let start = tokio::time::Instant::now();
+    let err = Client::connect_with(c, a).await.unwrap_err();
+    assert!(matches!(err, ClientError::BindTimeout(d) if d == Duration::from_secs(7)), "{err:?}");
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn interface_version_0x33_is_selectable_and_gets_no_tlvs() {
+    use smpp_client::smpp_pdu::{InterfaceVersion, Tlv};
+    let mut c = config();
+    c.interface_version(InterfaceVersion::V33).bind_mode(BindMode::Transmitter);
+    let (client, _incoming, _smsc) = connected(c, None).await;
+    assert!(matches!(client.link_state(), LinkState::Up { version: InterfaceVersion::V33, .. }));
+    let mut with_tlv = sm("1", "x");
+    with_tlv.tlvs.push(Tlv::SourcePort(1));
+    assert!(matches!(client.submit(with_tlv).await, Err(RequestError::Send(_))));
+    assert!(client.submit(sm("1", "plain")).await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_reconnection_a_lost_link_is_reported_as_such() {
+    let (client, _incoming, smsc) = connected(config(), None).await;
+    smsc.commands.send(SmscCommand::Drop).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(matches!(client.submit(sm("1", "x")).await, Err(RequestError::ConnectionLost(_) | RequestError::Closed)));
+}
