@@ -38,8 +38,10 @@ pub trait Handler {
     }
 }
 
-/// Read buffer size: one read takes at most this much.
-const READ_CHUNK: usize = 64 * 1024;
+/// Read buffer sizes: small while a connection is quiet (thousands of idle sessions
+/// must stay cheap), doubling up to the maximum while reads fill it.
+const READ_MIN: usize = 2 * 1024;
+const READ_MAX: usize = 64 * 1024;
 
 /// How many queued commands are taken before output is written, so a burst of
 /// pipelined requests goes out in one write.
@@ -58,7 +60,8 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(READ_MIN);
+    let mut read_size = READ_MIN;
     let mut commands_open = true;
     loop {
         // 1. Write everything pending, outside any select (cancellation safety).
@@ -96,11 +99,15 @@ where
         tokio::select! {
             read = io.read_buf(&mut buf) => match read {
                 Ok(0) => session.handle_eof(now()),
-                Ok(_) => {
+                Ok(n) => {
                     session.handle_input(now(), &buf);
                     buf.clear();
-                    if buf.capacity() < READ_CHUNK / 2 {
-                        buf.reserve(READ_CHUNK);
+                    // A full read means more is waiting: read bigger next time.
+                    if n >= read_size && read_size < READ_MAX {
+                        read_size *= 2;
+                    }
+                    if buf.capacity() < read_size {
+                        buf.reserve(read_size);
                     }
                 }
                 Err(e) => {

@@ -1,0 +1,476 @@
+//! The SMSC side: a listener, one session task per connection on the shared driver,
+//! an account registry, and a handle to push messages and shut down.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smpp_client::driver::{Handler, drive, now};
+use smpp_pdu::{Bind, Body, CommandStatus, InterfaceVersion, SequenceNumber};
+use smpp_session::{BindMode, CloseReason, Event, Request, Session, SessionConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tracing::Instrument;
+
+/// What an SMSC knows about a bound (or binding) session.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    /// A number unique within this server.
+    pub id: u64,
+    /// The peer's address.
+    pub peer: SocketAddr,
+    /// The account.
+    pub system_id: String,
+    /// The bind mode.
+    pub mode: BindMode,
+    /// The version the ESME asked for (`interface_version`).
+    pub requested_version: InterfaceVersion,
+    /// The negotiated version: TLVs go to this session only if it is 0x34 or more.
+    pub version: InterfaceVersion,
+}
+
+impl SessionInfo {
+    /// Whether TLVs may be sent to this session.
+    pub fn tlvs_allowed(&self) -> bool {
+        self.version >= InterfaceVersion::V34
+    }
+}
+
+/// A response to an inbound request: status and response body.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: CommandStatus,
+    /// The response body (e.g. `Body::SubmitSmResp(Some(..))`; `None` bodies for errors).
+    pub body: Body,
+}
+
+impl Reply {
+    /// An error reply with the header-only response body of `request`.
+    pub fn error(request: &Request, status: CommandStatus) -> Self {
+        Self { status, body: Body::empty_response_for(request.command_id()).unwrap_or(Body::GenericNack) }
+    }
+}
+
+/// Answers a request later, from any task. Dropped unanswered, it answers
+/// `ESME_RSYSERR` so the ESME is never left waiting.
+#[derive(Debug)]
+pub struct Responder {
+    commands: mpsc::Sender<SessionCommand>,
+    seq: SequenceNumber,
+    fallback: Option<Body>,
+}
+
+impl Responder {
+    /// Sends the reply.
+    pub fn respond(mut self, reply: Reply) {
+        self.fallback = None;
+        let _ = self.commands.try_send(SessionCommand::Respond(self.seq, reply));
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if let Some(body) = self.fallback.take() {
+            let reply = Reply { status: CommandStatus::ESME_RSYSERR, body };
+            let _ = self.commands.try_send(SessionCommand::Respond(self.seq, reply));
+        }
+    }
+}
+
+/// The application side of an SMSC: authentication and answers to requests.
+pub trait SmscHandler: Send + Sync + 'static {
+    /// Decides a bind. `Err` is the status to refuse with (`ESME_RINVSYSID`,
+    /// `ESME_RINVPASWD`, ...). The per-account connection limit is checked before.
+    fn authenticate(&self, peer: SocketAddr, mode: BindMode, bind: &Bind) -> Result<(), CommandStatus>;
+
+    /// Answers a request from a bound ESME (submit_sm, submit_multi, data_sm, query_sm,
+    /// cancel_sm, replace_sm, ...). Return `Some` to answer now, or `None` and answer
+    /// through `responder` later.
+    fn on_request(&self, session: &SessionInfo, request: Request, responder: Responder) -> Option<Reply>;
+
+    /// A session bound.
+    fn on_bound(&self, _session: &SessionInfo) {}
+
+    /// A session ended.
+    fn on_closed(&self, _session: &SessionInfo, _reason: CloseReason) {}
+}
+
+/// Limits and identity of a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The system_id the server answers binds with.
+    pub system_id: String,
+    /// Most connections at once (default 20 000); past it, new connections are closed.
+    pub max_connections: usize,
+    /// Most binds one account may hold at once (default 10); past it, `ESME_RBINDFAIL`.
+    pub max_binds_per_account: usize,
+    /// Session settings: window, session-init timeout (the bind timeout), inactivity
+    /// timeout (default 5 min, as the platform), enquire_link.
+    pub session: SessionConfig,
+}
+
+impl ServerConfig {
+    /// Defaults on the given address.
+    pub fn new(listen: SocketAddr) -> Self {
+        let mut session = SessionConfig::default();
+        // An SMSC does not probe idle ESMEs: the ESME sends enquire_link, and the
+        // inactivity timeout drops a link that goes silent.
+        session.enquire_link_interval(None).window(100).receive_window(1000);
+        Self { listen, system_id: "smpp-rs".into(), max_connections: 20_000, max_binds_per_account: 10, session }
+    }
+}
+
+/// Why a push to an ESME failed.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum PushError {
+    /// No session of the account is bound as receiver or transceiver.
+    #[error("no receiver bound for account {0}")]
+    NoReceiver(String),
+    /// The session refused it locally (TLV to a v3.3 ESME, window full...).
+    #[error("refused: {0}")]
+    Refused(smpp_session::SendError),
+    /// The ESME did not answer in time.
+    #[error("no response")]
+    Timeout,
+    /// The session ended first.
+    #[error("session closed: {0}")]
+    Closed(CloseReason),
+}
+
+/// The outcome of a push: the ESME's status and response body.
+pub type PushResult = Result<(CommandStatus, Body), PushError>;
+
+pub(crate) enum SessionCommand {
+    Push(Request, oneshot::Sender<PushResult>),
+    Respond(SequenceNumber, Reply),
+    Unbind,
+}
+
+#[derive(Debug)]
+struct Entry {
+    info: SessionInfo,
+    commands: mpsc::Sender<SessionCommand>,
+}
+
+/// Bound sessions by account, and the counters.
+#[derive(Debug, Default)]
+struct Registry {
+    accounts: Mutex<HashMap<String, Vec<Entry>>>,
+    connections: AtomicUsize,
+    next_id: AtomicU64,
+    round_robin: AtomicUsize,
+    all: Mutex<HashMap<u64, mpsc::Sender<SessionCommand>>>,
+    drained: Notify,
+}
+
+/// A handle to a running server: push messages, count sessions, shut down.
+#[derive(Clone, Debug)]
+pub struct ServerHandle {
+    registry: Arc<Registry>,
+    stop: Arc<Notify>,
+    local_addr: SocketAddr,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> usize {
+        self.registry.connections.load(Ordering::SeqCst)
+    }
+
+    /// Bound sessions of `system_id`.
+    pub fn binds(&self, system_id: &str) -> usize {
+        self.registry.accounts.lock().map_or(0, |a| a.get(system_id).map_or(0, Vec::len))
+    }
+
+    /// Pushes a deliver_sm or data_sm to a session of `system_id` bound as receiver or
+    /// transceiver (in turn, when there are several); returns the ESME's answer.
+    pub async fn push(&self, system_id: &str, request: Request) -> PushResult {
+        self.push_where(system_id, request, |_| true).await
+    }
+
+    /// Like [`push`](Self::push), to a session chosen by `filter` (for example the
+    /// one a receipt's message was submitted on, or one that allows TLVs).
+    pub async fn push_where(
+        &self,
+        system_id: &str,
+        request: Request,
+        filter: impl Fn(&SessionInfo) -> bool,
+    ) -> PushResult {
+        let target = {
+            let accounts = self.registry.accounts.lock().map_err(|_| PushError::NoReceiver(system_id.into()))?;
+            let candidates: Vec<_> = accounts
+                .get(system_id)
+                .map(|v| v.iter().filter(|e| e.info.mode.smsc_sends() && filter(&e.info)).collect())
+                .unwrap_or_default();
+            if candidates.is_empty() {
+                return Err(PushError::NoReceiver(system_id.into()));
+            }
+            let k = self.registry.round_robin.fetch_add(1, Ordering::Relaxed) % candidates.len();
+            candidates.get(k).map(|e| e.commands.clone())
+        };
+        let Some(commands) = target else { return Err(PushError::NoReceiver(system_id.into())) };
+        let (tx, rx) = oneshot::channel();
+        commands.send(SessionCommand::Push(request, tx)).await.map_err(|_| PushError::Closed(CloseReason::Local))?;
+        rx.await.unwrap_or(Err(PushError::Closed(CloseReason::Local)))
+    }
+
+    /// Graceful shutdown: stop accepting, unbind every session, and wait up to `grace`
+    /// for them to close. Returns how many were still open when the wait ended.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+        let sessions: Vec<_> = self.registry.all.lock().map(|a| a.values().cloned().collect()).unwrap_or_default();
+        for s in sessions {
+            let _ = s.send(SessionCommand::Unbind).await;
+        }
+        let wait = async {
+            while self.connections() > 0 {
+                let notified = self.registry.drained.notified();
+                if self.connections() == 0 {
+                    break;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, wait).await;
+        self.connections()
+    }
+}
+
+/// An SMSC server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    handle: ServerHandle,
+    config: Arc<ServerConfig>,
+}
+
+impl Server {
+    /// Binds the listening socket.
+    pub async fn bind(config: ServerConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let handle = ServerHandle { registry: Arc::default(), stop: Arc::new(Notify::new()), local_addr };
+        Ok(Self { listener, handle, config: Arc::new(config) })
+    }
+
+    /// A handle for pushing messages and shutting down.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Accepts connections until [`ServerHandle::shutdown`], running `handler` for
+    /// each session.
+    pub async fn run<H: SmscHandler>(self, handler: Arc<H>) {
+        let Self { listener, handle, config } = self;
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                () = handle.stop.notified() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(%e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            if handle.registry.connections.load(Ordering::SeqCst) >= config.max_connections {
+                tracing::warn!(%peer, "connection limit reached; closing");
+                drop(stream);
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            handle.registry.connections.fetch_add(1, Ordering::SeqCst);
+            let id = handle.registry.next_id.fetch_add(1, Ordering::Relaxed);
+            let span = tracing::info_span!("smsc_session", id, %peer);
+            tokio::spawn(
+                serve_connection(stream, peer, id, handle.clone(), config.clone(), handler.clone()).instrument(span),
+            );
+        }
+    }
+
+    /// Runs the server in a new task; returns its handle.
+    pub fn spawn<H: SmscHandler>(self, handler: Arc<H>) -> ServerHandle {
+        let handle = self.handle();
+        tokio::spawn(self.run(handler));
+        handle
+    }
+}
+
+async fn serve_connection<H: SmscHandler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    server: ServerHandle,
+    config: Arc<ServerConfig>,
+    handler: Arc<H>,
+) {
+    let (tx, mut rx) = mpsc::channel(1024);
+    if let Ok(mut all) = server.registry.all.lock() {
+        all.insert(id, tx.clone());
+    }
+    let session = Session::smsc(now(), config.session.clone());
+    let mut conn = Connection {
+        id,
+        peer,
+        server: server.clone(),
+        config,
+        handler,
+        commands: tx,
+        info: None,
+        pushes: HashMap::new(),
+    };
+    if let Err(e) = drive(stream, session, &mut conn, &mut rx).await {
+        tracing::debug!(%e, "connection error");
+    }
+    conn.deregister();
+    for (_, reply) in conn.pushes.drain() {
+        let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+    }
+    if let Ok(mut all) = server.registry.all.lock() {
+        all.remove(&id);
+    }
+    server.registry.connections.fetch_sub(1, Ordering::SeqCst);
+    server.registry.drained.notify_waiters();
+}
+
+struct Connection<H> {
+    id: u64,
+    peer: SocketAddr,
+    server: ServerHandle,
+    config: Arc<ServerConfig>,
+    handler: Arc<H>,
+    commands: mpsc::Sender<SessionCommand>,
+    info: Option<SessionInfo>,
+    pushes: HashMap<u32, oneshot::Sender<PushResult>>,
+}
+
+impl<H: SmscHandler> Connection<H> {
+    fn deregister(&mut self) {
+        let Some(info) = &self.info else { return };
+        if let Ok(mut accounts) = self.server.registry.accounts.lock()
+            && let Some(v) = accounts.get_mut(&info.system_id)
+        {
+            v.retain(|e| e.info.id != self.id);
+            if v.is_empty() {
+                accounts.remove(&info.system_id);
+            }
+        }
+    }
+
+    fn on_bind(&mut self, now: Instant, session: &mut Session, seq: SequenceNumber, mode: BindMode, bind: Bind) {
+        let system_id = String::from_utf8_lossy(bind.system_id.as_bytes()).into_owned();
+        tracing::info!(%system_id, ?mode, version = ?bind.interface_version, password = ?bind.password, "bind");
+        let verdict = if self.server.binds(&system_id) >= self.config.max_binds_per_account {
+            Err(CommandStatus::ESME_RBINDFAIL)
+        } else {
+            self.handler.authenticate(self.peer, mode, &bind)
+        };
+        if let Err(status) = verdict {
+            tracing::info!(%system_id, %status, "bind refused");
+            let _ = session.reject_bind(now, seq, status);
+            return;
+        }
+        let requested = bind.interface_version;
+        if session.accept_bind(now, seq, &self.config.system_id).is_err() {
+            return;
+        }
+        let version = session.interface_version().unwrap_or(InterfaceVersion::V33);
+        let info = SessionInfo {
+            id: self.id,
+            peer: self.peer,
+            system_id: system_id.clone(),
+            mode,
+            requested_version: requested,
+            version,
+        };
+        if let Ok(mut accounts) = self.server.registry.accounts.lock() {
+            accounts.entry(system_id).or_default().push(Entry { info: info.clone(), commands: self.commands.clone() });
+        }
+        self.handler.on_bound(&info);
+        self.info = Some(info);
+    }
+}
+
+impl<H: SmscHandler> Handler for Connection<H> {
+    type Command = SessionCommand;
+
+    fn on_command(&mut self, now: Instant, session: &mut Session, command: SessionCommand) {
+        match command {
+            SessionCommand::Push(request, reply) => match session.send(now, request) {
+                Ok(seq) => {
+                    self.pushes.insert(seq.value(), reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(PushError::Refused(e)));
+                }
+            },
+            SessionCommand::Respond(seq, reply) => {
+                if let Err(e) = session.respond(now, seq, reply.status, reply.body) {
+                    tracing::debug!(%e, "reply not sent");
+                }
+            }
+            SessionCommand::Unbind => {
+                if session.unbind(now).is_err() {
+                    session.close(now);
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
+        match event {
+            Event::BindRequest { seq, mode, bind } => self.on_bind(now, session, seq, mode, bind),
+            Event::Request { seq, request } => {
+                let Some(info) = &self.info else { return };
+                tracing::trace!(command = %request.command_id(), ?seq, "request");
+                let fallback = Body::empty_response_for(request.command_id());
+                let responder = Responder { commands: self.commands.clone(), seq, fallback };
+                if let Some(reply) = self.handler.on_request(info, request, responder)
+                    && let Err(e) = session.respond(now, seq, reply.status, reply.body)
+                {
+                    tracing::debug!(%e, "reply not sent");
+                }
+            }
+            Event::Response { seq, status, response, .. } => {
+                if let Some(reply) = self.pushes.remove(&seq.value()) {
+                    let _ = reply.send(Ok((status, response)));
+                }
+            }
+            Event::ResponseTimeout { seq, .. } | Event::MalformedResponse { seq, .. } => {
+                if let Some(reply) = self.pushes.remove(&seq.value()) {
+                    let _ = reply.send(Err(PushError::Timeout));
+                }
+            }
+            Event::RequestFailed { seq, reason, .. } => {
+                if let Some(reply) = self.pushes.remove(&seq.value()) {
+                    let _ = reply.send(Err(PushError::Closed(reason)));
+                }
+            }
+            Event::Closed { reason } => {
+                tracing::info!(%reason, "session closed");
+                self.deregister();
+                if let Some(info) = &self.info {
+                    self.handler.on_closed(info, reason);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_commands_closed(&mut self, _now: Instant, _session: &mut Session) {}
+}
