@@ -133,7 +133,10 @@ pub enum PushError {
     /// No session of the account is bound as receiver or transceiver.
     #[error("no receiver bound for account {0}")]
     NoReceiver(String),
-    /// The session refused it locally (TLV to a v3.3 ESME, window full...).
+    /// The session's queue of pushes waiting for window room is full.
+    #[error("push queue full")]
+    QueueFull,
+    /// The session refused it locally (a TLV to a v3.3 ESME, ...).
     #[error("refused: {0}")]
     Refused(smpp_session::SendError),
     /// The ESME did not answer in time.
@@ -333,12 +336,16 @@ async fn serve_connection<H: SmscHandler>(
         commands: tx,
         info: None,
         pushes: HashMap::new(),
+        queued: std::collections::VecDeque::new(),
     };
     if let Err(e) = drive(stream, session, &mut conn, &mut rx).await {
         tracing::debug!(%e, "connection error");
     }
     conn.deregister();
     for (_, reply) in conn.pushes.drain() {
+        let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+    }
+    for (_, reply) in conn.queued.drain(..) {
         let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
     }
     if let Ok(mut all) = server.registry.all.lock() {
@@ -357,9 +364,32 @@ struct Connection<H> {
     commands: mpsc::Sender<SessionCommand>,
     info: Option<SessionInfo>,
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
+    /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
+    queued: std::collections::VecDeque<(Request, oneshot::Sender<PushResult>)>,
 }
 
+/// Pushes one session holds while its window is full.
+const MAX_QUEUED_PUSHES: usize = 10_000;
+
 impl<H: SmscHandler> Connection<H> {
+    /// Sends queued pushes while the window has room.
+    fn flush_pushes(&mut self, now: Instant, session: &mut Session) {
+        while let Some((request, reply)) = self.queued.pop_front() {
+            match session.send(now, request.clone()) {
+                Ok(seq) => {
+                    self.pushes.insert(seq.value(), reply);
+                }
+                Err(smpp_session::SendError::WindowFull) => {
+                    self.queued.push_front((request, reply));
+                    return;
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(PushError::Refused(e)));
+                }
+            }
+        }
+    }
+
     fn deregister(&mut self) {
         let Some(info) = &self.info else { return };
         if let Ok(mut accounts) = self.server.registry.accounts.lock()
@@ -411,14 +441,15 @@ impl<H: SmscHandler> Handler for Connection<H> {
 
     fn on_command(&mut self, now: Instant, session: &mut Session, command: SessionCommand) {
         match command {
-            SessionCommand::Push(request, reply) => match session.send(now, request) {
-                Ok(seq) => {
-                    self.pushes.insert(seq.value(), reply);
+            SessionCommand::Push(request, reply) => {
+                if self.queued.len() >= MAX_QUEUED_PUSHES {
+                    let _ = reply.send(Err(PushError::QueueFull));
+                    return;
                 }
-                Err(e) => {
-                    let _ = reply.send(Err(PushError::Refused(e)));
-                }
-            },
+                // Queue behind earlier pushes; send what the window allows.
+                self.queued.push_back((request, reply));
+                self.flush_pushes(now, session);
+            }
             SessionCommand::Respond(seq, reply) => {
                 if let Err(e) = session.respond(now, seq, reply.status, reply.body) {
                     tracing::debug!(%e, "reply not sent");
@@ -451,6 +482,7 @@ impl<H: SmscHandler> Handler for Connection<H> {
                     let _ = reply.send(Ok((status, response)));
                 }
             }
+            Event::WindowOpen => self.flush_pushes(now, session),
             Event::ResponseTimeout { seq, .. } | Event::MalformedResponse { seq, .. } => {
                 if let Some(reply) = self.pushes.remove(&seq.value()) {
                     let _ = reply.send(Err(PushError::Timeout));

@@ -193,9 +193,17 @@ impl Simulator {
             tokio::time::sleep(delay).await;
             let plain = receipt(&message_id, &source, &dest, state, err, &text, false);
             let with_tlvs = receipt(&message_id, &source, &dest, state, err, &text, true);
-            let pushed = server.push_where(&account, Request::DeliverSm(with_tlvs), SessionInfo::tlvs_allowed).await;
+            let mut pushed =
+                server.push_where(&account, Request::DeliverSm(with_tlvs), SessionInfo::tlvs_allowed).await;
             if matches!(pushed, Err(crate::server::PushError::NoReceiver(_))) {
-                let _ = server.push_where(&account, Request::DeliverSm(plain), |s| !s.tlvs_allowed()).await;
+                pushed = server.push_where(&account, Request::DeliverSm(plain), |s| !s.tlvs_allowed()).await;
+            }
+            match pushed {
+                Ok((status, _)) if status.is_ok() => {}
+                Ok((status, _)) => {
+                    tracing::info!(%account, message_id = %message_id, %status, "receipt refused by the ESME")
+                }
+                Err(e) => tracing::warn!(%account, message_id = %message_id, %e, "receipt not delivered"),
             }
         });
     }

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use smpp_client::smpp_pdu::{Address, CommandStatus, InterfaceVersion, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::smpp_pdu::{
+    Address, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
+};
 use smpp_client::{BindMode, Client, ClientConfig, ClientError, InboundMessage, LinkState, RequestError};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::io::AsyncReadExt;
@@ -109,7 +111,7 @@ async fn receipts_carry_tlvs_on_v34_binds_only() {
         let r = tokio::time::timeout(Duration::from_secs(5), incoming.recv()).await.unwrap().unwrap();
         let InboundMessage::Receipt(d) = &r.message else { panic!("{r:?}") };
         assert_eq!(d.tlvs.receipted_message_id().map(|t| t.as_bytes().to_vec()), tlvs.then(|| id.as_bytes().to_vec()));
-        assert_eq!(d.tlvs.message_state(), Some(smpp_client::smpp_pdu::MessageState::DELIVERED));
+        assert_eq!(d.tlvs.message_state(), Some(MessageState::DELIVERED));
         assert_eq!(d.source_addr.addr.as_bytes(), b"447700900123", "from the original destination");
         client.unbind().await;
     }
@@ -216,4 +218,28 @@ async fn shutdown_with_requests_in_flight_leaves_none_hanging() {
     }
     assert_eq!(ok as u64, sim.submits(), "what the SMSC accepted is what the client saw accepted");
     assert!(tokio::net::TcpStream::connect(sim.local_addr()).await.is_err(), "no longer accepting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_past_the_server_window_wait_for_room_and_none_is_lost() {
+    let sim = start(sim_config(), |c| {
+        c.session.window(5);
+    })
+    .await;
+    let mut config = client_config(&sim, "alice", "secret");
+    config.window(50);
+    let (client, mut incoming) = Client::connect(config).await.unwrap();
+    let tasks: Vec<_> = (0..300)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("447700900123", true)).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    for _ in 0..300 {
+        let r = tokio::time::timeout(Duration::from_secs(5), incoming.recv()).await.expect("a receipt").unwrap();
+        assert!(r.is_receipt());
+    }
 }

@@ -40,12 +40,18 @@ fn cargo() -> Command {
     cmd
 }
 
-/// Installs the interoperability peers the tests run against (node-smpp from npm),
-/// from the lockfile. A machine without npm fails here, loudly.
+/// Installs the interoperability peers the tests run against: node-smpp from npm
+/// (from the lockfile) and python smpplib from PyPI (pinned). A machine without npm
+/// or pip fails here, loudly.
 fn install_peers() -> Result<(), String> {
-    let dir = project_root().join("interop/node");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
-        .map_err(|e| format!("{e}\nthe interop tests need Node.js and npm (node-smpp is installed from npm)"))
+    let root = project_root();
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root.join("interop/node")))
+        .map_err(|e| format!("{e}\nthe interop tests need Node.js and npm (node-smpp is installed from npm)"))?;
+    let requirements = root.join("interop/python/requirements.txt");
+    run(Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))
+    .map_err(|e| format!("{e}\nthe interop tests need python3 with pip (smpplib is installed from PyPI)"))
 }
 
 /// Runs a command, echoing it, and fails if it fails.
