@@ -46,7 +46,8 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) enum Command {
-    Request { request: Request, reply: oneshot::Sender<Outcome>, permit: Option<OwnedSemaphorePermit> },
+    // Boxed: requests are a few hundred octets, and only the pointer travels.
+    Request { request: Box<Request>, reply: oneshot::Sender<Outcome>, permit: Option<OwnedSemaphorePermit> },
     Respond { seq: SequenceNumber, status: CommandStatus, body: Body },
     Unbind { reply: oneshot::Sender<()> },
     Close,
@@ -267,7 +268,7 @@ impl Client {
     /// Submits a message. Waits for room in the window (back-pressure), then for the
     /// response; resolves to exactly one outcome.
     pub async fn submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
-        let body = self.request(Request::SubmitSm(submit)).await?;
+        let body = self.request_boxed(Box::new(Request::SubmitSm(submit))).await?;
         Ok(Submitted { message_id: message_id(body) })
     }
 
@@ -275,7 +276,7 @@ impl Client {
     /// [`RequestError::WindowFull`] instead of waiting for room.
     pub async fn try_submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
         let permit = self.inner.window.clone().try_acquire_owned().map_err(|_| RequestError::WindowFull)?;
-        let body = self.request_with_permit(Request::SubmitSm(submit), permit).await?;
+        let body = self.request_with_permit(Box::new(Request::SubmitSm(submit)), permit).await?;
         Ok(Submitted { message_id: message_id(body) })
     }
 
@@ -313,6 +314,10 @@ impl Client {
 
     /// Sends any request and returns the response body on `ESME_ROK`.
     pub async fn request(&self, request: Request) -> Result<Body, RequestError> {
+        self.request_boxed(Box::new(request)).await
+    }
+
+    async fn request_boxed(&self, request: Box<Request>) -> Result<Body, RequestError> {
         if let Some(rate) = &self.inner.rate {
             rate.acquire().await;
         }
@@ -320,7 +325,11 @@ impl Client {
         self.request_with_permit(request, permit).await
     }
 
-    async fn request_with_permit(&self, request: Request, permit: OwnedSemaphorePermit) -> Result<Body, RequestError> {
+    async fn request_with_permit(
+        &self,
+        request: Box<Request>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Body, RequestError> {
         self.wait_until_up().await?;
         let (reply, outcome) = oneshot::channel();
         self.inner
@@ -608,7 +617,7 @@ impl Handler for ClientHandler {
 
     fn on_command(&mut self, now: Instant, session: &mut Session, command: Command) {
         match command {
-            Command::Request { request, reply, permit } => match session.send(now, request) {
+            Command::Request { request, reply, permit } => match session.send(now, *request) {
                 Ok(seq) => {
                     self.pending.insert(seq.value(), (reply, permit));
                 }

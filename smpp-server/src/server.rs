@@ -68,7 +68,7 @@ impl Responder {
     /// Sends the reply.
     pub fn respond(mut self, reply: Reply) {
         self.fallback = None;
-        let _ = self.commands.try_send(SessionCommand::Respond(self.seq, reply));
+        let _ = self.commands.try_send(SessionCommand::Respond(self.seq, Box::new(reply)));
     }
 }
 
@@ -76,7 +76,7 @@ impl Drop for Responder {
     fn drop(&mut self) {
         if let Some(body) = self.fallback.take() {
             let reply = Reply { status: CommandStatus::ESME_RSYSERR, body };
-            let _ = self.commands.try_send(SessionCommand::Respond(self.seq, reply));
+            let _ = self.commands.try_send(SessionCommand::Respond(self.seq, Box::new(reply)));
         }
     }
 }
@@ -150,9 +150,11 @@ pub enum PushError {
 /// The outcome of a push: the ESME's status and response body.
 pub type PushResult = Result<(CommandStatus, Body), PushError>;
 
+/// Commands to one session's task. Payloads are boxed so the per-session channel
+/// stays small: thousands of idle sessions each hold one.
 pub(crate) enum SessionCommand {
-    Push(Request, oneshot::Sender<PushResult>),
-    Respond(SequenceNumber, Reply),
+    Push(Box<Request>, oneshot::Sender<PushResult>),
+    Respond(SequenceNumber, Box<Reply>),
     Unbind,
 }
 
@@ -225,7 +227,10 @@ impl ServerHandle {
         };
         let Some(commands) = target else { return Err(PushError::NoReceiver(system_id.into())) };
         let (tx, rx) = oneshot::channel();
-        commands.send(SessionCommand::Push(request, tx)).await.map_err(|_| PushError::Closed(CloseReason::Local))?;
+        commands
+            .send(SessionCommand::Push(Box::new(request), tx))
+            .await
+            .map_err(|_| PushError::Closed(CloseReason::Local))?;
         rx.await.unwrap_or(Err(PushError::Closed(CloseReason::Local)))
     }
 
@@ -365,7 +370,7 @@ struct Connection<H> {
     info: Option<SessionInfo>,
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
-    queued: std::collections::VecDeque<(Request, oneshot::Sender<PushResult>)>,
+    queued: std::collections::VecDeque<(Box<Request>, oneshot::Sender<PushResult>)>,
 }
 
 /// Pushes one session holds while its window is full.
@@ -374,14 +379,11 @@ const MAX_QUEUED_PUSHES: usize = 10_000;
 impl<H: SmscHandler> Connection<H> {
     /// Sends queued pushes while the window has room.
     fn flush_pushes(&mut self, now: Instant, session: &mut Session) {
-        while let Some((request, reply)) = self.queued.pop_front() {
-            match session.send(now, request.clone()) {
+        while session.window_room() > 0 {
+            let Some((request, reply)) = self.queued.pop_front() else { return };
+            match session.send(now, *request) {
                 Ok(seq) => {
                     self.pushes.insert(seq.value(), reply);
-                }
-                Err(smpp_session::SendError::WindowFull) => {
-                    self.queued.push_front((request, reply));
-                    return;
                 }
                 Err(e) => {
                     let _ = reply.send(Err(PushError::Refused(e)));
@@ -464,6 +466,20 @@ impl<H: SmscHandler> Handler for Connection<H> {
     }
 
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
+        let completes =
+            matches!(event, Event::Response { .. } | Event::ResponseTimeout { .. } | Event::MalformedResponse { .. });
+        self.on_session_event(now, session, event);
+        // A completed push frees room in the window for the queued ones.
+        if completes && !self.queued.is_empty() {
+            self.flush_pushes(now, session);
+        }
+    }
+
+    fn on_commands_closed(&mut self, _now: Instant, _session: &mut Session) {}
+}
+
+impl<H: SmscHandler> Connection<H> {
+    fn on_session_event(&mut self, now: Instant, session: &mut Session, event: Event) {
         match event {
             Event::BindRequest { seq, mode, bind } => self.on_bind(now, session, seq, mode, bind),
             Event::Request { seq, request } => {
@@ -482,7 +498,7 @@ impl<H: SmscHandler> Handler for Connection<H> {
                     let _ = reply.send(Ok((status, response)));
                 }
             }
-            Event::WindowOpen => self.flush_pushes(now, session),
+            Event::WindowOpen => {}
             Event::ResponseTimeout { seq, .. } | Event::MalformedResponse { seq, .. } => {
                 if let Some(reply) = self.pushes.remove(&seq.value()) {
                     let _ = reply.send(Err(PushError::Timeout));
@@ -503,6 +519,4 @@ impl<H: SmscHandler> Handler for Connection<H> {
             _ => {}
         }
     }
-
-    fn on_commands_closed(&mut self, _now: Instant, _session: &mut Session) {}
 }

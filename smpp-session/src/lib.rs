@@ -81,5 +81,5 @@ pub use smpp_pdu;
 pub use config::{MissingScVersion, SessionConfig};
 pub use event::{CloseReason, Event, Initiator, ProtocolViolation, SendError};
 pub use request::Request;
-pub use session::{BindRequest, Session, TimerKind, Transmit};
+pub use session::{BindRequest, Session, SessionStats, TimerKind, Transmit};
 pub use state::{BindMode, Role, SessionState};

@@ -65,6 +65,22 @@ impl BindRequest {
     }
 }
 
+/// Counters of what a session has done, for monitoring and benchmarks.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct SessionStats {
+    /// PDUs received.
+    pub pdus_in: u64,
+    /// PDUs sent.
+    pub pdus_out: u64,
+    /// enquire_link sent by this session (keep-alive).
+    pub enquire_links_sent: u64,
+    /// Of those, answered.
+    pub enquire_links_answered: u64,
+    /// enquire_link received from the peer (and answered).
+    pub enquire_links_received: u64,
+}
+
 /// Bytes for the driver to write, all pending output in one buffer.
 #[must_use]
 #[derive(Debug)]
@@ -202,6 +218,7 @@ pub struct Session {
     unbind_seq: Option<SequenceNumber>,
     unbind_requested: bool,
     window_blocked: bool,
+    stats: SessionStats,
 }
 
 impl Session {
@@ -273,6 +290,7 @@ impl Session {
             unbind_seq: None,
             unbind_requested: false,
             window_blocked: false,
+            stats: SessionStats::default(),
         }
     }
 
@@ -344,6 +362,7 @@ impl Session {
             if matches!(self.state, SessionState::Bound(_)) && self.keepalive.is_none() {
                 let seq = self.window.insert(CommandId::ENQUIRE_LINK, None, false);
                 self.keepalive = Some(seq);
+                self.stats.enquire_links_sent += 1;
                 self.write_pdu(now, Pdu::new(seq, Body::EnquireLink));
                 let wait = self.config.response_timeout.or(self.config.enquire_link_interval);
                 self.arm(TimerKind::EnquireLinkResponse, now, wait);
@@ -517,6 +536,11 @@ impl Session {
         self.window.in_flight()
     }
 
+    /// Requests that can be sent before the window is full.
+    pub fn window_room(&self) -> usize {
+        self.window.room()
+    }
+
     /// Inbound requests awaiting the application's response.
     pub fn awaiting_response(&self) -> usize {
         self.inbound_count
@@ -531,6 +555,11 @@ impl Session {
     /// can hang up.
     pub fn is_drained(&self) -> bool {
         self.state == SessionState::Closed && self.tx.is_empty()
+    }
+
+    /// What the session has done so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
     }
 
     /// The next deadline and what it is for (a debugging aid).
@@ -585,6 +614,7 @@ impl Session {
 
     fn write_pdu(&mut self, now: Instant, pdu: Pdu) {
         pdu.encode(&mut self.tx);
+        self.stats.pdus_out += 1;
         // Outbound traffic resets the idle clock that triggers enquire_link.
         if matches!(self.state, SessionState::Bound(_))
             && self.timers.get(timer_index(TimerKind::EnquireLink)).is_some_and(Option::is_some)
@@ -691,6 +721,7 @@ impl Session {
     }
 
     fn on_frame(&mut self, now: Instant, frame: Bytes) {
+        self.stats.pdus_in += 1;
         self.arm(TimerKind::Inactivity, now, self.config.inactivity_timeout);
         if matches!(self.state, SessionState::Bound(_)) && self.config.enquire_link_interval.is_some() {
             self.arm(TimerKind::EnquireLink, now, self.config.enquire_link_interval);
@@ -779,6 +810,7 @@ impl Session {
         }
         if Some(seq) == self.keepalive {
             self.keepalive = None;
+            self.stats.enquire_links_answered += u64::from(status.is_ok());
             self.disarm(TimerKind::EnquireLinkResponse);
             return;
         }
@@ -816,7 +848,10 @@ impl Session {
         let Pdu { sequence: seq, body, .. } = pdu;
         let id = body.command_id();
         match body {
-            Body::EnquireLink => self.write_pdu(now, Pdu::new(seq, Body::EnquireLinkResp)),
+            Body::EnquireLink => {
+                self.stats.enquire_links_received += 1;
+                self.write_pdu(now, Pdu::new(seq, Body::EnquireLinkResp));
+            }
             Body::Unbind => self.on_unbind(now, seq),
             Body::BindTransmitter(bind) | Body::BindReceiver(bind) | Body::BindTransceiver(bind) => {
                 self.on_bind(now, seq, id, bind);

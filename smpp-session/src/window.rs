@@ -1,9 +1,11 @@
 //! The outstanding requests: sequence number allocation, the window, and response
 //! deadlines.
 //!
-//! Requests live in a ring indexed by `seq & mask`, sized to at least twice the window,
-//! so lookups cost no hashing. Allocation skips a number whose slot is taken, so a new
-//! request never shares a number with one still in flight, even after wrapping.
+//! Requests live in a ring indexed by `seq & mask`, kept at least twice as large as the
+//! number outstanding, so lookups cost no hashing. It starts small and doubles as
+//! requests pile up, so an idle session costs little whatever its window. Allocation
+//! skips a number whose slot is taken, so a new request never shares a number with one
+//! still in flight, even after wrapping.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -29,6 +31,8 @@ pub(crate) struct Window {
     mask: usize,
     capacity: usize,
     in_flight: usize,
+    /// Occupied slots (counted requests and the session's own).
+    occupied: usize,
     next: SequenceNumber,
     deadlines: VecDeque<(Instant, SequenceNumber)>,
     timed_out: VecDeque<SequenceNumber>,
@@ -36,13 +40,13 @@ pub(crate) struct Window {
 
 impl Window {
     pub(crate) fn new(capacity: usize) -> Self {
-        // Room for the window, the session's own requests, and free slots to skip to.
-        let size = (capacity.saturating_mul(2) + 8).next_power_of_two();
+        const INITIAL: usize = 16;
         Self {
-            slots: vec![None; size],
-            mask: size - 1,
+            slots: vec![None; INITIAL],
+            mask: INITIAL - 1,
             capacity,
             in_flight: 0,
+            occupied: 0,
             next: SequenceNumber::FIRST,
             deadlines: VecDeque::new(),
             timed_out: VecDeque::new(),
@@ -59,6 +63,11 @@ impl Window {
         self.in_flight
     }
 
+    /// Room left in the window.
+    pub(crate) fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.in_flight)
+    }
+
     pub(crate) fn is_full(&self) -> bool {
         self.in_flight >= self.capacity
     }
@@ -68,11 +77,15 @@ impl Window {
     /// A free slot always exists: at most `capacity` counted and a handful of session
     /// requests are outstanding, and the ring has more than twice that many slots.
     pub(crate) fn insert(&mut self, command_id: CommandId, deadline: Option<Instant>, counted: bool) -> SequenceNumber {
+        if (self.occupied + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
         let seq = self.allocate();
         let k = self.slot(seq);
         if let Some(slot) = self.slots.get_mut(k) {
             *slot = Some(Pending { seq, command_id, deadline, counted });
         }
+        self.occupied += 1;
         if counted {
             self.in_flight += 1;
         }
@@ -80,6 +93,19 @@ impl Window {
             self.deadlines.push_back((d, seq));
         }
         seq
+    }
+
+    /// Doubles the ring, re-placing every outstanding request.
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![None; size]);
+        self.mask = size - 1;
+        for p in old.into_iter().flatten() {
+            let k = self.slot(p.seq);
+            if let Some(slot) = self.slots.get_mut(k) {
+                *slot = Some(p);
+            }
+        }
     }
 
     /// A number whose slot is free, for a request that expects no response (nothing
@@ -101,6 +127,7 @@ impl Window {
         let k = self.slot(p.seq);
         if let Some(slot) = self.slots.get_mut(k) {
             *slot = Some(p);
+            self.occupied += 1;
             if p.counted {
                 self.in_flight += 1;
             }
@@ -113,6 +140,7 @@ impl Window {
         let slot = self.slots.get_mut(k)?;
         if slot.is_some_and(|p| p.seq == seq) {
             let p = slot.take()?;
+            self.occupied -= 1;
             if p.counted {
                 self.in_flight -= 1;
             }
@@ -163,6 +191,7 @@ impl Window {
     pub(crate) fn drain(&mut self) -> Vec<Pending> {
         self.deadlines.clear();
         self.in_flight = 0;
+        self.occupied = 0;
         let mut out: Vec<Pending> = self.slots.iter_mut().filter_map(Option::take).collect();
         out.sort_by_key(|p| p.seq);
         out
@@ -192,6 +221,22 @@ mod tests {
         let a = w.insert(CommandId::SUBMIT_SM, None, true);
         let b = w.insert(CommandId::SUBMIT_SM, None, true);
         assert_eq!((a.value(), b.value()), (SequenceNumber::MAX, 1));
+    }
+
+    #[test]
+    fn the_ring_grows_with_what_is_outstanding_and_keeps_every_request() {
+        let mut w = Window::new(1000);
+        assert_eq!(w.slots.len(), 16, "small while idle");
+        let seqs: Vec<_> = (0..600).map(|_| w.insert(CommandId::SUBMIT_SM, None, true)).collect();
+        assert!(w.slots.len() >= 1200);
+        let mut unique = seqs.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 600);
+        for s in seqs {
+            assert_eq!(w.take(s).map(|p| p.seq), Some(s));
+        }
+        assert_eq!(w.in_flight(), 0);
     }
 
     #[test]

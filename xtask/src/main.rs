@@ -2,8 +2,10 @@
 //!
 //! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy.
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
+//! - `bench`: the end-to-end benchmark (see `bench.rs`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +16,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("tidy") => tidy::run(&project_root()),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy>");
+            eprintln!("usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]>");
             return ExitCode::from(2);
         }
     };

@@ -408,6 +408,9 @@ fn enquire_link_goes_out_after_60s_idle_and_is_answered() {
     p.advance(secs(1) + secs(60) * 9);
     // Ten intervals of keep-alives, each answered: still bound, no events.
     assert_eq!(p.esme.state(), SessionState::Bound(BindMode::Transceiver));
+    let stats = p.esme.stats();
+    assert_eq!((stats.enquire_links_sent, stats.enquire_links_answered), (10, 10));
+    assert_eq!(p.smsc.stats().enquire_links_received, 10);
     assert!(p.esme_events.is_empty() && p.smsc_events.is_empty(), "{:?}", p.esme_events);
 }
 
