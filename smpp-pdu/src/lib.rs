@@ -65,6 +65,7 @@ mod header;
 mod macros;
 mod parse;
 mod status;
+pub mod text;
 pub mod tlv;
 mod types;
 mod write;

@@ -1,0 +1,216 @@
+//! Splitting long texts into SMS parts: UDH (8- or 16-bit reference), SAR TLVs, or a
+//! single message_payload. Parts never end inside a GSM escape pair or a surrogate pair.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::{EncodeError, Encoding, Unrepresentable, encode, units};
+use crate::{EsmClass, OctetString, Tlv, Tlvs};
+
+/// How a long message is carried.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub enum Concatenation {
+    /// A UDH with an 8-bit reference (IEI 0x00): 153 septets, 67 UCS-2 units or 134
+    /// octets a part.
+    Udh8,
+    /// A UDH with a 16-bit reference (IEI 0x08): 152, 66 or 133 a part.
+    Udh16,
+    /// The sar_* TLVs (v3.4 sessions only); the MC builds the UDH, so parts are sized
+    /// as for [`Udh8`](Self::Udh8).
+    Sar,
+    /// One PDU with the whole text in message_payload (v3.4 sessions only).
+    Payload,
+}
+
+/// One part to submit.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Part {
+    /// short_message (UDH included when there is one), or empty with `Payload`.
+    pub short_message: OctetString<254>,
+    /// esm_class bits to OR in: UDHI for UDH parts.
+    pub esm_class: EsmClass,
+    /// TLVs to add: sar_* or message_payload.
+    pub tlvs: Tlvs,
+}
+
+/// Units (septets, UTF-16 units, octets) in a single, unsplit message.
+pub(crate) fn single_capacity(encoding: Encoding) -> usize {
+    match encoding {
+        Encoding::Gsm7 => 160,
+        Encoding::Ucs2 => 70,
+        _ => 140,
+    }
+}
+
+/// Units a part holds under a concatenation method.
+pub(crate) fn part_capacity(encoding: Encoding, method: Concatenation) -> usize {
+    let udh: usize = match method {
+        Concatenation::Udh16 => 7,
+        Concatenation::Payload => return usize::MAX,
+        Concatenation::Udh8 | Concatenation::Sar => 6,
+    };
+    match encoding {
+        // UDH octets become septets with fill bits: 6 octets take 7 septets, 7 take 8.
+        Encoding::Gsm7 => 160 - (udh * 8).div_ceil(7),
+        Encoding::Ucs2 => (140 - udh) / 2,
+        _ => 140 - udh,
+    }
+}
+
+/// Cuts `text` into pieces of at most `capacity` units, never inside a character
+/// (so never inside an escape pair or a surrogate pair).
+pub(crate) fn split_units(text: &str, encoding: Encoding, capacity: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (i, ch) in text.char_indices() {
+        let mut buf = [0u8; 4];
+        let w = units(ch.encode_utf8(&mut buf), encoding).unwrap_or(1);
+        if used + w > capacity {
+            parts.push(text.get(start..i).unwrap_or_default());
+            start = i;
+            used = 0;
+        }
+        used += w;
+    }
+    if start < text.len() || parts.is_empty() {
+        parts.push(text.get(start..).unwrap_or_default());
+    }
+    parts
+}
+
+/// Reference numbers for concatenated messages, rotating per destination.
+#[derive(Clone, Debug, Default)]
+pub struct References {
+    next: HashMap<String, u16>,
+}
+
+impl References {
+    /// A fresh set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next reference for `destination` (wrapping; 8-bit methods use the low octet).
+    /// Bounded: past 100 000 destinations, the oldest counters are forgotten.
+    pub fn next(&mut self, destination: &str) -> u16 {
+        if self.next.len() >= 100_000 && !self.next.contains_key(destination) {
+            self.next.clear();
+        }
+        let counter = self.next.entry(destination.to_owned()).or_insert(0);
+        *counter = counter.wrapping_add(1);
+        *counter
+    }
+}
+
+/// Splits `text` for submission: one part if it fits a single message, else parts by
+/// `method`. `reference` identifies the parts of one message (see [`References`]).
+///
+/// ```
+/// use smpp_pdu::text::{split, Concatenation, Encoding};
+/// let parts = split(&"x".repeat(200), Encoding::Gsm7, Concatenation::Udh8, 0xCC).unwrap();
+/// assert_eq!(parts.len(), 2);
+/// assert_eq!(&parts[0].short_message.as_bytes()[..6], [0x05, 0x00, 0x03, 0xCC, 0x02, 0x01]);
+/// assert!(parts[0].esm_class.udhi());
+/// ```
+pub fn split(text: &str, encoding: Encoding, method: Concatenation, reference: u16) -> Result<Vec<Part>, EncodeError> {
+    let whole = encode(text, encoding, Unrepresentable::Error)?;
+    let fits = units(text, encoding).is_some_and(|u| u <= single_capacity(encoding));
+    if method == Concatenation::Payload {
+        let mut tlvs = Tlvs::new();
+        let payload = OctetString::new(Bytes::from(whole)).map_err(|_| EncodeError {
+            ch: ' ',
+            position: text.chars().count(),
+            encoding,
+        })?;
+        tlvs.push(Tlv::MessagePayload(payload));
+        return Ok(vec![Part { short_message: OctetString::default(), esm_class: EsmClass::DEFAULT, tlvs }]);
+    }
+    if fits {
+        let short_message = OctetString::new(Bytes::from(whole)).unwrap_or_default();
+        return Ok(vec![Part { short_message, esm_class: EsmClass::DEFAULT, tlvs: Tlvs::new() }]);
+    }
+    let pieces = split_units(text, encoding, part_capacity(encoding, method));
+    // At most 255 parts; the octet counts of UDH and SAR fields allow no more.
+    let total =
+        u8::try_from(pieces.len()).map_err(|_| EncodeError { ch: ' ', position: text.chars().count(), encoding })?;
+    let mut parts = Vec::with_capacity(pieces.len());
+    for (k, piece) in pieces.iter().enumerate() {
+        // `k < total <= 255`.
+        let seq = (k + 1) as u8;
+        let body = encode(piece, encoding, Unrepresentable::Error)?;
+        let (octets, esm_class, tlvs) = match method {
+            Concatenation::Udh8 | Concatenation::Udh16 => {
+                let mut udh = if method == Concatenation::Udh8 {
+                    vec![0x05, 0x00, 0x03, reference as u8, total, seq]
+                } else {
+                    let [hi, lo] = reference.to_be_bytes();
+                    vec![0x06, 0x08, 0x04, hi, lo, total, seq]
+                };
+                udh.extend_from_slice(&body);
+                (udh, EsmClass::DEFAULT.with_udhi(), Tlvs::new())
+            }
+            _ => {
+                let mut tlvs = Tlvs::new();
+                tlvs.push(Tlv::SarMsgRefNum(reference));
+                tlvs.push(Tlv::SarTotalSegments(total));
+                tlvs.push(Tlv::SarSegmentSeqnum(seq));
+                (body, EsmClass::DEFAULT, tlvs)
+            }
+        };
+        let short_message = OctetString::new(Bytes::from(octets)).unwrap_or_default();
+        parts.push(Part { short_message, esm_class, tlvs });
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_sizes() {
+        assert_eq!(part_capacity(Encoding::Gsm7, Concatenation::Udh8), 153);
+        assert_eq!(part_capacity(Encoding::Gsm7, Concatenation::Udh16), 152);
+        assert_eq!(part_capacity(Encoding::Ucs2, Concatenation::Udh8), 67);
+        assert_eq!(part_capacity(Encoding::Ucs2, Concatenation::Udh16), 66);
+        assert_eq!(part_capacity(Encoding::Binary, Concatenation::Udh8), 134);
+        assert_eq!(part_capacity(Encoding::Latin1, Concatenation::Udh16), 133);
+    }
+
+    #[test]
+    fn escapes_and_surrogates_are_never_split() {
+        // 152 plain septets then a two-septet '€': the '€' moves to the next part.
+        let text = format!("{}€{}", "a".repeat(152), "b".repeat(10));
+        let parts = split_units(&text, Encoding::Gsm7, 153);
+        assert_eq!(parts[0].len(), 152);
+        assert!(parts[1].starts_with('€'));
+        let text = format!("{}😀", "я".repeat(66));
+        let parts = split_units(&text, Encoding::Ucs2, 67);
+        assert_eq!(parts[1], "😀");
+    }
+
+    #[test]
+    fn sar_and_payload() {
+        let parts = split(&"z".repeat(300), Encoding::Gsm7, Concatenation::Sar, 513).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[1].tlvs.sar_msg_ref_num(), Some(513));
+        assert_eq!(parts[1].tlvs.sar_total_segments(), Some(2));
+        assert_eq!(parts[1].tlvs.sar_segment_seqnum(), Some(2));
+        assert!(!parts[0].esm_class.udhi());
+        let one = split(&"z".repeat(300), Encoding::Gsm7, Concatenation::Payload, 0).unwrap();
+        assert_eq!(one.len(), 1);
+        assert!(one[0].short_message.is_empty());
+        assert_eq!(one[0].tlvs.message_payload().map(|p| p.len()), Some(300));
+    }
+
+    #[test]
+    fn references_rotate_per_destination() {
+        let mut r = References::new();
+        assert_eq!(r.next("a"), 1);
+        assert_eq!(r.next("a"), 2);
+        assert_eq!(r.next("b"), 1);
+    }
+}
