@@ -84,6 +84,17 @@ pub enum InboundMessage {
     Data(DataSm),
     /// An alert_notification (no response is expected).
     Alert(smpp_pdu::AlertNotification),
+    /// A long message reassembled from its parts (UDH or SAR); each part was
+    /// acknowledged as it came.
+    Long {
+        /// The first part received (addresses, esm_class, data_coding).
+        first: DeliverSm,
+        /// The reassembled user data, UDHs removed.
+        data: Vec<u8>,
+    },
+    /// A long message whose parts did not all arrive in time (or were evicted to bound
+    /// memory). Reported, never dropped silently.
+    Incomplete(smpp_pdu::text::Expired),
 }
 
 /// One inbound message. In manual-ack mode, answer it with [`respond`](Self::respond);
@@ -101,6 +112,39 @@ impl Inbound {
     /// Whether this is a delivery receipt.
     pub fn is_receipt(&self) -> bool {
         matches!(self.message, InboundMessage::Receipt(_))
+    }
+
+    /// The parsed delivery receipt, if this is one.
+    pub fn receipt(&self) -> Option<smpp_pdu::text::Receipt> {
+        match &self.message {
+            InboundMessage::Receipt(d) => smpp_pdu::text::Receipt::from_deliver_sm(d),
+            _ => None,
+        }
+    }
+
+    /// The message text, decoded by its data_coding (reassembled for long messages).
+    pub fn text(&self) -> Option<String> {
+        let decoded = match &self.message {
+            InboundMessage::Deliver(d) | InboundMessage::Receipt(d) => {
+                let payload = d.tlvs.message_payload();
+                let octets = if d.short_message.is_empty() {
+                    payload.map(|p| p.as_bytes().to_vec()).unwrap_or_default()
+                } else {
+                    d.short_message.as_bytes().to_vec()
+                };
+                smpp_pdu::text::decode(d.data_coding, &octets)
+            }
+            InboundMessage::Long { first, data } => smpp_pdu::text::decode(first.data_coding, data),
+            InboundMessage::Data(d) => {
+                let payload = d.tlvs.message_payload().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
+                smpp_pdu::text::decode(d.data_coding, &payload)
+            }
+            _ => return None,
+        };
+        match decoded {
+            smpp_pdu::text::Decoded::Text(t) => Some(t),
+            _ => None,
+        }
     }
 
     /// Answers the message with `status` (manual-ack mode). In auto-ack mode it was
@@ -174,6 +218,32 @@ struct Inner {
     rate: Option<RateLimiter>,
     down_wait: Duration,
     closed: Arc<std::sync::atomic::AtomicBool>,
+    references: Mutex<smpp_pdu::text::References>,
+}
+
+/// How [`Client::submit_text`] encodes and splits a text.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub struct TextOptions {
+    /// The encoding; `None` picks GSM 7-bit when every character fits, else UCS-2.
+    pub encoding: Option<smpp_pdu::text::Encoding>,
+    /// How long texts are split (default: an 8-bit reference UDH).
+    pub concatenation: smpp_pdu::text::Concatenation,
+    /// Receipts requested (default: none).
+    pub registered_delivery: smpp_pdu::RegisteredDelivery,
+    /// Extra esm_class bits.
+    pub esm_class: smpp_pdu::EsmClass,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        Self {
+            encoding: None,
+            concatenation: smpp_pdu::text::Concatenation::Udh8,
+            registered_delivery: smpp_pdu::RegisteredDelivery::NONE,
+            esm_class: smpp_pdu::EsmClass::DEFAULT,
+        }
+    }
 }
 
 /// Spaces requests evenly: at most `per_second` a second.
@@ -261,6 +331,7 @@ impl Client {
             rate: config.rate_limit.map(RateLimiter::new),
             down_wait: config.reconnect.as_ref().map_or(Duration::ZERO, |r| r.down_wait),
             closed,
+            references: Mutex::new(smpp_pdu::text::References::new()),
         };
         Ok((Self { inner: Arc::new(inner) }, Incoming(incoming_rx)))
     }
@@ -278,6 +349,56 @@ impl Client {
         let permit = self.inner.window.clone().try_acquire_owned().map_err(|_| RequestError::WindowFull)?;
         let body = self.request_with_permit(Box::new(Request::SubmitSm(submit)), permit).await?;
         Ok(Submitted { message_id: message_id(body) })
+    }
+
+    /// Encodes `text`, splits it when it is long, submits every part (pipelined, in
+    /// order) and returns every part's message_id. `options` chooses the encoding
+    /// (automatic by default) and the concatenation method (an 8-bit reference UDH by
+    /// default, which works on v3.3 and v3.4 links; SAR and message_payload need v3.4).
+    ///
+    /// ```no_run
+    /// # async fn f(client: smpp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use smpp_client::{smpp_pdu::Address, TextOptions};
+    /// let ids = client
+    ///     .submit_text(Address::alphanumeric("Rust")?, Address::international("447700900123")?, "Hello €", TextOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_text(
+        &self,
+        from: smpp_pdu::Address<21>,
+        to: smpp_pdu::Address<21>,
+        text: &str,
+        options: TextOptions,
+    ) -> Result<Vec<Submitted>, RequestError> {
+        use smpp_pdu::text;
+        let encoding = match options.encoding {
+            Some(e) => e,
+            None => text::choose(text),
+        };
+        let reference =
+            self.inner.references.lock().map(|mut r| r.next(&String::from_utf8_lossy(to.addr.as_bytes()))).unwrap_or(0);
+        let parts = text::split(text, encoding, options.concatenation, reference).map_err(RequestError::Encode)?;
+        let mut pending = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mut sm = SubmitSm::default();
+            sm.source_addr = from;
+            sm.destination_addr = to;
+            sm.esm_class = smpp_pdu::EsmClass(part.esm_class.0 | options.esm_class.0);
+            sm.data_coding = encoding.data_coding();
+            sm.registered_delivery = options.registered_delivery;
+            sm.short_message = part.short_message;
+            sm.tlvs = part.tlvs;
+            let client = self.clone();
+            // Spawned in order, so parts enter the window in order and are pipelined.
+            pending.push(tokio::spawn(async move { client.submit(sm).await }));
+            tokio::task::yield_now().await;
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            out.push(p.await.map_err(|_| RequestError::Closed)??);
+        }
+        Ok(out)
     }
 
     /// Submits one message to several destinations.
@@ -522,6 +643,8 @@ impl Supervisor {
             bind_timeout: self.config.bind_timeout,
             unbind_waiters: Vec::new(),
             link: self.link.clone(),
+            reassembler: smpp_pdu::text::Reassembler::new(REASSEMBLY_TIMEOUT, 1024, 4 << 20),
+            firsts: HashMap::new(),
         };
         let io = drive(stream, session, &mut handler, &mut self.commands).await;
         if let Err(e) = &io {
@@ -550,9 +673,59 @@ struct ClientHandler {
     bind_timeout: Duration,
     unbind_waiters: Vec<oneshot::Sender<()>>,
     link: watch::Sender<LinkState>,
+    reassembler: smpp_pdu::text::Reassembler,
+    /// The first part seen of each long message, by (source, destination, reference).
+    firsts: HashMap<(Vec<u8>, Vec<u8>, u16), DeliverSm>,
 }
 
+/// How long an incomplete long message waits for its other parts.
+const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl ClientHandler {
+    /// Reports incomplete long messages that expired.
+    fn report_expired(&mut self, now: Instant) {
+        for e in self.reassembler.expire(now) {
+            self.firsts.remove(&(e.source.clone(), e.destination.clone(), e.reference));
+            tracing::info!(reference = e.reference, received = e.received, total = e.total, "long message incomplete");
+            let _ = self.incoming.try_send(Inbound {
+                seq: SequenceNumber::from_wire(0),
+                message: InboundMessage::Incomplete(e),
+                responder: None,
+            });
+        }
+    }
+
+    /// A deliver_sm that is one part of a long message (auto-ack mode): acknowledge it,
+    /// and hand on the whole message when this part completes it.
+    fn on_fragment(
+        &mut self,
+        now: Instant,
+        session: &mut Session,
+        seq: SequenceNumber,
+        d: DeliverSm,
+        f: smpp_pdu::text::Fragment,
+    ) {
+        // Room for the whole message first: a part is acknowledged only if the message
+        // it may complete can be handed on.
+        let Ok(slot) = self.incoming.try_reserve() else {
+            let _ = session.respond(now, seq, CommandStatus::ESME_RX_T_APPN, Body::DeliverSmResp(None));
+            return;
+        };
+        let key = (d.source_addr.addr.as_bytes().to_vec(), d.destination_addr.addr.as_bytes().to_vec(), f.reference);
+        let (source, destination) = (key.0.clone(), key.1.clone());
+        let data_coding = d.data_coding;
+        self.firsts.entry(key.clone()).or_insert_with(|| d.clone());
+        let whole = self.reassembler.push(now, &source, &destination, data_coding, f);
+        let _ = session.respond(now, seq, CommandStatus::ESME_ROK, Body::DeliverSmResp(Some(SubmitSmResp::default())));
+        match whole {
+            Some(a) => {
+                let first = self.firsts.remove(&key).unwrap_or(d);
+                slot.send(Inbound { seq, message: InboundMessage::Long { first, data: a.data }, responder: None });
+            }
+            None => drop(slot),
+        }
+        self.report_expired(now);
+    }
     fn complete(&mut self, seq: SequenceNumber, outcome: Outcome) {
         if let Some((reply, _permit)) = self.pending.remove(&seq.value()) {
             let _ = reply.send(outcome);
@@ -569,6 +742,16 @@ impl ClientHandler {
     }
 
     fn on_inbound(&mut self, now: Instant, session: &mut Session, seq: SequenceNumber, request: Request) {
+        if self.auto_ack
+            && let Request::DeliverSm(d) = &request
+            && !d.esm_class.is_receipt()
+            && let Some(f) = smpp_pdu::text::fragment_of(d.esm_class, &d.short_message, &d.tlvs)
+            && f.total > 1
+        {
+            let Request::DeliverSm(d) = request else { return };
+            self.on_fragment(now, session, seq, d, f);
+            return;
+        }
         let (message, response) = match request {
             Request::DeliverSm(d) if d.esm_class.is_receipt() => {
                 (InboundMessage::Receipt(d), Some(Body::DeliverSmResp(None)))
@@ -638,6 +821,14 @@ impl Handler for ClientHandler {
             }
             Command::Close => session.close(now),
         }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.reassembler.poll_timeout()
+    }
+
+    fn on_timeout(&mut self, now: Instant, _session: &mut Session) {
+        self.report_expired(now);
     }
 
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {

@@ -30,6 +30,14 @@ pub trait Handler {
     /// Reacts to one session event.
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event);
 
+    /// A deadline of the handler's own (e.g. expiring incomplete long messages).
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The handler's deadline has passed.
+    fn on_timeout(&mut self, _now: Instant, _session: &mut Session) {}
+
     /// Every command handle is gone: the default unbinds gracefully.
     fn on_commands_closed(&mut self, now: Instant, session: &mut Session) {
         if session.unbind(now).is_err() {
@@ -95,7 +103,11 @@ where
             break Ok(());
         }
         // 4. Wait for input, a command or the next deadline.
-        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        let deadline = match (session.poll_timeout(), handler.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(tokio::time::Instant::from_std);
         tokio::select! {
             read = io.read_buf(&mut buf) => match read {
                 Ok(0) => session.handle_eof(now()),
@@ -133,7 +145,13 @@ where
                     handler.on_commands_closed(now(), &mut session);
                 }
             },
-            () = sleep_until(deadline) => session.handle_timeout(now()),
+            () = sleep_until(deadline) => {
+                let t = now();
+                session.handle_timeout(t);
+                if handler.poll_timeout().is_some_and(|d| d <= t) {
+                    handler.on_timeout(t, &mut session);
+                }
+            }
         }
     }
 }

@@ -88,6 +88,9 @@ pub enum RequestError {
     /// The session refused the request locally (wrong bind mode, TLV not negotiated...).
     #[error("refused locally: {0}")]
     Send(SendError),
+    /// The text cannot be encoded as asked.
+    #[error("cannot encode the text: {0}")]
+    Encode(smpp_pdu::text::EncodeError),
     /// The client was unbound or closed.
     #[error("client closed")]
     Closed,

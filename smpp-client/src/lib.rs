@@ -50,6 +50,7 @@ pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session
 
 pub use client::{
     BoxStream, Client, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkState, Pool, Stream, Submitted,
+    TextOptions,
 };
 pub use config::{ClientConfig, Reconnect, TlsOptions};
 pub use error::{ClientError, RequestError};

@@ -350,3 +350,75 @@ async fn without_reconnection_a_lost_link_is_reported_as_such() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert!(matches!(client.submit(sm("1", "x")).await, Err(RequestError::ConnectionLost(_) | RequestError::Closed)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn submit_text_splits_encodes_and_returns_every_message_id() {
+    use smpp_client::TextOptions;
+    let (client, _incoming, smsc) = connected(config(), None).await;
+    let text = "Привет, мир! ".repeat(12);
+    let to = Address::international("447700900123").unwrap();
+    let ids =
+        client.submit_text(Address::alphanumeric("Rust").unwrap(), to, &text, TextOptions::default()).await.unwrap();
+    assert_eq!(ids.len(), 3, "156 UCS-2 units in parts of 67");
+    let log = smsc.log.lock().unwrap();
+    assert_eq!(log.submit_coding, vec![(0x40, 8); 3], "UDHI and UCS-2 on every part");
+    drop(log);
+    let short = client
+        .submit_text(Address::alphanumeric("Rust").unwrap(), to, "Hello €", TextOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(short.len(), 1);
+    assert_eq!(smsc.log.lock().unwrap().submit_coding.last(), Some(&(0, 0)), "GSM 7-bit, one part");
+    let err = client
+        .submit_text(Address::alphanumeric("Rust").unwrap(), to, "😀", {
+            let mut o = TextOptions::default();
+            o.encoding = Some(smpp_client::smpp_pdu::text::Encoding::Gsm7);
+            o
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RequestError::Encode(e) if e.ch == '😀'));
+}
+
+#[tokio::test(start_paused = true)]
+async fn inbound_long_messages_come_out_reassembled() {
+    use smpp_client::smpp_pdu::text::{Concatenation, Encoding, split};
+    let (_client, mut incoming, smsc) = connected(config(), None).await;
+    let text = "Long message from a mobile, in several parts. ".repeat(5);
+    let mut parts = split(&text, Encoding::Gsm7, Concatenation::Udh8, 42).unwrap();
+    assert_eq!(parts.len(), 2);
+    parts.reverse();
+    for p in parts {
+        let mut d = mo("");
+        d.esm_class = p.esm_class;
+        d.short_message = p.short_message;
+        assert_eq!(smsc.deliver(d).await, CommandStatus::ESME_ROK, "each part acknowledged");
+    }
+    let m = incoming.recv().await.unwrap();
+    assert!(matches!(m.message, InboundMessage::Long { .. }));
+    assert_eq!(m.text().as_deref(), Some(text.as_str()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_incomplete_long_message_is_reported_when_it_expires() {
+    use smpp_client::smpp_pdu::text::{Concatenation, Encoding, split};
+    let (_client, mut incoming, smsc) = connected(config(), None).await;
+    let parts = split(&"x".repeat(300), Encoding::Gsm7, Concatenation::Udh8, 7).unwrap();
+    let mut d = mo("");
+    d.esm_class = parts[0].esm_class;
+    d.short_message = parts[0].short_message.clone();
+    assert_eq!(smsc.deliver(d).await, CommandStatus::ESME_ROK);
+    let start = tokio::time::Instant::now();
+    let m = incoming.recv().await.unwrap();
+    assert!(matches!(&m.message, InboundMessage::Incomplete(e) if e.received == 1 && e.total == 2 && e.reference == 7));
+    assert_eq!(start.elapsed(), Duration::from_secs(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn receipts_come_out_parsed() {
+    let (_client, mut incoming, smsc) = connected(config(), None).await;
+    smsc.deliver(receipt("0000000007")).await;
+    let r = incoming.recv().await.unwrap().receipt().unwrap();
+    assert_eq!(r.id.as_deref(), Some("0000000007"));
+    assert_eq!(r.state, Some(smpp_client::smpp_pdu::MessageState::DELIVERED));
+}

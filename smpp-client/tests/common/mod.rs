@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Log {
     pub binds: usize,
     pub submits: Vec<String>,
+    pub submit_coding: Vec<(u8, u8)>,
     pub outstanding: usize,
     pub max_outstanding: usize,
     pub acks: Vec<CommandStatus>,
@@ -79,6 +80,7 @@ impl Handler for SmscHandler {
                 let (status, body) = match &request {
                     Request::SubmitSm(s) => {
                         log.submits.push(String::from_utf8_lossy(s.short_message.as_bytes()).into_owned());
+                        log.submit_coding.push((s.esm_class.0, s.data_coding.0));
                         let status = match s.destination_addr.addr.as_bytes() {
                             b"0" => CommandStatus::ESME_RINVDSTADR,
                             b"58" => CommandStatus::ESME_RTHROTTLED,
