@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{SmscCommand, TestSmsc, mo, receipt};
+use smpp_client::smpp_pdu::text::Encoding;
 use smpp_client::smpp_pdu::{
-    Address, CancelSm, CommandStatus, DataSm, DestAddress, QuerySm, ReplaceSm, ShortMessage, SubmitMulti, SubmitSm,
+    Address, CancelSm, CommandStatus, DataSm, DestAddress, MessageState, QuerySm, ReplaceSm, ShortMessage, SubmitMulti,
+    SubmitSm,
 };
 use smpp_client::{
     BindMode, BoxStream, Client, ClientConfig, ClientError, CloseReason, InboundMessage, LinkState, Pool, Reconnect,
@@ -360,9 +362,8 @@ async fn submit_text_splits_encodes_and_returns_every_message_id() {
     let ids =
         client.submit_text(Address::alphanumeric("Rust").unwrap(), to, &text, TextOptions::default()).await.unwrap();
     assert_eq!(ids.len(), 3, "156 UCS-2 units in parts of 67");
-    let log = smsc.log.lock().unwrap();
-    assert_eq!(log.submit_coding, vec![(0x40, 8); 3], "UDHI and UCS-2 on every part");
-    drop(log);
+    let coding = smsc.log.lock().unwrap().submit_coding.clone();
+    assert_eq!(coding, vec![(0x40, 8); 3], "UDHI and UCS-2 on every part");
     let short = client
         .submit_text(Address::alphanumeric("Rust").unwrap(), to, "Hello €", TextOptions::default())
         .await
@@ -372,7 +373,7 @@ async fn submit_text_splits_encodes_and_returns_every_message_id() {
     let err = client
         .submit_text(Address::alphanumeric("Rust").unwrap(), to, "😀", {
             let mut o = TextOptions::default();
-            o.encoding = Some(smpp_client::smpp_pdu::text::Encoding::Gsm7);
+            o.encoding = Some(Encoding::Gsm7);
             o
         })
         .await
@@ -382,7 +383,7 @@ async fn submit_text_splits_encodes_and_returns_every_message_id() {
 
 #[tokio::test(start_paused = true)]
 async fn inbound_long_messages_come_out_reassembled() {
-    use smpp_client::smpp_pdu::text::{Concatenation, Encoding, split};
+    use smpp_client::smpp_pdu::text::{Concatenation, split};
     let (_client, mut incoming, smsc) = connected(config(), None).await;
     let text = "Long message from a mobile, in several parts. ".repeat(5);
     let mut parts = split(&text, Encoding::Gsm7, Concatenation::Udh8, 42).unwrap();
@@ -401,7 +402,7 @@ async fn inbound_long_messages_come_out_reassembled() {
 
 #[tokio::test(start_paused = true)]
 async fn an_incomplete_long_message_is_reported_when_it_expires() {
-    use smpp_client::smpp_pdu::text::{Concatenation, Encoding, split};
+    use smpp_client::smpp_pdu::text::{Concatenation, split};
     let (_client, mut incoming, smsc) = connected(config(), None).await;
     let parts = split(&"x".repeat(300), Encoding::Gsm7, Concatenation::Udh8, 7).unwrap();
     let mut d = mo("");
@@ -420,5 +421,5 @@ async fn receipts_come_out_parsed() {
     smsc.deliver(receipt("0000000007")).await;
     let r = incoming.recv().await.unwrap().receipt().unwrap();
     assert_eq!(r.id.as_deref(), Some("0000000007"));
-    assert_eq!(r.state, Some(smpp_client::smpp_pdu::MessageState::DELIVERED));
+    assert_eq!(r.state, Some(MessageState::DELIVERED));
 }

@@ -29,11 +29,40 @@ pub(crate) const EXTENSION: [(u8, char); 10] = [
     (0x65, '€'),
 ];
 
+/// ASCII to septet: the default-alphabet septet, `0x80 | code` for an extension-table
+/// character, or 0xFF for none. Built at compile time from the tables above.
+// Indexing here runs during const evaluation: an out-of-range index fails the build.
+#[allow(clippy::indexing_slicing)]
+const ASCII: [u8; 128] = {
+    let mut t = [0xFFu8; 128];
+    let mut k = 0;
+    while k < 128 {
+        let c = BASIC[k] as u32;
+        if c < 128 && k != ESC as usize {
+            t[c as usize] = k as u8;
+        }
+        k += 1;
+    }
+    let mut e = 0;
+    while e < EXTENSION.len() {
+        let (code, c) = EXTENSION[e];
+        if (c as u32) < 128 {
+            t[c as u32 as usize] = 0x80 | code;
+        }
+        e += 1;
+    }
+    t
+};
+
 /// The septets for one character: one from the default alphabet, or ESC and one from
 /// the extension table, or `None`.
 pub(crate) fn encode_char(c: char) -> Option<(u8, Option<u8>)> {
-    if c == '\u{1B}' {
-        return None;
+    if let Some(&s) = ASCII.get(c as usize) {
+        return match s {
+            0xFF => None,
+            s if s & 0x80 != 0 => Some((ESC, Some(s & 0x7F))),
+            s => Some((s, None)),
+        };
     }
     if let Some(k) = BASIC.iter().position(|b| *b == c) {
         // The table has 128 entries.
