@@ -132,9 +132,15 @@ impl Inbound {
                 } else {
                     d.short_message.as_bytes().to_vec()
                 };
-                smpp_pdu::text::decode(d.data_coding, &octets)
+                smpp_pdu::text::decode_message(d.data_coding, d.esm_class, &octets)
             }
-            InboundMessage::Long { first, data } => smpp_pdu::text::decode(first.data_coding, data),
+            InboundMessage::Long { first, data } => {
+                // The parts' UDH announces any national language tables.
+                let tables = smpp_pdu::text::fragment_of(first.esm_class, &first.short_message, &first.tlvs)
+                    .map(|f| f.national)
+                    .unwrap_or_default();
+                smpp_pdu::text::decode_with(first.data_coding, data, tables)
+            }
             InboundMessage::Data(d) => {
                 let payload = d.tlvs.message_payload().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
                 smpp_pdu::text::decode(d.data_coding, &payload)

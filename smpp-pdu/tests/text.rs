@@ -180,6 +180,29 @@ fn fragment(reference: u16) -> Fragment {
     fragment_of(parts[0].esm_class, &parts[0].short_message, &parts[0].tlvs).unwrap()
 }
 
+#[test]
+fn national_language_texts_split_and_reassemble() {
+    use smpp_pdu::text::{Language, NationalTables};
+    for (lang, text) in [
+        (Language::Turkish, "Iğdır'da güneşli bir gün; şimdi çay içelim. ".repeat(6)),
+        (Language::Portuguese, "Ação, coração e limão são palavras com til. ".repeat(6)),
+        (Language::Hindi, "नमस्ते दुनिया ".repeat(20)),
+    ] {
+        let tables = NationalTables::new(lang.has_locking_shift().then_some(lang), Some(lang));
+        let encoding = Encoding::Gsm7National(tables);
+        assert!(plan(&text, Some(encoding)).is_ok(), "{lang:?} fits its tables");
+        let parts = split(&text, encoding, Concatenation::Udh8, 5).unwrap();
+        let mut r = Reassembler::new(Duration::from_secs(60), 10, 1 << 20);
+        let mut done = None;
+        for p in &parts {
+            let f = fragment_of(p.esm_class, &p.short_message, &p.tlvs).unwrap();
+            assert_eq!(f.national, tables);
+            done = r.push(epoch(), b"s", b"d", DataCoding::MC_DEFAULT, f).or(done);
+        }
+        assert_eq!(done.unwrap().decode(), Decoded::Text(text.clone()), "{lang:?}");
+    }
+}
+
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9 .,!?@£$¥èéùìòÇ\\[\\]{}€^~|\\\\]{0,500}",

@@ -11,11 +11,14 @@
 //! ```
 
 mod gsm;
+mod national;
+mod national_tables;
 mod reassembly;
 mod receipt;
 mod split;
 
 pub use gsm::{pack, unpack};
+pub use national::{Language, NationalTables};
 pub use reassembly::{Assembled, Expired, Fragment, Reassembler, fragment_of};
 pub use receipt::{Receipt, ReceiptDate};
 pub use split::{Concatenation, Part, References, split};
@@ -37,13 +40,16 @@ pub enum Encoding {
     Ascii,
     /// 8-bit binary; data_coding 4 (the text is taken as UTF-8 octets).
     Binary,
+    /// GSM 7-bit with national language shift tables (3GPP TS 23.038 Annex A); every
+    /// part carries the UDH indicators of its tables.
+    Gsm7National(NationalTables),
 }
 
 impl Encoding {
     /// The data_coding value for this encoding.
     pub const fn data_coding(self) -> DataCoding {
         match self {
-            Self::Gsm7 => DataCoding::MC_DEFAULT,
+            Self::Gsm7 | Self::Gsm7National(_) => DataCoding::MC_DEFAULT,
             Self::Ucs2 => DataCoding::UCS2,
             Self::Latin1 => DataCoding::LATIN1,
             Self::Ascii => DataCoding::IA5,
@@ -147,6 +153,14 @@ fn encode_char(ch: char, encoding: Encoding, out: &mut Vec<u8>) -> bool {
             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
             true
         }
+        Encoding::Gsm7National(tables) => match tables.encode_char(ch) {
+            Some((s, ext)) => {
+                out.push(s);
+                out.extend(ext);
+                true
+            }
+            None => false,
+        },
     }
 }
 
@@ -201,6 +215,37 @@ pub(crate) fn units(text: &str, encoding: Encoding) -> Option<usize> {
         Encoding::Latin1 => text.chars().all(|c| u32::from(c) < 256).then(|| text.chars().count()),
         Encoding::Ascii => text.is_ascii().then_some(text.len()),
         Encoding::Binary => Some(text.len()),
+        Encoding::Gsm7National(t) => {
+            text.chars().map(|c| t.encode_char(c).map(|(_, ext)| 1 + usize::from(ext.is_some()))).sum()
+        }
+    }
+}
+
+/// Decodes a short_message that may start with a UDH (when `esm_class` has UDHI): the
+/// UDH is skipped, and national language tables it announces are used.
+///
+/// ```
+/// use smpp_pdu::text::{decode_message, split, Concatenation, Decoded, Encoding, Language, NationalTables};
+/// let tr = Encoding::Gsm7National(NationalTables::new(Some(Language::Turkish), Some(Language::Turkish)));
+/// let parts = split("Iğdır'da güneş", tr, Concatenation::Udh8, 1).unwrap();
+/// let p = &parts[0];
+/// assert_eq!(decode_message(tr.data_coding(), p.esm_class, p.short_message.as_bytes()), Decoded::Text("Iğdır'da güneş".into()));
+/// ```
+pub fn decode_message(data_coding: DataCoding, esm_class: crate::EsmClass, short_message: &[u8]) -> Decoded {
+    if !esm_class.udhi() {
+        return decode(data_coding, short_message);
+    }
+    let udhl = short_message.first().map_or(0, |l| usize::from(*l));
+    let udh = short_message.get(1..1 + udhl).unwrap_or_default();
+    let body = short_message.get(1 + udhl..).unwrap_or_default();
+    decode_with(data_coding, body, NationalTables::from_udh(udh))
+}
+
+/// Decodes message octets by data_coding, reading GSM 7-bit with the given tables.
+pub fn decode_with(data_coding: DataCoding, octets: &[u8], tables: NationalTables) -> Decoded {
+    match data_coding.alphabet() {
+        Alphabet::Gsm7 if tables != NationalTables::default() => Decoded::Text(tables.decode(octets)),
+        _ => decode(data_coding, octets),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Fragment {
     pub seq: u8,
     /// The part's user data, UDH removed.
     pub data: Bytes,
+    /// National language tables the UDH announces (GSM 7-bit only).
+    pub national: super::NationalTables,
 }
 
 /// The fragment a short_message and its TLVs carry, if the message is one part of a
@@ -29,7 +31,16 @@ pub fn fragment_of(esm_class: EsmClass, short_message: &OctetString<254>, tlvs: 
     if let (Some(reference), Some(total), Some(seq)) =
         (tlvs.sar_msg_ref_num(), tlvs.sar_total_segments(), tlvs.sar_segment_seqnum())
     {
-        return Some(Fragment { reference, total, seq, data: short_message.to_bytes() });
+        let sm = short_message.as_bytes();
+        // A UDH may still be there for national language indicators.
+        let (data, national) = match (esm_class.udhi(), sm.first()) {
+            (true, Some(l)) if sm.len() > usize::from(*l) => (
+                short_message.to_bytes().slice(1 + usize::from(*l)..),
+                super::NationalTables::from_udh(sm.get(1..1 + usize::from(*l)).unwrap_or_default()),
+            ),
+            _ => (short_message.to_bytes(), super::NationalTables::default()),
+        };
+        return Some(Fragment { reference, total, seq, data, national });
     }
     if !esm_class.udhi() {
         return None;
@@ -38,13 +49,17 @@ pub fn fragment_of(esm_class: EsmClass, short_message: &OctetString<254>, tlvs: 
     let udhl = usize::from(*sm.first()?);
     let udh = sm.get(1..1 + udhl)?;
     let data = short_message.to_bytes().slice(1 + udhl..);
+    let national = super::NationalTables::from_udh(udh);
     let mut ies = udh;
     while let [iei, len, rest @ ..] = ies {
         let (value, next) = rest.split_at_checked(usize::from(*len))?;
         match (iei, value) {
-            (0x00, [r, t, s]) => return Some(Fragment { reference: u16::from(*r), total: *t, seq: *s, data }),
+            (0x00, [r, t, s]) => {
+                return Some(Fragment { reference: u16::from(*r), total: *t, seq: *s, data, national });
+            }
             (0x08, [r1, r2, t, s]) => {
-                return Some(Fragment { reference: u16::from_be_bytes([*r1, *r2]), total: *t, seq: *s, data });
+                let reference = u16::from_be_bytes([*r1, *r2]);
+                return Some(Fragment { reference, total: *t, seq: *s, data, national });
             }
             _ => ies = next,
         }
@@ -64,6 +79,15 @@ pub struct Assembled {
     pub data: Vec<u8>,
     /// The data_coding of the first part.
     pub data_coding: DataCoding,
+    /// National language tables announced by the parts.
+    pub national: super::NationalTables,
+}
+
+impl Assembled {
+    /// The text, decoded by data_coding and national tables.
+    pub fn decode(&self) -> super::Decoded {
+        super::decode_with(self.data_coding, &self.data, self.national)
+    }
 }
 
 /// An incomplete message given up on (timed out, or evicted to bound memory).
@@ -90,6 +114,7 @@ struct Pending {
     parts: Vec<Option<Bytes>>,
     received: u8,
     data_coding: DataCoding,
+    national: super::NationalTables,
 }
 
 /// Collects parts until a message is whole. Bounded in messages and octets.
@@ -120,19 +145,20 @@ impl Reassembler {
         data_coding: DataCoding,
         fragment: Fragment,
     ) -> Option<Assembled> {
-        let Fragment { reference, total, seq, data } = fragment;
+        let Fragment { reference, total, seq, data, national } = fragment;
         if total == 0 || seq == 0 || seq > total {
             return None;
         }
         if total == 1 {
-            return Some(Assembled { reference, total, data: data.to_vec(), data_coding });
+            return Some(Assembled { reference, total, data: data.to_vec(), data_coding, national });
         }
         let key = (source.to_vec(), destination.to_vec(), reference, total);
         if !self.pending.contains_key(&key) {
             while self.pending.len() >= self.max_messages.max(1) {
                 self.evict_oldest();
             }
-            let pending = Pending { first_seen: now, parts: vec![None; usize::from(total)], received: 0, data_coding };
+            let pending =
+                Pending { first_seen: now, parts: vec![None; usize::from(total)], received: 0, data_coding, national };
             self.pending.insert(key.clone(), pending);
         }
         let len = data.len();
@@ -148,7 +174,7 @@ impl Reassembler {
             let done = self.pending.remove(&key)?;
             let data: Vec<u8> = done.parts.into_iter().flatten().flat_map(|b| b.to_vec()).collect();
             self.octets = self.octets.saturating_sub(data.len());
-            return Some(Assembled { reference, total, data, data_coding: done.data_coding });
+            return Some(Assembled { reference, total, data, data_coding: done.data_coding, national: done.national });
         }
         while self.octets > self.max_octets && !self.pending.is_empty() {
             self.evict_oldest();

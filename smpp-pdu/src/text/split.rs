@@ -36,28 +36,40 @@ pub struct Part {
     pub tlvs: Tlvs,
 }
 
-/// Units (septets, UTF-16 units, octets) in a single, unsplit message.
-pub(crate) fn single_capacity(encoding: Encoding) -> usize {
+/// The national language indicators an encoding puts in every part's UDH.
+fn nli_ies(encoding: Encoding) -> Vec<u8> {
     match encoding {
-        Encoding::Gsm7 => 160,
-        Encoding::Ucs2 => 70,
-        _ => 140,
+        Encoding::Gsm7National(t) => t.udh_ies(),
+        _ => Vec::new(),
     }
+}
+
+/// Units (septets, UTF-16 units, octets) a message holds with `udh` octets of UDH
+/// (length octet included; 0 for none).
+fn capacity(encoding: Encoding, udh: usize) -> usize {
+    match encoding {
+        // UDH octets become septets with fill bits: 6 octets take 7 septets, 7 take 8.
+        Encoding::Gsm7 | Encoding::Gsm7National(_) => 160 - (udh * 8).div_ceil(7),
+        Encoding::Ucs2 => (140 - udh) / 2,
+        _ => 140 - udh,
+    }
+}
+
+/// Units in a single, unsplit message (which still carries national indicators).
+pub(crate) fn single_capacity(encoding: Encoding) -> usize {
+    let nli = nli_ies(encoding).len();
+    capacity(encoding, if nli == 0 { 0 } else { 1 + nli })
 }
 
 /// Units a part holds under a concatenation method.
 pub(crate) fn part_capacity(encoding: Encoding, method: Concatenation) -> usize {
-    let udh: usize = match method {
-        Concatenation::Udh16 => 7,
+    let concat = match method {
+        Concatenation::Udh16 => 6,
         Concatenation::Payload => return usize::MAX,
-        Concatenation::Udh8 | Concatenation::Sar => 6,
+        // SAR: the MC builds an 8-bit reference UDH, so leave its room.
+        Concatenation::Udh8 | Concatenation::Sar => 5,
     };
-    match encoding {
-        // UDH octets become septets with fill bits: 6 octets take 7 septets, 7 take 8.
-        Encoding::Gsm7 => 160 - (udh * 8).div_ceil(7),
-        Encoding::Ucs2 => (140 - udh) / 2,
-        _ => 140 - udh,
-    }
+    capacity(encoding, 1 + concat + nli_ies(encoding).len())
 }
 
 /// Cuts `text` into pieces of at most `capacity` units, never inside a character
@@ -118,24 +130,34 @@ impl References {
 pub fn split(text: &str, encoding: Encoding, method: Concatenation, reference: u16) -> Result<Vec<Part>, EncodeError> {
     let whole = encode(text, encoding, Unrepresentable::Error)?;
     let fits = units(text, encoding).is_some_and(|u| u <= single_capacity(encoding));
+    let nli = nli_ies(encoding);
+    // With national tables, even a single message carries a UDH announcing them.
+    let with_nli = |body: Vec<u8>| -> (Vec<u8>, EsmClass) {
+        if nli.is_empty() {
+            return (body, EsmClass::DEFAULT);
+        }
+        // The indicators are at most 6 octets.
+        let mut v = vec![nli.len() as u8];
+        v.extend_from_slice(&nli);
+        v.extend_from_slice(&body);
+        (v, EsmClass::DEFAULT.with_udhi())
+    };
+    let too_long = || EncodeError { ch: ' ', position: text.chars().count(), encoding };
     if method == Concatenation::Payload {
+        let (octets, esm_class) = with_nli(whole);
         let mut tlvs = Tlvs::new();
-        let payload = OctetString::new(Bytes::from(whole)).map_err(|_| EncodeError {
-            ch: ' ',
-            position: text.chars().count(),
-            encoding,
-        })?;
+        let payload = OctetString::new(Bytes::from(octets)).map_err(|_| too_long())?;
         tlvs.push(Tlv::MessagePayload(payload));
-        return Ok(vec![Part { short_message: OctetString::default(), esm_class: EsmClass::DEFAULT, tlvs }]);
+        return Ok(vec![Part { short_message: OctetString::default(), esm_class, tlvs }]);
     }
     if fits {
-        let short_message = OctetString::new(Bytes::from(whole)).unwrap_or_default();
-        return Ok(vec![Part { short_message, esm_class: EsmClass::DEFAULT, tlvs: Tlvs::new() }]);
+        let (octets, esm_class) = with_nli(whole);
+        let short_message = OctetString::new(Bytes::from(octets)).unwrap_or_default();
+        return Ok(vec![Part { short_message, esm_class, tlvs: Tlvs::new() }]);
     }
     let pieces = split_units(text, encoding, part_capacity(encoding, method));
     // At most 255 parts; the octet counts of UDH and SAR fields allow no more.
-    let total =
-        u8::try_from(pieces.len()).map_err(|_| EncodeError { ch: ' ', position: text.chars().count(), encoding })?;
+    let total = u8::try_from(pieces.len()).map_err(|_| too_long())?;
     let mut parts = Vec::with_capacity(pieces.len());
     for (k, piece) in pieces.iter().enumerate() {
         // `k < total <= 255`.
@@ -143,12 +165,16 @@ pub fn split(text: &str, encoding: Encoding, method: Concatenation, reference: u
         let body = encode(piece, encoding, Unrepresentable::Error)?;
         let (octets, esm_class, tlvs) = match method {
             Concatenation::Udh8 | Concatenation::Udh16 => {
-                let mut udh = if method == Concatenation::Udh8 {
-                    vec![0x05, 0x00, 0x03, reference as u8, total, seq]
+                let mut ies = if method == Concatenation::Udh8 {
+                    vec![0x00, 0x03, reference as u8, total, seq]
                 } else {
                     let [hi, lo] = reference.to_be_bytes();
-                    vec![0x06, 0x08, 0x04, hi, lo, total, seq]
+                    vec![0x08, 0x04, hi, lo, total, seq]
                 };
+                ies.extend_from_slice(&nli);
+                // The UDH is at most 13 octets.
+                let mut udh = vec![ies.len() as u8];
+                udh.extend_from_slice(&ies);
                 udh.extend_from_slice(&body);
                 (udh, EsmClass::DEFAULT.with_udhi(), Tlvs::new())
             }
@@ -157,7 +183,8 @@ pub fn split(text: &str, encoding: Encoding, method: Concatenation, reference: u
                 tlvs.push(Tlv::SarMsgRefNum(reference));
                 tlvs.push(Tlv::SarTotalSegments(total));
                 tlvs.push(Tlv::SarSegmentSeqnum(seq));
-                (body, EsmClass::DEFAULT, tlvs)
+                let (octets, esm_class) = with_nli(body);
+                (octets, esm_class, tlvs)
             }
         };
         let short_message = OctetString::new(Bytes::from(octets)).unwrap_or_default();
@@ -178,6 +205,20 @@ mod tests {
         assert_eq!(part_capacity(Encoding::Ucs2, Concatenation::Udh16), 66);
         assert_eq!(part_capacity(Encoding::Binary, Concatenation::Udh8), 134);
         assert_eq!(part_capacity(Encoding::Latin1, Concatenation::Udh16), 133);
+    }
+
+    #[test]
+    fn national_indicators_ride_in_every_part_and_shrink_it() {
+        use crate::text::{Language, NationalTables};
+        let tr = Encoding::Gsm7National(NationalTables::new(Some(Language::Turkish), Some(Language::Turkish)));
+        assert_eq!(single_capacity(tr), 160 - 8, "a 7-octet UDH (two indicators)");
+        assert_eq!(part_capacity(tr, Concatenation::Udh8), 160 - 14, "UDH of 12 octets");
+        let one = split("güneş", tr, Concatenation::Udh8, 1).unwrap();
+        assert_eq!(&one[0].short_message.as_bytes()[..7], [6, 0x24, 1, 1, 0x25, 1, 1]);
+        assert!(one[0].esm_class.udhi());
+        let many = split(&"ş".repeat(200), tr, Concatenation::Udh8, 3).unwrap();
+        assert_eq!(many.len(), 2);
+        assert_eq!(&many[0].short_message.as_bytes()[..12], [11, 0, 3, 3, 2, 1, 0x24, 1, 1, 0x25, 1, 1]);
     }
 
     #[test]
