@@ -92,6 +92,14 @@ pub trait SmscHandler: Send + Sync + 'static {
     /// through `responder` later.
     fn on_request(&self, session: &SessionInfo, request: Request, responder: Responder) -> Option<Reply>;
 
+    /// A long message submitted in parts (UDH or SAR) is complete. Each part was also
+    /// passed to [`on_request`](Self::on_request) and answered there.
+    fn on_long_message(&self, _session: &SessionInfo, _message: smpp_pdu::text::Assembled) {}
+
+    /// A long message's parts did not all arrive in time (or were evicted to bound
+    /// memory).
+    fn on_incomplete(&self, _session: &SessionInfo, _expired: smpp_pdu::text::Expired) {}
+
     /// A session bound.
     fn on_bound(&self, _session: &SessionInfo) {}
 
@@ -342,6 +350,7 @@ async fn serve_connection<H: SmscHandler>(
         info: None,
         pushes: HashMap::new(),
         queued: std::collections::VecDeque::new(),
+        reassembler: smpp_pdu::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
     };
     if let Err(e) = drive(stream, session, &mut conn, &mut rx).await {
         tracing::debug!(%e, "connection error");
@@ -371,6 +380,7 @@ struct Connection<H> {
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
     queued: std::collections::VecDeque<(Box<Request>, oneshot::Sender<PushResult>)>,
+    reassembler: smpp_pdu::text::Reassembler,
 }
 
 /// Pushes one session holds while its window is full.
@@ -476,6 +486,18 @@ impl<H: SmscHandler> Handler for Connection<H> {
     }
 
     fn on_commands_closed(&mut self, _now: Instant, _session: &mut Session) {}
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.reassembler.poll_timeout()
+    }
+
+    fn on_timeout(&mut self, now: Instant, _session: &mut Session) {
+        for expired in self.reassembler.expire(now) {
+            if let Some(info) = &self.info {
+                self.handler.on_incomplete(info, expired);
+            }
+        }
+    }
 }
 
 impl<H: SmscHandler> Connection<H> {
@@ -484,6 +506,17 @@ impl<H: SmscHandler> Connection<H> {
             Event::BindRequest { seq, mode, bind } => self.on_bind(now, session, seq, mode, bind),
             Event::Request { seq, request } => {
                 let Some(info) = &self.info else { return };
+                if let Request::SubmitSm(sm) = &request
+                    && let Some(f) = smpp_pdu::text::fragment_of(sm.esm_class, &sm.short_message, &sm.tlvs)
+                    && f.total > 1
+                {
+                    let (source, dest) = (sm.source_addr.addr, sm.destination_addr.addr);
+                    if let Some(whole) =
+                        self.reassembler.push(now, source.as_bytes(), dest.as_bytes(), sm.data_coding, f)
+                    {
+                        self.handler.on_long_message(info, whole);
+                    }
+                }
                 tracing::trace!(command = %request.command_id(), ?seq, "request");
                 let fallback = Body::empty_response_for(request.command_id());
                 let responder = Responder { commands: self.commands.clone(), seq, fallback };

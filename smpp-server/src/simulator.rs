@@ -81,6 +81,8 @@ pub struct Simulator {
     server: OnceLock<ServerHandle>,
     buckets: Mutex<HashMap<String, Bucket>>,
     submits: AtomicU64,
+    /// The last 100 long messages reassembled.
+    long_messages: Mutex<Vec<smpp_pdu::text::Assembled>>,
 }
 
 /// A running simulator.
@@ -101,6 +103,11 @@ impl SimulatorHandle {
     pub async fn inject_mo(&self, system_id: &str, from: &str, to: &str, text: &str) -> PushResult {
         let d = mo(from, to, text);
         self.server.push(system_id, Request::DeliverSm(d)).await
+    }
+
+    /// The most recent long messages the simulator reassembled (at most 100).
+    pub fn long_messages(&self) -> Vec<smpp_pdu::text::Assembled> {
+        self.simulator.long_messages.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Submits accepted so far.
@@ -125,6 +132,7 @@ impl Simulator {
             server: OnceLock::new(),
             buckets: Mutex::new(HashMap::new()),
             submits: AtomicU64::new(0),
+            long_messages: Mutex::new(Vec::new()),
         });
         let _ = simulator.server.set(handle.clone());
         if let Some(every) = simulator.config.mo_every {
@@ -260,6 +268,20 @@ impl SmscHandler for Simulator {
             _ => Body::SubmitSmResp(Some(resp)),
         };
         Some(Reply { status: CommandStatus::ESME_ROK, body })
+    }
+
+    fn on_long_message(&self, session: &SessionInfo, message: smpp_pdu::text::Assembled) {
+        tracing::debug!(account = %session.system_id, parts = message.total, octets = message.data.len(), "long message reassembled");
+        if let Ok(mut log) = self.long_messages.lock() {
+            if log.len() >= 100 {
+                log.remove(0);
+            }
+            log.push(message);
+        }
+    }
+
+    fn on_incomplete(&self, session: &SessionInfo, expired: smpp_pdu::text::Expired) {
+        tracing::info!(account = %session.system_id, reference = expired.reference, received = expired.received, total = expired.total, "long message incomplete");
     }
 
     fn on_bound(&self, session: &SessionInfo) {

@@ -243,3 +243,17 @@ async fn receipts_past_the_server_window_wait_for_room_and_none_is_lost() {
         assert!(r.is_receipt());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_messages_come_out_of_the_server_reassembled() {
+    let sim = start(sim_config(), |_| {}).await;
+    let (client, _incoming) = Client::connect(client_config(&sim, "alice", "secret")).await.unwrap();
+    let text = "Ünïcödé long message for the SMSC, split by UDH. ".repeat(6);
+    let from = Address::international("12345").unwrap();
+    let to = Address::international("447700900123").unwrap();
+    let ids = client.submit_text(from, to, &text, smpp_client::TextOptions::default()).await.unwrap();
+    assert!(ids.len() > 1);
+    let longs = sim.long_messages();
+    assert_eq!(longs.len(), 1);
+    assert_eq!(longs[0].decode(), smpp_client::smpp_pdu::text::Decoded::Text(text));
+}
