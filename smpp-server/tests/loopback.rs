@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use smpp_client::smpp_pdu::text::Decoded;
 use smpp_client::smpp_pdu::{
     Address, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
 };
@@ -255,5 +256,5 @@ async fn long_messages_come_out_of_the_server_reassembled() {
     assert!(ids.len() > 1);
     let longs = sim.long_messages();
     assert_eq!(longs.len(), 1);
-    assert_eq!(longs[0].decode(), smpp_client::smpp_pdu::text::Decoded::Text(text));
+    assert_eq!(longs[0].decode(), Decoded::Text(text));
 }
