@@ -335,15 +335,17 @@ fn receipt(
     d.destination_addr = *source;
     d.esm_class = EsmClass(0x04);
     d.registered_delivery = RegisteredDelivery::NONE;
-    let date = crate::clock::receipt_date();
-    let delivered = u8::from(state == MessageState::DELIVERED);
-    let preview: Vec<u8> = text.iter().take(20).copied().collect();
-    let body = format!(
-        "id:{id} sub:001 dlvrd:{delivered:03} submit date:{date} done date:{date} stat:{} err:{err:03} text:",
-        state.receipt_stat().unwrap_or("UNKNOWN")
-    );
-    let mut bytes = body.into_bytes();
-    bytes.extend_from_slice(&preview);
+    let date = smpp_pdu::text::ReceiptDate::parse(&crate::clock::receipt_date());
+    let mut r = smpp_pdu::text::Receipt::default();
+    r.id = Some(id.to_owned());
+    r.sub = Some(1);
+    r.dlvrd = Some(u32::from(state == MessageState::DELIVERED));
+    r.submit_date = date;
+    r.done_date = date;
+    r.state = Some(state);
+    r.err = Some(format!("{err:03}"));
+    r.text = Some(String::from_utf8_lossy(&text.iter().take(20).copied().collect::<Vec<u8>>()).into_owned());
+    let mut bytes = r.format().into_bytes();
     bytes.truncate(254);
     d.short_message = ShortMessage::new(bytes).unwrap_or_default();
     if tlvs {
