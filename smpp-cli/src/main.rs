@@ -1,5 +1,306 @@
-//! The `smpp` command (work in progress): send, serve, bench and decode.
+//! The `smpp` command: send messages, run the SMSC simulator, listen for messages,
+//! load-test an SMSC, and decode PDUs.
+//!
+//! Connection settings come from flags, then environment variables (`SMPP_HOST`,
+//! `SMPP_PASSWORD`, ...), then an optional TOML file (`--config`, or `SMPP_CONFIG`).
+//! Without `--host`, `send`, `listen` and `bench` start the built-in simulator in the
+//! same process, so they work on a fresh machine with no SMSC.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-fn main() {
-    std::process::exit(2);
+mod bench;
+mod config;
+mod decode;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use smpp_client::smpp_pdu::text::{self, Encoding, Unrepresentable};
+use smpp_client::smpp_pdu::{Address, CommandStatus, MessageState, RegisteredDelivery};
+use smpp_client::{Client, ClientConfig, ClientError, InboundMessage, TextOptions};
+use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
+
+use crate::config::Connection;
+
+#[derive(Debug, Parser)]
+#[command(name = "smpp", version, about = "Send and receive SMS over SMPP, run an SMSC simulator, decode PDUs")]
+struct Cli {
+    #[command(flatten)]
+    connection: config::ConnectionArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send a message (to the built-in simulator when no --host is given).
+    Send(SendArgs),
+    /// Run the SMSC simulator until Ctrl-C.
+    Serve(ServeArgs),
+    /// Bind as receiver (or transceiver) and print incoming messages and receipts.
+    Listen(ListenArgs),
+    /// Load-test an SMSC (the built-in simulator when no --host is given).
+    Bench(bench::BenchArgs),
+    /// Decode PDUs from hex (an argument, or stdin): one PDU or a stream.
+    Decode(decode::DecodeArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Coding {
+    Auto,
+    Gsm,
+    Ucs2,
+    Latin1,
+}
+
+#[derive(Debug, clap::Args)]
+struct SendArgs {
+    /// The destination number (international, without +).
+    #[arg(long)]
+    to: String,
+    /// The source address: digits for a number, else an alphanumeric sender id.
+    #[arg(long, default_value = "12345")]
+    from: String,
+    /// Wait for the delivery receipt of each part and print it.
+    #[arg(long)]
+    wait_dlr: bool,
+    /// The text encoding.
+    #[arg(long, value_enum, default_value = "auto")]
+    coding: Coding,
+    /// The message text.
+    text: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:2775")]
+    listen: String,
+    /// An account as ID:PASSWORD (repeatable; default smppclient1:password).
+    #[arg(long = "account")]
+    accounts: Vec<String>,
+    /// Delay before a delivery receipt, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    dlr_delay_ms: u64,
+    /// Final state in receipts: DELIVRD, UNDELIV, EXPIRED, REJECTD, ...
+    #[arg(long, default_value = "DELIVRD")]
+    dlr_stat: String,
+    /// Answer ESME_RTHROTTLED above N submits a second per account.
+    #[arg(long)]
+    throttle: Option<u32>,
+    /// Send an MO message to every bound receiver every N seconds.
+    #[arg(long)]
+    mo_every: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListenArgs {
+    /// Stop after N messages.
+    #[arg(long)]
+    count: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SMPP_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" })
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+async fn run(cli: Cli) -> Res<ExitCode> {
+    let Cli { connection, command } = cli;
+    match command {
+        Command::Decode(args) => decode::run(args),
+        Command::Serve(args) => serve(args).await,
+        command => {
+            let connection = connection.resolve()?;
+            match command {
+                Command::Send(args) => send(connection, args).await,
+                Command::Listen(args) => listen(connection, args).await,
+                Command::Bench(args) => bench::run(connection, args).await,
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}
+
+/// The SMSC to use: the configured one, or a simulator started here.
+pub(crate) async fn target(
+    connection: &Connection,
+    sim: SimulatorConfig,
+) -> Res<(ClientConfig, Option<smpp_server::SimulatorHandle>)> {
+    if let Some(host) = &connection.host {
+        return Ok((connection.client_config(host, connection.port), None));
+    }
+    let mut sim = sim;
+    sim.accounts = HashMap::from([(connection.system_id.clone(), connection.password.clone())]);
+    let handle = Simulator::start(ServerConfig::new("127.0.0.1:0".parse()?), sim).await?;
+    eprintln!("(no --host: using the built-in simulator on {})", handle.local_addr());
+    Ok((connection.client_config("127.0.0.1", handle.local_addr().port()), Some(handle)))
+}
+
+/// A person-readable reason for a failed connection or bind.
+pub(crate) fn explain(e: &ClientError) -> String {
+    match e {
+        ClientError::Connect { addr, source } => format!("cannot reach {addr}: {source}"),
+        other => other.to_string(),
+    }
+}
+
+fn address(s: &str) -> Res<Address<21>> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    Ok(if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Address::international(digits)?
+    } else {
+        Address::alphanumeric(s)?
+    })
+}
+
+async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
+    let to = args.to.strip_prefix('+').unwrap_or(&args.to);
+    if to.is_empty() || !to.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("--to {:?} is not a phone number (digits, optionally with a leading +)", args.to).into());
+    }
+    let encoding = match args.coding {
+        Coding::Auto => text::choose(&args.text),
+        Coding::Gsm => Encoding::Gsm7,
+        Coding::Ucs2 => Encoding::Ucs2,
+        Coding::Latin1 => Encoding::Latin1,
+    };
+    if let Err(e) = text::encode(&args.text, encoding, Unrepresentable::Error) {
+        return Err(format!("the text cannot be sent as {:?}: {e}", args.coding).into());
+    }
+    let mut sim = SimulatorConfig::default();
+    sim.dlr_delay = Duration::from_millis(200);
+    let (config, _sim) = target(&connection, sim).await?;
+    let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
+    let plan = text::plan(&args.text, Some(encoding))?;
+    eprintln!("{:?}, {} part(s)", plan.encoding, plan.parts);
+    let mut options = TextOptions::default();
+    options.encoding = Some(encoding);
+    if args.wait_dlr {
+        options.registered_delivery = RegisteredDelivery::RECEIPT;
+    }
+    let parts = match client.submit_text(address(&args.from)?, Address::international(to)?, &args.text, options).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: submit failed: {e}");
+            client.unbind().await;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    for (k, p) in parts.iter().enumerate() {
+        println!("part {}/{}: message_id {}", k + 1, parts.len(), p.message_id);
+    }
+    let mut code = ExitCode::SUCCESS;
+    if args.wait_dlr {
+        let mut waiting = parts.len();
+        let wait = tokio::time::timeout(Duration::from_secs(120), async {
+            while waiting > 0 {
+                let Some(inbound) = incoming.recv().await else { break };
+                if let Some(r) = inbound.receipt() {
+                    waiting -= 1;
+                    let state = r.state.and_then(MessageState::receipt_stat).unwrap_or("UNKNOWN");
+                    println!(
+                        "receipt: id {} stat {} err {} done {}",
+                        r.id.as_deref().unwrap_or("?"),
+                        state,
+                        r.err.as_deref().unwrap_or("-"),
+                        r.done_date.map(|d| d.to_string()).unwrap_or_default()
+                    );
+                }
+            }
+        });
+        if wait.await.is_err() {
+            eprintln!("error: no receipt within 120 s");
+            code = ExitCode::FAILURE;
+        }
+    }
+    client.unbind().await;
+    Ok(code)
+}
+
+async fn serve(args: ServeArgs) -> Res<ExitCode> {
+    let mut sim = SimulatorConfig::default();
+    if !args.accounts.is_empty() {
+        sim.accounts.clear();
+        for a in &args.accounts {
+            let (id, pw) = a.split_once(':').ok_or(format!("--account {a:?}: expected ID:PASSWORD"))?;
+            sim.accounts.insert(id.to_owned(), pw.to_owned());
+        }
+    }
+    sim.dlr_delay = Duration::from_millis(args.dlr_delay_ms);
+    sim.dlr_state = MessageState::from_receipt_stat(args.dlr_stat.as_bytes()).ok_or(format!(
+        "--dlr-stat {:?}: expected DELIVRD, UNDELIV, EXPIRED, DELETED, ACCEPTD, UNKNOWN or REJECTD",
+        args.dlr_stat
+    ))?;
+    sim.throttle = args.throttle;
+    sim.mo_every = args.mo_every.map(Duration::from_secs);
+    let listen = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
+    let handle = Simulator::start(ServerConfig::new(listen), sim)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    println!("SMSC simulator listening on {}", handle.local_addr());
+    tokio::signal::ctrl_c().await?;
+    eprintln!("shutting down");
+    handle.shutdown(Duration::from_secs(5)).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn listen(connection: Connection, args: ListenArgs) -> Res<ExitCode> {
+    let mut sim = SimulatorConfig::default();
+    sim.mo_every = Some(Duration::from_secs(1));
+    let (mut config, _sim) = target(&connection, sim).await?;
+    if connection.bind_given.is_none() {
+        config.bind_mode(smpp_client::BindMode::Receiver);
+    }
+    let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
+    eprintln!("bound; waiting for messages (Ctrl-C to stop)");
+    let mut seen = 0u64;
+    loop {
+        tokio::select! {
+            inbound = incoming.recv() => {
+                let Some(inbound) = inbound else { break };
+                match &inbound.message {
+                    InboundMessage::Receipt(_) => {
+                        if let Some(r) = inbound.receipt() {
+                            println!("receipt id={} stat={} err={}", r.id.as_deref().unwrap_or("?"),
+                                r.state.and_then(MessageState::receipt_stat).unwrap_or("UNKNOWN"), r.err.as_deref().unwrap_or("-"));
+                        }
+                    }
+                    InboundMessage::Deliver(d) => println!("message from {}: {}", d.source_addr.addr, inbound.text().unwrap_or_else(|| "(binary)".into())),
+                    InboundMessage::Long { first, .. } => println!("message from {} (long): {}", first.source_addr.addr, inbound.text().unwrap_or_default()),
+                    InboundMessage::Data(d) => println!("data_sm from {}: {}", d.source_addr.addr, inbound.text().unwrap_or_default()),
+                    InboundMessage::Incomplete(e) => println!("incomplete long message: {} of {} parts", e.received, e.total),
+                    other => println!("{other:?}"),
+                }
+                seen += 1;
+                if args.count.is_some_and(|c| seen >= c) {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    client.unbind().await;
+    let _ = CommandStatus::ESME_ROK;
+    Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The README's Rust examples, compiled as doctests (this crate sees every layer).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 mod clock;
 mod server;
 mod simulator;

@@ -1,0 +1,117 @@
+//! Connection settings: flags, then environment variables, then a TOML file.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use smpp_client::smpp_pdu::InterfaceVersion;
+use smpp_client::{BindMode, ClientConfig, TlsOptions};
+
+/// Connection flags shared by every subcommand. Each also reads its `SMPP_*` variable.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectionArgs {
+    /// SMSC host (none: start the built-in simulator).
+    #[arg(long, global = true, env = "SMPP_HOST")]
+    host: Option<String>,
+    /// SMSC port [default: 2775].
+    #[arg(long, global = true, env = "SMPP_PORT")]
+    port: Option<u16>,
+    /// Account (system_id) [default: smppclient1].
+    #[arg(long, global = true, env = "SMPP_SYSTEM_ID")]
+    system_id: Option<String>,
+    /// Password [default: password].
+    #[arg(long, global = true, env = "SMPP_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// system_type [default: smpp].
+    #[arg(long, global = true, env = "SMPP_SYSTEM_TYPE")]
+    system_type: Option<String>,
+    /// Bind mode: trx, tx or rx [default: trx].
+    #[arg(long, global = true, env = "SMPP_BIND")]
+    bind: Option<String>,
+    /// interface_version: 34 or 33 [default: 34].
+    #[arg(long, global = true, env = "SMPP_INTERFACE_VERSION")]
+    interface_version: Option<String>,
+    /// Connect with TLS.
+    #[arg(long, global = true, env = "SMPP_TLS")]
+    tls: bool,
+    /// A TOML file with any of: host, port, system_id, password, system_type, bind,
+    /// interface_version, tls.
+    #[arg(long, global = true, env = "SMPP_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    host: Option<String>,
+    port: Option<u16>,
+    system_id: Option<String>,
+    password: Option<String>,
+    system_type: Option<String>,
+    bind: Option<String>,
+    interface_version: Option<String>,
+    tls: Option<bool>,
+}
+
+/// Resolved settings.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) host: Option<String>,
+    pub(crate) port: u16,
+    pub(crate) system_id: String,
+    pub(crate) password: String,
+    system_type: String,
+    bind: BindMode,
+    /// Whether a bind mode was given at all (listen picks receiver otherwise).
+    pub(crate) bind_given: Option<BindMode>,
+    version: InterfaceVersion,
+    tls: bool,
+}
+
+impl ConnectionArgs {
+    /// Flags and variables first, then the file, then defaults.
+    pub(crate) fn resolve(self) -> Result<Connection, String> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let bind_text = self.bind.or(file.bind);
+        let bind_given = match bind_text.as_deref() {
+            None => None,
+            Some("trx") => Some(BindMode::Transceiver),
+            Some("tx") => Some(BindMode::Transmitter),
+            Some("rx") => Some(BindMode::Receiver),
+            Some(other) => return Err(format!("--bind {other:?}: expected trx, tx or rx")),
+        };
+        let version = match self.interface_version.or(file.interface_version).as_deref() {
+            None | Some("34") | Some("0x34") => InterfaceVersion::V34,
+            Some("33") | Some("0x33") => InterfaceVersion::V33,
+            Some(other) => return Err(format!("--interface-version {other:?}: expected 34 or 33")),
+        };
+        Ok(Connection {
+            host: self.host.or(file.host),
+            port: self.port.or(file.port).unwrap_or(2775),
+            system_id: self.system_id.or(file.system_id).unwrap_or_else(|| "smppclient1".into()),
+            password: self.password.or(file.password).unwrap_or_else(|| "password".into()),
+            system_type: self.system_type.or(file.system_type).unwrap_or_else(|| "smpp".into()),
+            bind: bind_given.unwrap_or(BindMode::Transceiver),
+            bind_given,
+            version,
+            tls: self.tls || file.tls.unwrap_or(false),
+        })
+    }
+}
+
+impl Connection {
+    /// The client configuration for `host:port`.
+    pub(crate) fn client_config(&self, host: &str, port: u16) -> ClientConfig {
+        let mut c = ClientConfig::new(host, port, &self.system_id, &self.password);
+        c.bind_mode(self.bind).system_type(&self.system_type).interface_version(self.version);
+        if self.tls {
+            c.tls(Some(TlsOptions::default()));
+        }
+        c
+    }
+}

@@ -1,0 +1,173 @@
+//! The `smpp` binary, run as a person would: output and exit status of every
+//! subcommand, error cases included.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+fn smpp() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_smpp"));
+    for var in ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD", "SMPP_BIND", "SMPP_CONFIG", "SMPP_TLS"] {
+        c.env_remove(var);
+    }
+    c
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output { status, stdout, stderr } = cmd.output().expect("runs");
+    (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+}
+
+/// `smpp serve` on a free port; returns the child and the port.
+struct Serve(Child, u16);
+
+impl Serve {
+    fn start(accounts: &[&str]) -> Self {
+        let mut cmd = smpp();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dlr-delay-ms", "50"]);
+        for a in accounts {
+            cmd.args(["--account", a]);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().rsplit(':').next().unwrap().parse().expect("serve prints its address");
+        Self(child, port)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn send_works_on_a_fresh_machine_against_the_built_in_simulator() {
+    let (ok, out, err) = run(smpp().args(["send", "--to", "447700900123", "Hello from Rust"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("part 1/1: message_id "), "{out}");
+    assert!(err.contains("built-in simulator"), "{err}");
+}
+
+#[test]
+fn send_waits_for_the_receipt_of_every_part() {
+    let text = "Привет, мир! ".repeat(8);
+    let (ok, out, err) = run(smpp().args(["send", "--to", "+447700900123", "--wait-dlr", &text]));
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.matches("message_id").count(), 2, "{out}");
+    assert_eq!(out.matches("stat DELIVRD").count(), 2, "{out}");
+}
+
+#[test]
+fn send_errors_a_person_can_act_on() {
+    let (ok, _, err) = run(smpp().args(["send", "--to", "447700900123", "--coding", "gsm", "smile 😀"]));
+    assert!(!ok);
+    assert!(err.contains("'😀'") && err.contains("position 6"), "{err}");
+    let (ok, _, err) = run(smpp().args(["send", "--to", "not-a-number", "hi"]));
+    assert!(!ok && err.contains("not a phone number"), "{err}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (ok, _, err) =
+        run(smpp().args(["send", "--host", "127.0.0.1", "--port", &port.to_string(), "--to", "1", "hi"]));
+    assert!(!ok);
+    assert!(err.contains(&format!("127.0.0.1:{port}")) && err.to_lowercase().contains("refused"), "{err}");
+}
+
+#[test]
+fn serve_checks_accounts_and_flags_beat_environment_beat_file() {
+    let serve = Serve::start(&["alice:secret"]);
+    let port = serve.1.to_string();
+    let base = ["--host", "127.0.0.1", "--port", port.as_str(), "--system-id", "alice"];
+    let (ok, _, err) = run(smpp().args(base).args(["--password", "wrong", "send", "--to", "1", "x"]));
+    assert!(!ok);
+    assert!(err.contains("ESME_RINVPASWD (0x0E): invalid password"), "{err}");
+    // The environment supplies the password...
+    let (ok, out, err) = run(smpp().args(base).env("SMPP_PASSWORD", "secret").args(["send", "--to", "1", "x"]));
+    assert!(ok, "{out}{err}");
+    // ...a flag beats it...
+    let (ok, _, err) =
+        run(smpp().args(base).env("SMPP_PASSWORD", "secret").args(["--password", "nope", "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVPASWD"), "{err}");
+    // ...and the environment beats the TOML file.
+    let dir = std::env::temp_dir().join(format!("smpp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("smpp.toml");
+    std::fs::write(
+        &file,
+        format!("host = \"127.0.0.1\"\nport = {port}\nsystem_id = \"alice\"\npassword = \"secret\"\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = run(smpp().args(["--config", file.to_str().unwrap(), "send", "--to", "1", "from file"]));
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) =
+        run(smpp().env("SMPP_PASSWORD", "bad").args(["--config", file.to_str().unwrap(), "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVPASWD"), "{err}");
+    let unknown = ["--host", "127.0.0.1", "--port", port.as_str(), "--system-id", "mallory", "--password", "secret"];
+    let (ok, _, err) = run(smpp().args(unknown).args(["send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVSYSID"), "{err}");
+}
+
+#[test]
+fn listen_prints_messages_until_the_count() {
+    let (ok, out, err) = run(smpp().args(["listen", "--count", "1"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("message from 447700900123: Hello from the simulator"), "{out}");
+}
+
+#[test]
+fn bench_reports_a_table_or_json() {
+    let (ok, out, err) = run(smpp().args(["bench", "--count", "3000", "--window", "20", "--binds", "2", "--json"]));
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["count"], 3000);
+    assert_eq!(v["statuses"]["ESME_ROK"], 3000);
+    assert!(v["msgs_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["latency_us"]["p999"].as_f64().unwrap() >= v["latency_us"]["p50"].as_f64().unwrap());
+    let (ok, out, _) = run(smpp().args(["bench", "--count", "500"]));
+    assert!(ok);
+    for row in ["msg/s", "p50 us", "p90 us", "p99 us", "p999 us", "ESME_ROK"] {
+        assert!(out.contains(row), "{row} in {out}");
+    }
+}
+
+#[test]
+fn decode_prints_fields_by_spec_name_and_json() {
+    let bind = "0000002500000002000000000003995f747769747465720074776974746572000034000000";
+    let (ok, out, _) = run(smpp().args(["decode", bind]));
+    assert!(ok);
+    assert!(out.starts_with("bind_transmitter seq 235871 status ESME_ROK"), "{out}");
+    assert!(out.contains("system_id: \"twitter\"") && out.contains("password: ***"), "{out}");
+    let resp = "0000001d800000090000000000039943536d7363204757000210000134";
+    let (ok, out, _) = run(smpp().args(["decode", "--json", resp]));
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["command_id"], "bind_transceiver_resp");
+    assert_eq!(v["command_status"], "ESME_ROK");
+    assert_eq!(v["system_id"], "Smsc GW");
+    assert_eq!(v["tlvs"][0]["name"], "sc_interface_version");
+    // A stream of two PDUs from stdin.
+    let mut child = smpp().args(["decode", "--json"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"00000010000000150000000000000001\n00000010800000150000000000000001\n")
+        .unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let ids: Vec<String> =
+        out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["command_id"].to_string()).collect();
+    assert_eq!(ids, ["\"enquire_link\"", "\"enquire_link_resp\""]);
+}
+
+#[test]
+fn decode_errors_name_the_problem_and_the_offset() {
+    let (ok, _, err) = run(smpp().args(["decode", "00zz"]));
+    assert!(!ok && err.contains("bad hex") && err.contains("'z'"), "{err}");
+    let (ok, _, err) = run(smpp().args(["decode", "0000001e00000003000000000000000161776179001c1d416c69636572"]));
+    assert!(!ok && err.contains("truncated PDU at offset 0") && err.contains("command_length is 30"), "{err}");
+    let (ok, _, err) = run(smpp().args(["decode", "0000001180000004000000000a342ee139"]));
+    assert!(!ok && err.contains("`message_id`") && err.contains("offset 16"), "{err}");
+    let (ok, _, err) = run(smpp().args(["decode", "3800000f800000060000000000000001"]));
+    assert!(!ok && err.contains("above the maximum"), "{err}");
+}
