@@ -536,6 +536,16 @@ impl Session {
         self.window.in_flight()
     }
 
+    /// Octets of input held until a whole PDU arrives (always less than one PDU).
+    pub fn buffered_input(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Events waiting for [`poll_event`](Self::poll_event).
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// Requests that can be sent before the window is full.
     pub fn window_room(&self) -> usize {
         self.window.room()

@@ -1,11 +1,14 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy.
+//! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy, and every fuzz target
+//!   for 60 s (`SMPP_FUZZ_SECS` to change it locally).
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
 //! - `bench`: the end-to-end benchmark (see `bench.rs`).
+//! - `fuzz`: the fuzz targets under cargo-fuzz (see `fuzz.rs`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod fuzz;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +20,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("tidy") => tidy::run(&project_root()),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::main(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]>");
+            eprintln!(
+                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|fuzz [TARGET] [--secs N]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -72,6 +78,9 @@ fn ci() -> Result<(), String> {
     run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
     run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     tidy::run(&project_root())?;
+    // Every fuzz target for a bounded time: no input may crash or hang the stack.
+    let secs = std::env::var("SMPP_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    fuzz::fuzz(fuzz::TARGETS, secs)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

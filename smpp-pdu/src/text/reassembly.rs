@@ -25,6 +25,13 @@ pub struct Fragment {
     pub national: super::NationalTables,
 }
 
+impl Fragment {
+    /// A fragment from its parts, with the default GSM tables.
+    pub fn new(reference: u16, total: u8, seq: u8, data: Bytes) -> Self {
+        Self { reference, total, seq, data, national: super::NationalTables::default() }
+    }
+}
+
 /// The fragment a short_message and its TLVs carry, if the message is one part of a
 /// longer one (UDH concatenation IE 0x00 or 0x08 when UDHI is set, or the sar_* TLVs).
 pub fn fragment_of(esm_class: EsmClass, short_message: &OctetString<254>, tlvs: &Tlvs) -> Option<Fragment> {
