@@ -41,6 +41,6 @@ mod simulator;
 pub use smpp_client::{smpp_pdu, smpp_session};
 
 pub use server::{
-    PushError, PushResult, Reply, Responder, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler,
+    Defer, PushError, PushResult, Reply, Responder, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler,
 };
 pub use simulator::{Simulator, SimulatorConfig, SimulatorHandle};

@@ -55,6 +55,26 @@ impl Reply {
     }
 }
 
+/// The right to answer a request later: [`responder`](Self::responder) makes a
+/// [`Responder`] that can be moved to any task. Handlers that answer at once (by
+/// returning `Some`) never pay for one.
+#[derive(Debug)]
+pub struct Defer<'a> {
+    commands: &'a mpsc::Sender<SessionCommand>,
+    seq: SequenceNumber,
+    fallback: Option<Body>,
+    taken: &'a std::cell::Cell<bool>,
+}
+
+impl Defer<'_> {
+    /// A handle that answers this request later; return `None` from
+    /// [`SmscHandler::on_request`] after taking it.
+    pub fn responder(self) -> Responder {
+        self.taken.set(true);
+        Responder { commands: self.commands.clone(), seq: self.seq, fallback: self.fallback }
+    }
+}
+
 /// Answers a request later, from any task. Dropped unanswered, it answers
 /// `ESME_RSYSERR` so the ESME is never left waiting.
 #[derive(Debug)]
@@ -88,9 +108,10 @@ pub trait SmscHandler: Send + Sync + 'static {
     fn authenticate(&self, peer: SocketAddr, mode: BindMode, bind: &Bind) -> Result<(), CommandStatus>;
 
     /// Answers a request from a bound ESME (submit_sm, submit_multi, data_sm, query_sm,
-    /// cancel_sm, replace_sm, ...). Return `Some` to answer now, or `None` and answer
-    /// through `responder` later.
-    fn on_request(&self, session: &SessionInfo, request: Request, responder: Responder) -> Option<Reply>;
+    /// cancel_sm, replace_sm, ...). Return `Some` to answer now, or take
+    /// `defer.responder()`, return `None`, and answer through the responder later. A
+    /// `None` without a responder is answered `ESME_RSYSERR`.
+    fn on_request(&self, session: &SessionInfo, request: Request, defer: Defer<'_>) -> Option<Reply>;
 
     /// A long message submitted in parts (UDH or SAR) is complete. Each part was also
     /// passed to [`on_request`](Self::on_request) and answered there.
@@ -519,8 +540,18 @@ impl<H: SmscHandler> Connection<H> {
                 }
                 tracing::trace!(command = %request.command_id(), ?seq, "request");
                 let fallback = Body::empty_response_for(request.command_id());
-                let responder = Responder { commands: self.commands.clone(), seq, fallback };
-                if let Some(reply) = self.handler.on_request(info, request, responder)
+                let id = request.command_id();
+                let taken = std::cell::Cell::new(false);
+                let defer = Defer { commands: &self.commands, seq, fallback, taken: &taken };
+                let reply = match self.handler.on_request(info, request, defer) {
+                    Some(reply) => Some(reply),
+                    // Neither answered nor deferred: never leave the ESME waiting.
+                    None if !taken.get() => {
+                        Body::empty_response_for(id).map(|body| Reply { status: CommandStatus::ESME_RSYSERR, body })
+                    }
+                    None => None,
+                };
+                if let Some(reply) = reply
                     && let Err(e) = session.respond(now, seq, reply.status, reply.body)
                 {
                     tracing::debug!(%e, "reply not sent");

@@ -28,7 +28,7 @@ use smpp_pdu::{
 };
 use smpp_session::{BindMode, Request};
 
-use crate::server::{PushResult, Reply, Responder, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler};
+use crate::server::{Defer, PushResult, Reply, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler};
 
 /// What the simulator does.
 #[non_exhaustive]
@@ -227,7 +227,7 @@ impl SmscHandler for Simulator {
         }
     }
 
-    fn on_request(&self, session: &SessionInfo, request: Request, _responder: Responder) -> Option<Reply> {
+    fn on_request(&self, session: &SessionInfo, request: Request, _defer: Defer<'_>) -> Option<Reply> {
         let (dest, source, text, receipt_wanted) = match &request {
             Request::SubmitSm(s) => {
                 (s.destination_addr, s.source_addr, s.short_message.as_bytes().to_vec(), s.registered_delivery)

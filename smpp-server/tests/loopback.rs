@@ -258,3 +258,47 @@ async fn long_messages_come_out_of_the_server_reassembled() {
     assert_eq!(longs.len(), 1);
     assert_eq!(longs[0].decode(), Decoded::Text(text));
 }
+
+/// A handler that answers submits to "later" from another task, and forgets the rest.
+struct Deferring;
+
+impl smpp_server::SmscHandler for Deferring {
+    fn authenticate(
+        &self,
+        _: std::net::SocketAddr,
+        _: BindMode,
+        _: &smpp_client::smpp_pdu::Bind,
+    ) -> Result<(), CommandStatus> {
+        Ok(())
+    }
+
+    fn on_request(
+        &self,
+        _: &smpp_server::SessionInfo,
+        request: smpp_client::Request,
+        defer: smpp_server::Defer<'_>,
+    ) -> Option<smpp_server::Reply> {
+        let smpp_client::Request::SubmitSm(sm) = request else { return None };
+        if sm.destination_addr.addr.as_bytes() == b"447700900111" {
+            let responder = defer.responder();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let mut resp = smpp_client::smpp_pdu::SubmitSmResp::default();
+                resp.message_id = "later".parse().unwrap();
+                let body = smpp_client::smpp_pdu::Body::SubmitSmResp(Some(resp));
+                responder.respond(smpp_server::Reply { status: CommandStatus::ESME_ROK, body });
+            });
+        }
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_answers_arrive_and_forgotten_requests_still_get_one() {
+    let server = smpp_server::Server::bind(ServerConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    let addr = server.handle().local_addr();
+    server.spawn(std::sync::Arc::new(Deferring));
+    let (client, _incoming) = Client::connect(ClientConfig::new("127.0.0.1", addr.port(), "any", "any")).await.unwrap();
+    assert_eq!(client.submit(sm("447700900111", false)).await.unwrap().message_id.as_bytes(), b"later");
+    assert_eq!(client.submit(sm("447700900222", false)).await, Err(RequestError::Status(CommandStatus::ESME_RSYSERR)));
+}
