@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use smpp_client::smpp_pdu::text::Decoded;
 use smpp_client::smpp_pdu::{
-    Address, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
+    Address, Bind, Body, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
+    SubmitSmResp,
 };
 use smpp_client::{BindMode, Client, ClientConfig, ClientError, InboundMessage, LinkState, RequestError};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig, SimulatorHandle};
@@ -263,12 +264,7 @@ async fn long_messages_come_out_of_the_server_reassembled() {
 struct Deferring;
 
 impl smpp_server::SmscHandler for Deferring {
-    fn authenticate(
-        &self,
-        _: std::net::SocketAddr,
-        _: BindMode,
-        _: &smpp_client::smpp_pdu::Bind,
-    ) -> Result<(), CommandStatus> {
+    fn authenticate(&self, _: std::net::SocketAddr, _: BindMode, _: &Bind) -> Result<(), CommandStatus> {
         Ok(())
     }
 
@@ -283,9 +279,9 @@ impl smpp_server::SmscHandler for Deferring {
             let responder = defer.responder();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                let mut resp = smpp_client::smpp_pdu::SubmitSmResp::default();
+                let mut resp = SubmitSmResp::default();
                 resp.message_id = "later".parse().unwrap();
-                let body = smpp_client::smpp_pdu::Body::SubmitSmResp(Some(resp));
+                let body = Body::SubmitSmResp(Some(resp));
                 responder.respond(smpp_server::Reply { status: CommandStatus::ESME_ROK, body });
             });
         }
