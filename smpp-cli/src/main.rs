@@ -104,7 +104,12 @@ struct ListenArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMPP_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" })
+        // `serve` logs binds (info) and messages (the simulator's debug events).
+        tracing_subscriber::EnvFilter::new(if matches!(cli.command, Command::Serve(_)) {
+            "info,smpp_server=debug"
+        } else {
+            "warn"
+        })
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
