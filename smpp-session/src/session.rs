@@ -297,7 +297,9 @@ impl Session {
     // ---- (B) inputs ---------------------------------------------------------------
 
     /// Feeds bytes read from the connection, in any chunking. Every complete PDU is
-    /// processed before this returns; less than one PDU stays buffered.
+    /// processed before this returns, and less than one PDU stays buffered, provided
+    /// events are drained as the contract asks: past 65 536 undrained events, frames
+    /// wait in the buffer for the next call.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         if self.state == SessionState::Closed {
             return;
