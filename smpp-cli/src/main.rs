@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use smpp_client::smpp_pdu::text::{self, Encoding, Unrepresentable};
-use smpp_client::smpp_pdu::{Address, CommandStatus, MessageState, RegisteredDelivery};
+use smpp_client::smpp_pdu::{Address, MessageState, RegisteredDelivery};
 use smpp_client::{Client, ClientConfig, ClientError, InboundMessage, TextOptions};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
 
@@ -306,6 +306,5 @@ async fn listen(connection: Connection, args: ListenArgs) -> Res<ExitCode> {
         }
     }
     client.unbind().await;
-    let _ = CommandStatus::ESME_ROK;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,8 +13,7 @@ use smpp_client::smpp_pdu::{
     SubmitSm,
 };
 use smpp_client::{
-    BindMode, BoxStream, Client, ClientConfig, ClientError, CloseReason, InboundMessage, LinkState, Pool, Reconnect,
-    RequestError,
+    BindMode, BoxStream, Client, ClientConfig, ClientError, InboundMessage, LinkState, Pool, Reconnect, RequestError,
 };
 use tokio::io::duplex;
 
@@ -318,7 +317,6 @@ async fn a_connect_to_a_closed_port_names_the_address_and_the_os_error() {
     let text = err.to_string();
     assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
     assert!(text.contains(&format!("127.0.0.1:{port}")) && text.to_lowercase().contains("refused"), "{text}");
-    let _ = CloseReason::Local;
 }
 
 #[tokio::test(start_paused = true)]
