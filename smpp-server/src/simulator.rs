@@ -199,11 +199,12 @@ impl Simulator {
         let (delay, state, err) = (self.config.dlr_delay, self.config.dlr_state, self.config.dlr_err);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let plain = receipt(&message_id, &source, &dest, state, err, &text, false);
+            // v3.4 receivers get the TLVs too; v3.3 receivers only the text.
             let with_tlvs = receipt(&message_id, &source, &dest, state, err, &text, true);
             let mut pushed =
                 server.push_where(&account, Request::DeliverSm(with_tlvs), SessionInfo::tlvs_allowed).await;
             if matches!(pushed, Err(crate::server::PushError::NoReceiver(_))) {
+                let plain = receipt(&message_id, &source, &dest, state, err, &text, false);
                 pushed = server.push_where(&account, Request::DeliverSm(plain), |s| !s.tlvs_allowed()).await;
             }
             match pushed {
