@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
-use smpp_client::smpp_pdu::{Field, FieldValue, MAX_PDU_LEN_DEFAULT, Pdu, Tlv, Tlvs, frame_len};
+use smpp_client::smpp_pdu::{Field, FieldValue, MAX_PDU_LEN_DEFAULT, Pdu, Tlvs, frame_len};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DecodeArgs {
@@ -88,12 +88,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn tlv_value(t: &Tlv) -> Vec<u8> {
-    let mut b = bytes::BytesMut::new();
-    t.encode(&mut b);
-    b.get(4..).unwrap_or_default().to_vec()
-}
-
 fn value_text(v: &FieldValue) -> String {
     match v {
         FieldValue::Int(n) => n.to_string(),
@@ -133,7 +127,7 @@ fn print_tlvs(tlvs: &Tlvs, indent: &str) {
     }
     println!("{indent}tlvs:");
     for t in tlvs {
-        let v = tlv_value(t);
+        let v = t.value_octets();
         let name = t.tag().name().unwrap_or("unknown");
         let shown = printable(v.strip_suffix(&[0]).unwrap_or(&v))
             .map_or_else(|| format!("0x{}", hex(&v)), |s| format!("\"{s}\""));
@@ -161,7 +155,7 @@ fn value_json(v: &FieldValue) -> Value {
         FieldValue::Tlvs(t) => Value::Array(
             t.iter()
                 .map(|t| {
-                    let v = tlv_value(t);
+                    let v = t.value_octets();
                     let mut m = Map::new();
                     m.insert("tag".into(), json!(format!("{:#06x}", t.tag().0)));
                     m.insert("name".into(), json!(t.tag().name().unwrap_or("unknown")));

@@ -457,6 +457,14 @@ tlvs! {
 }
 
 impl Tlv {
+    /// The value octets exactly as on the wire (without tag and length), for display
+    /// and logging.
+    pub fn value_octets(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.value_len()];
+        self.put_value(&mut crate::write::Writer::new(&mut out));
+        out
+    }
+
     /// Octets on the wire: tag, length and value.
     pub fn wire_len(&self) -> usize {
         4 + self.value_len()
@@ -677,6 +685,20 @@ mod tests {
         );
         assert_eq!(parse(many), Err(ErrorKind::TooManyTlvs(MAX_TLVS)));
         assert_eq!(parse(&many[4..]).map(|t| t.len()), Ok(MAX_TLVS));
+    }
+
+    #[test]
+    fn value_octets_are_the_encoding_without_tag_and_length() {
+        for tlv in [
+            Tlv::MessageState(MessageState::DELIVERED),
+            Tlv::SourcePort(0x1234),
+            Tlv::ReceiptedMessageId(TlvString::new("abc").unwrap()),
+            Tlv::Unknown { tag: TlvTag(0x1401), value: OctetString::new(&b"xy"[..]).unwrap() },
+        ] {
+            let mut wire = BytesMut::new();
+            tlv.encode(&mut wire);
+            assert_eq!(tlv.value_octets(), wire[4..].to_vec(), "{tlv:?}");
+        }
     }
 
     #[test]
