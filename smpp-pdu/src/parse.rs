@@ -346,6 +346,11 @@ impl<const N: usize> Wire for crate::Address<N> {
 impl Wire for Option<crate::SmppTime> {
     #[inline(always)]
     fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+        // Most PDUs leave times empty: a lone NUL.
+        if let Some((0, rest)) = i.split_first() {
+            *self = None;
+            return Ok(rest);
+        }
         let (rest, text) = leaf(parse_c_octet(i, 17, field), field, i)?;
         if text.is_empty() {
             *self = None;
@@ -379,7 +384,8 @@ impl Wire for crate::ShortMessage {
             return Err(ParseError { kind: ErrorKind::Invalid("sm_length"), rest: i.len() });
         }
         let (rest, sm) = leaf(take(rest, usize::from(len), "short_message"), "short_message", rest)?;
-        *self = Self::default();
+        // `self` is the caller's default (empty) value; the frame is put in place once
+        // parsing is over (see `Cx::short_message`).
         cx.short_message.set(Some((cx.offset_of(sm), sm.len())));
         Ok(rest)
     }

@@ -6,6 +6,9 @@
 
 /// Writes into a slice of exactly the encoded length.
 ///
+/// `pos` is a count of octets within one PDU (at most a few MiB), so plain additions
+/// cannot overflow.
+///
 /// Writes past the end are dropped rather than panicking; they cannot happen while
 /// `encoded_len` agrees with the writers, which the round-trip property tests check.
 #[derive(Debug)]
@@ -26,7 +29,7 @@ impl<'a> Writer<'a> {
 
     #[inline(always)]
     pub(crate) fn put_slice(&mut self, src: &[u8]) {
-        let end = self.pos.saturating_add(src.len());
+        let end = self.pos + src.len();
         if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.copy_from_slice(src);
         }
@@ -38,7 +41,7 @@ impl<'a> Writer<'a> {
         if let Some(dst) = self.buf.get_mut(self.pos) {
             *dst = v;
         }
-        self.pos = self.pos.saturating_add(1);
+        self.pos += 1;
     }
 
     #[inline(always)]
@@ -53,11 +56,25 @@ impl<'a> Writer<'a> {
 
     #[inline(always)]
     fn put_array<const K: usize>(&mut self, v: [u8; K]) {
-        let end = self.pos.saturating_add(K);
+        let end = self.pos + K;
         if let Some(dst) = self.buf.get_mut(self.pos..end).and_then(|d| <&mut [u8; K]>::try_from(d).ok()) {
             *dst = v;
         }
         self.pos = end;
+    }
+
+    /// Runs `f` on a writer of its own over the rest of the buffer, then moves past
+    /// what it wrote.
+    ///
+    /// For writers that are not inlined (a TLV's value): handing them `self` would let
+    /// its address escape, and the compiler would then reload and store `pos` around
+    /// every octet written, because any byte store might alias it.
+    #[inline(always)]
+    pub(crate) fn nested(&mut self, f: impl FnOnce(&mut Writer<'_>)) {
+        let rest = self.buf.get_mut(self.pos..).unwrap_or_default();
+        let mut sub = Writer::new(rest);
+        f(&mut sub);
+        self.pos += sub.pos;
     }
 
     /// Writes the first `len` octets of `window` and a NUL. When there is room, the
@@ -65,11 +82,11 @@ impl<'a> Writer<'a> {
     /// octets past the NUL are overwritten by the fields that follow.
     #[inline(always)]
     pub(crate) fn put_c_octet<const N: usize>(&mut self, window: &[u8; N], len: usize) {
-        let end = self.pos.saturating_add(N);
+        let end = self.pos + N;
         match self.buf.get_mut(self.pos..end).and_then(|d| <&mut [u8; N]>::try_from(d).ok()) {
             Some(dst) => {
                 *dst = *window;
-                self.pos = self.pos.saturating_add(len);
+                self.pos += len;
             }
             None => self.put_slice(window.get(..len).unwrap_or_default()),
         }

@@ -51,6 +51,7 @@ macro_rules! bodies {
                 }
             }
 
+            #[inline(always)]
             fn put_body(&self, dst: &mut crate::write::Writer<'_>) {
                 match self {
                     $( Self::$qv(b) => Wire::put(b, dst), )*
@@ -68,15 +69,19 @@ macro_rules! bodies {
             }
 
             /// Decodes the body into `out`, in place, so the body is not copied through
-            /// the parser's return values.
+            /// the parser's return values. `out` must hold a unit variant (the
+            /// placeholder): it is overwritten without being dropped.
             #[inline(always)]
             fn decode_body_into(out: &mut Self, header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<(), ParseError> {
+                debug_assert!(out.body_len() == 0 && matches!(out, Self::EnquireLink));
                 match header.command_id {
                     $( CommandId::$uid => no_body(body).map(|()| *out = Self::$uv), )*
                     $( CommandId::$rid => { *out = Self::$rv; Ok(()) } )*
                     $(
                         CommandId::$qid => {
-                            *out = Self::$qv(<$qt>::default());
+                            // The placeholder owns nothing: forgetting it saves a call to
+                            // the drop glue of every variant.
+                            core::mem::forget(core::mem::replace(out, Self::$qv(<$qt>::default())));
                             match out {
                                 Self::$qv(value) => request_into(value, body, cx),
                                 _ => Ok(()),
@@ -285,7 +290,8 @@ impl Pdu {
             let mut frame = frame;
             frame.truncate(start.saturating_add(len));
             frame.advance(start);
-            *sm = ShortMessage::from_checked(frame);
+            // The parser left the field empty (a static `Bytes`, nothing to drop).
+            core::mem::forget(core::mem::replace(sm, ShortMessage::from_checked(frame)));
         }
         Ok(pdu)
     }
