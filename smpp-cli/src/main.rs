@@ -134,7 +134,7 @@ async fn run(cli: Cli) -> Res<ExitCode> {
     let Cli { connection, command } = cli;
     match command {
         Command::Decode(args) => decode::run(args),
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, connection.resolve()?.busy_poll).await,
         command => {
             let connection = connection.resolve()?;
             match command {
@@ -157,7 +157,9 @@ pub(crate) async fn target(
     }
     let mut sim = sim;
     sim.accounts = HashMap::from([(connection.system_id.clone(), connection.password.clone())]);
-    let handle = Simulator::start(ServerConfig::new("127.0.0.1:0".parse()?), sim).await?;
+    let mut server = ServerConfig::new("127.0.0.1:0".parse()?);
+    server.driver.busy_poll = connection.busy_poll;
+    let handle = Simulator::start(server, sim).await?;
     eprintln!("(no --host: using the built-in simulator on {})", handle.local_addr());
     Ok((connection.client_config("127.0.0.1", handle.local_addr().port()), Some(handle)))
 }
@@ -243,7 +245,7 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
     Ok(code)
 }
 
-async fn serve(args: ServeArgs) -> Res<ExitCode> {
+async fn serve(args: ServeArgs, busy_poll: Option<Duration>) -> Res<ExitCode> {
     let mut sim = SimulatorConfig::default();
     if !args.accounts.is_empty() {
         sim.accounts.clear();
@@ -260,9 +262,9 @@ async fn serve(args: ServeArgs) -> Res<ExitCode> {
     sim.throttle = args.throttle;
     sim.mo_every = args.mo_every.map(Duration::from_secs);
     let listen = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
-    let handle = Simulator::start(ServerConfig::new(listen), sim)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let mut server = ServerConfig::new(listen);
+    server.driver.busy_poll = busy_poll;
+    let handle = Simulator::start(server, sim).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("SMSC simulator listening on {}", handle.local_addr());
     tokio::signal::ctrl_c().await?;
     eprintln!("shutting down");

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use crate::config::ClientConfig;
-use crate::driver::{Handler, drive, now};
+use crate::driver::{Handler, drive_with, now};
 use crate::error::{ClientError, RequestError};
 
 /// Any byte stream the client can run over: TCP, TLS, an in-memory duplex.
@@ -48,7 +48,8 @@ pub(crate) enum Outcome {
 pub(crate) enum Command {
     // Boxed: requests are a few hundred octets, and only the pointer travels.
     Request { request: Box<Request>, reply: oneshot::Sender<Outcome>, permit: Option<OwnedSemaphorePermit> },
-    Respond { seq: SequenceNumber, status: CommandStatus, body: Body },
+    // Boxed too, so that a command is a few words and cheap to move through the queue.
+    Respond { seq: SequenceNumber, status: CommandStatus, body: Box<Body> },
     Unbind { reply: oneshot::Sender<()> },
     Close,
 }
@@ -174,7 +175,9 @@ impl Responder {
     fn send(&mut self, status: CommandStatus) -> Result<(), RequestError> {
         let Some(body) = self.body.take() else { return Ok(()) };
         let commands = self.commands.upgrade().ok_or(RequestError::Closed)?;
-        commands.try_send(Command::Respond { seq: self.seq, status, body }).map_err(|_| RequestError::Closed)
+        commands
+            .try_send(Command::Respond { seq: self.seq, status, body: Box::new(body) })
+            .map_err(|_| RequestError::Closed)
     }
 }
 
@@ -477,6 +480,10 @@ impl Client {
 
     /// Waits (at most the reconnect `down_wait`) for the link to be up.
     async fn wait_until_up(&self) -> Result<(), RequestError> {
+        // The usual case, the link up, without cloning the receiver.
+        if matches!(*self.inner.link.borrow(), LinkState::Up { .. }) {
+            return Ok(());
+        }
         let mut link = self.inner.link.clone();
         let up = |s: &LinkState| matches!(s, LinkState::Up { .. } | LinkState::Closed);
         if let LinkState::Down(reason) = *link.borrow()
@@ -652,7 +659,7 @@ impl Supervisor {
             reassembler: smpp_pdu::text::Reassembler::new(REASSEMBLY_TIMEOUT, 1024, 4 << 20),
             firsts: HashMap::new(),
         };
-        let io = drive(stream, session, &mut handler, &mut self.commands).await;
+        let io = drive_with(stream, session, &mut handler, &mut self.commands, self.config.driver).await;
         if let Err(e) = &io {
             tracing::info!(%e, "connection error");
         }
@@ -815,7 +822,7 @@ impl Handler for ClientHandler {
                 }
             },
             Command::Respond { seq, status, body } => {
-                if let Err(e) = session.respond(now, seq, status, body) {
+                if let Err(e) = session.respond(now, seq, status, *body) {
                     tracing::debug!(%e, "response not sent");
                 }
             }

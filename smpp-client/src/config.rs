@@ -61,6 +61,7 @@ pub struct ClientConfig {
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) incoming_capacity: usize,
     pub(crate) bind_timeout: Duration,
+    pub(crate) driver: crate::driver::DriverConfig,
 }
 
 impl ClientConfig {
@@ -83,7 +84,16 @@ impl ClientConfig {
             reconnect: None,
             incoming_capacity: 1024,
             bind_timeout: Duration::from_secs(10),
+            driver: crate::driver::DriverConfig::default(),
         }
+    }
+
+    /// Keep polling the connection for this long after each burst of activity instead
+    /// of sleeping (default `None`): lower latency for a busy CPU. See
+    /// [`DriverConfig::busy_poll`](crate::driver::DriverConfig::busy_poll).
+    pub fn busy_poll(&mut self, spin: Option<Duration>) -> &mut Self {
+        self.driver.busy_poll = spin;
+        self
     }
 
     /// Transmitter, receiver or transceiver (default transceiver).

@@ -43,6 +43,12 @@ fn main() {
     }
 }
 
+/// `SMPP_BUSY_POLL_US`: the drivers' busy-poll time in microseconds (unset or 0: off).
+fn busy_poll() -> Option<Duration> {
+    let us: u64 = std::env::var("SMPP_BUSY_POLL_US").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    (us > 0).then(|| Duration::from_micros(us))
+}
+
 fn num(args: &[String], k: usize) -> u64 {
     args.get(k).and_then(|a| a.parse().ok()).unwrap_or(0)
 }
@@ -69,6 +75,7 @@ async fn start_server() -> Result<u16, Box<dyn std::error::Error>> {
     let mut server = ServerConfig::new("127.0.0.1:0".parse()?);
     server.max_binds_per_account = 20_000;
     server.session.window(1000).receive_window(2000).inactivity_timeout(Some(Duration::from_secs(300)));
+    server.driver.busy_poll = busy_poll();
     let handle = Simulator::start(server, sim).await?;
     let port = handle.local_addr().port();
     SERVER.with(|s| *s.borrow_mut() = Some(handle));
@@ -102,7 +109,7 @@ fn submit() -> SubmitSm {
 
 async fn throughput(port: u64, count: usize, window: usize) -> Res {
     let mut config = ClientConfig::new("127.0.0.1", u16::try_from(port)?, "bench", "secret");
-    config.window(window).bind_mode(BindMode::Transmitter);
+    config.window(window).bind_mode(BindMode::Transmitter).busy_poll(busy_poll());
     config.session().response_timeout(Some(Duration::from_secs(60)));
     let (client, _incoming) = Client::connect(config).await?;
     let template = submit();

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_client::driver::{Handler, drive, now};
+use smpp_client::driver::{DriverConfig, Handler, drive_with, now};
 use smpp_pdu::{Bind, Body, CommandStatus, InterfaceVersion, SequenceNumber};
 use smpp_session::{BindMode, CloseReason, Event, Request, Session, SessionConfig};
 use tokio::net::{TcpListener, TcpStream};
@@ -142,6 +142,10 @@ pub struct ServerConfig {
     /// Session settings: window, session-init timeout (the bind timeout), inactivity
     /// timeout (default 5 min, as the platform), enquire_link.
     pub session: SessionConfig,
+    /// How each connection's driver waits: see
+    /// [`DriverConfig::busy_poll`](smpp_client::driver::DriverConfig::busy_poll)
+    /// (default: sleep at once).
+    pub driver: DriverConfig,
 }
 
 impl ServerConfig {
@@ -151,7 +155,14 @@ impl ServerConfig {
         // An SMSC does not probe idle ESMEs: the ESME sends enquire_link, and the
         // inactivity timeout drops a link that goes silent.
         session.enquire_link_interval(None).window(100).receive_window(1000);
-        Self { listen, system_id: "smpp-rs".into(), max_connections: 20_000, max_binds_per_account: 10, session }
+        Self {
+            listen,
+            system_id: "smpp-rs".into(),
+            max_connections: 20_000,
+            max_binds_per_account: 10,
+            session,
+            driver: DriverConfig::default(),
+        }
     }
 }
 
@@ -361,6 +372,7 @@ async fn serve_connection<H: SmscHandler>(
         all.insert(id, tx.clone());
     }
     let session = Session::smsc(now(), config.session.clone());
+    let driver = config.driver;
     let mut conn = Connection {
         id,
         peer,
@@ -373,7 +385,7 @@ async fn serve_connection<H: SmscHandler>(
         queued: std::collections::VecDeque::new(),
         reassembler: smpp_pdu::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
     };
-    if let Err(e) = drive(stream, session, &mut conn, &mut rx).await {
+    if let Err(e) = drive_with(stream, session, &mut conn, &mut rx, driver).await {
         tracing::debug!(%e, "connection error");
     }
     conn.deregister();

@@ -2,7 +2,8 @@
 //! 127.0.0.1), in two processes so each reports its own peak RSS.
 //!
 //! 1. one bind, `--count` (default 1 000 000) submit_sm -> submit_sm_resp at windows
-//!    1, 10, 100 and 1000: msg/s, p50/p99/p999 round trip, peak RSS;
+//!    1, 10, 100 and 1000: msg/s, p50/p99/p999 round trip, peak RSS; once with the
+//!    default drivers, once with both busy-polling `--busy-poll-us` (default 100);
 //! 2. the same in one process and thread (no cross-process wake-ups) at windows 1
 //!    and 100, to separate the stack's cost from the machine's wake-up latency;
 //! 3. `--sessions` (default 10 000) concurrent binds kept alive with enquire_link for
@@ -22,9 +23,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &str) -> Result<Self, String> {
+    fn start(bin: &str, busy_poll_us: u64) -> Result<Self, String> {
         let mut child = Command::new("sh")
             .args(["-c", &format!("ulimit -n $(ulimit -Hn); exec {bin} serve")])
+            .env("SMPP_BUSY_POLL_US", busy_poll_us.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -58,9 +60,10 @@ fn field(line: &str, key: &str) -> Option<f64> {
     line.split_whitespace().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
-fn run_line(bin: &str, args: &[String]) -> Result<String, String> {
+fn run_line(bin: &str, args: &[String], busy_poll_us: u64) -> Result<String, String> {
     let out = Command::new("sh")
         .args(["-c", &format!("ulimit -n $(ulimit -Hn); exec {bin} {}", args.join(" "))])
+        .env("SMPP_BUSY_POLL_US", busy_poll_us.to_string())
         .output()
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -81,6 +84,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let count = opt("--count", 1_000_000);
     let sessions = opt("--sessions", 10_000);
     let hold = opt("--hold", 60);
+    let busy_poll_us = opt("--busy-poll-us", 100);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(Command::new(&cargo).current_dir(project_root()).args([
         "build",
@@ -92,25 +96,25 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     ]))?;
     let bin = project_root().join("target/release/examples/e2e_bench").display().to_string();
 
-    let mut server = Server::start(&bin)?;
+    let mut server = Server::start(&bin, 0)?;
     println!(
         "\nend to end, one bind, {count} submit_sm -> submit_sm_resp over 127.0.0.1 (client and server in two processes)"
     );
-    println!(
-        "{:>7} {:>12} {:>10} {:>10} {:>10} {:>14}",
-        "window", "msg/s", "p50 us", "p99 us", "p999 us", "client peak"
-    );
-    for window in [1u64, 10, 100, 1000] {
-        let line =
-            run_line(&bin, &["throughput".into(), server.port.to_string(), count.to_string(), window.to_string()])?;
-        print_row(window, &line);
-    }
+    println!("\ndefault drivers (a connection with nothing to do sleeps at once):");
+    windows(&bin, server.port, count, 0)?;
     let (peak, _) = server.rss()?;
     println!("server peak RSS: {peak} KiB");
 
-    println!("\nthe same, client and server in one process and thread ({} messages)", count / 4);
+    println!("\nboth drivers busy-polling {busy_poll_us} us after activity (DriverConfig::busy_poll):");
+    {
+        let polling = Server::start(&bin, busy_poll_us)?;
+        windows(&bin, polling.port, count, busy_poll_us)?;
+    }
+
+    println!("\nthe same, client and server in one process and thread ({} messages, default drivers)", count / 4);
+    header();
     for window in [1u64, 100] {
-        let line = run_line(&bin, &["inproc".into(), (count / 4).to_string(), window.to_string()])?;
+        let line = run_line(&bin, &["inproc".into(), (count / 4).to_string(), window.to_string()], 0)?;
         print_row(window, &line);
     }
 
@@ -140,6 +144,23 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let sent = field(&rest, "enquire_links_sent").unwrap_or(0.0);
     let answered = field(&rest, "enquire_links_answered").unwrap_or(-1.0);
     println!("every enquire_link answered: {}", if sent > 0.0 && sent == answered { "yes" } else { "NO" });
+    Ok(())
+}
+
+fn header() {
+    println!(
+        "{:>7} {:>12} {:>10} {:>10} {:>10} {:>14}",
+        "window", "msg/s", "p50 us", "p99 us", "p999 us", "client peak"
+    );
+}
+
+/// The throughput run at windows 1, 10, 100 and 1000 against the server on `port`.
+fn windows(bin: &str, port: u16, count: u64, busy_poll_us: u64) -> Result<(), String> {
+    header();
+    for window in [1u64, 10, 100, 1000] {
+        let args = ["throughput".into(), port.to_string(), count.to_string(), window.to_string()];
+        print_row(window, &run_line(bin, &args, busy_poll_us)?);
+    }
     Ok(())
 }
 
