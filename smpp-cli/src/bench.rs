@@ -114,6 +114,7 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
             "count": latencies.len(), "secs": secs, "msgs_per_sec": rate,
             "latency_us": { "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "p999": pct(0.999) },
             "statuses": statuses, "window": args.window, "binds": args.binds,
+            "busy_poll_us": config.driver_config().busy_poll.map_or(0, |d| d.as_micros()),
         });
         println!("{out}");
     } else {

@@ -123,6 +123,15 @@ fn bench_reports_a_table_or_json() {
     assert_eq!(v["statuses"]["ESME_ROK"], 3000);
     assert!(v["msgs_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["latency_us"]["p999"].as_f64().unwrap() >= v["latency_us"]["p50"].as_f64().unwrap());
+    assert_eq!(v["busy_poll_us"], 0, "off by default");
+    // Busy polling, from the flag or the environment, reaches the client it benches.
+    let (ok, out, err) = run(smpp().args(["bench", "--count", "2000", "--busy-poll-us", "50", "--json"]));
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!((v["busy_poll_us"].as_u64(), v["statuses"]["ESME_ROK"].as_u64()), (Some(50), Some(2000)));
+    let (ok, out, err) = run(smpp().env("SMPP_BUSY_POLL_US", "70").args(["bench", "--count", "100", "--json"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("\"busy_poll_us\":70"), "{out}");
     let (ok, out, _) = run(smpp().args(["bench", "--count", "500"]));
     assert!(ok);
     for row in ["msg/s", "p50 us", "p90 us", "p99 us", "p999 us", "ESME_ROK"] {

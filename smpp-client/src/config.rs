@@ -96,6 +96,11 @@ impl ClientConfig {
         self
     }
 
+    /// How the connection's driver waits (see [`busy_poll`](Self::busy_poll)).
+    pub fn driver_config(&self) -> crate::driver::DriverConfig {
+        self.driver
+    }
+
     /// Transmitter, receiver or transceiver (default transceiver).
     pub fn bind_mode(&mut self, mode: BindMode) -> &mut Self {
         self.mode = mode;
