@@ -109,6 +109,27 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_writer_continues_where_the_outer_one_is() {
+        let mut buf = [0u8; 7];
+        let mut w = Writer::new(&mut buf);
+        w.put_u8(1);
+        w.nested(|sub| {
+            sub.put_u16(0x0203);
+            sub.put_c_octet(b"xyz", 1);
+        });
+        w.put_u16(0x0506);
+        assert_eq!(w.position(), 7);
+        assert_eq!(buf, [1, 2, 3, b'x', 0, 5, 6]);
+        // Past the end, the nested writer drops its octets but still counts them, so
+        // the outer position shows the overrun as the flat writer would.
+        let mut short = [0u8; 2];
+        let mut w = Writer::new(&mut short);
+        w.put_u8(9);
+        w.nested(|sub| sub.put_u32(0x0A0B_0C0D));
+        assert_eq!((w.position(), short), (5, [9, 0]));
+    }
+
+    #[test]
     fn writes_past_the_end_are_dropped() {
         let mut buf = [0u8; 2];
         let mut w = Writer::new(&mut buf);
