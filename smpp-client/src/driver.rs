@@ -123,7 +123,8 @@ where
     let mut buf = BytesMut::with_capacity(READ_MIN);
     let mut read_size = READ_MIN;
     let mut commands_open = true;
-    // The clock is read once per wake-up and that reading serves the whole turn.
+    // The clock is read once per wake-up (and after writing) and that reading serves
+    // the whole turn.
     let mut t = now();
     // When the driver last had something to do, and polls since, for `busy_poll`.
     let mut last_active = t;
@@ -152,9 +153,13 @@ where
         {
             failed = Some(e);
         }
+        if wrote || failed.is_some() {
+            // A write may have waited on the peer: the turn's reading is stale.
+            t = now();
+        }
         if let Some(e) = failed {
-            session.handle_eof(now());
-            drain_events(handler, &mut session, now(), usize::MAX);
+            session.handle_eof(t);
+            drain_events(handler, &mut session, t, usize::MAX);
             break Err(e);
         }
         // 2. Events; handlers may queue more output, which the next turn writes.

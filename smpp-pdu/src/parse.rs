@@ -346,16 +346,13 @@ impl<const N: usize> Wire for crate::Address<N> {
 impl Wire for Option<crate::SmppTime> {
     #[inline(always)]
     fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
-        // Most PDUs leave times empty: a lone NUL.
+        // Empty (a lone NUL, as in most PDUs) is checked before the string search, which
+        // then only meets non-empty times.
         if let Some((0, rest)) = i.split_first() {
             *self = None;
             return Ok(rest);
         }
         let (rest, text) = leaf(parse_c_octet(i, 17, field), field, i)?;
-        if text.is_empty() {
-            *self = None;
-            return Ok(rest);
-        }
         match crate::SmppTime::parse(text) {
             Ok(t) => *self = Some(t),
             Err(_) => return Err(ParseError { kind: ErrorKind::Invalid(field), rest: i.len() }),

@@ -509,7 +509,7 @@ macro_rules! copy_getters {
     ($($(#[$doc:meta])* $fn:ident => $variant:ident: $ty:ty;)*) => {$(
         $(#[$doc])*
         pub fn $fn(&self) -> Option<$ty> {
-            self.as_slice().iter().find_map(|t| match t {
+            self.0.iter().find_map(|t| match t {
                 Tlv::$variant(v) => Some(v.clone()),
                 _ => None,
             })
@@ -518,12 +518,6 @@ macro_rules! copy_getters {
 }
 
 impl Tlvs {
-    /// The TLVs as a slice, in wire order.
-    #[inline]
-    pub fn as_slice(&self) -> &[Tlv] {
-        self.0.as_slice()
-    }
-
     /// No TLVs.
     pub const fn new() -> Self {
         Self(ThinVec::new())
@@ -541,22 +535,22 @@ impl Tlvs {
 
     /// The first TLV with the given tag.
     pub fn get(&self, tag: TlvTag) -> Option<&Tlv> {
-        self.as_slice().iter().find(|t| t.tag() == tag)
+        self.0.iter().find(|t| t.tag() == tag)
     }
 
     /// All TLVs, in wire order.
     pub fn iter(&self) -> core::slice::Iter<'_, Tlv> {
-        self.as_slice().iter()
+        self.0.iter()
     }
 
     /// How many TLVs there are.
     pub fn len(&self) -> usize {
-        self.as_slice().len()
+        self.0.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.as_slice().is_empty()
+        self.0.is_empty()
     }
 
     copy_getters! {
@@ -595,7 +589,7 @@ impl<'a> IntoIterator for &'a Tlvs {
     type Item = &'a Tlv;
     type IntoIter = core::slice::Iter<'a, Tlv>;
     fn into_iter(self) -> Self::IntoIter {
-        self.as_slice().iter()
+        self.0.iter()
     }
 }
 
@@ -612,12 +606,12 @@ impl Wire for Tlvs {
 
     #[inline(always)]
     fn wire_len(&self) -> usize {
-        self.as_slice().iter().map(Tlv::wire_len).sum()
+        self.0.iter().map(Tlv::wire_len).sum()
     }
 
     #[inline(always)]
     fn put(&self, dst: &mut crate::write::Writer<'_>) {
-        for tlv in self.as_slice() {
+        for tlv in &self.0 {
             dst.nested(|w| tlv.write(w));
         }
     }

@@ -73,7 +73,7 @@ macro_rules! bodies {
             /// placeholder): it is overwritten without being dropped.
             #[inline(always)]
             fn decode_body_into(out: &mut Self, header: &Header, body: &[u8], cx: &Cx<'_>) -> Result<(), ParseError> {
-                debug_assert!(out.body_len() == 0 && matches!(out, Self::EnquireLink));
+                debug_assert!(matches!(out, Self::EnquireLink));
                 match header.command_id {
                     $( CommandId::$uid => no_body(body).map(|()| *out = Self::$uv), )*
                     $( CommandId::$rid => { *out = Self::$rv; Ok(()) } )*
