@@ -10,8 +10,10 @@ use crate::{CommandId, CommandStatus, SequenceNumber};
 /// Octets in the SMPP header (`command_length`, `command_id`, `command_status`, `sequence_number`).
 pub const HEADER_LEN: usize = 16;
 
-/// Default upper bound on `command_length`: 64 KiB, enough for a full `message_payload` TLV.
-pub const MAX_PDU_LEN_DEFAULT: usize = 64 * 1024;
+/// Default upper bound on `command_length`: 65 572 octets, enough for a submit_sm or
+/// data_sm carrying a full 65 535-octet `message_payload` (16 octets of header, 17 of
+/// empty mandatory fields, 4 of TLV header, the payload).
+pub const MAX_PDU_LEN_DEFAULT: usize = 65_572;
 
 /// A fatal framing error: the byte stream can no longer be trusted.
 #[non_exhaustive]

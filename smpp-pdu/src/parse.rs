@@ -79,6 +79,13 @@ pub(crate) fn flatten(e: nom::Err<ParseError>, field: &'static str, rest: usize)
 #[derive(Debug)]
 pub(crate) struct Cx<'f> {
     pub(crate) frame: &'f Bytes,
+    /// Lenient decoding ([`Pdu::decode_lenient`](crate::Pdu::decode_lenient)): known
+    /// TLVs with a bad value are kept raw.
+    pub(crate) lenient: bool,
+    /// Lenient decoding of a response: over-long C-octet strings are cut.
+    pub(crate) cut_strings: bool,
+    /// Known TLVs kept raw by lenient decoding.
+    pub(crate) raw_tlvs: core::cell::RefCell<Vec<TlvTag>>,
     /// Where `short_message` lies in the frame (start, length). Set while parsing and
     /// filled in once the frame is no longer borrowed: the frame itself then becomes
     /// the field, which saves taking and dropping one reference count per PDU.
@@ -87,7 +94,18 @@ pub(crate) struct Cx<'f> {
 
 impl<'f> Cx<'f> {
     pub(crate) fn new(frame: &'f Bytes) -> Self {
-        Self { frame, short_message: core::cell::Cell::new(None) }
+        Self {
+            frame,
+            lenient: false,
+            cut_strings: false,
+            raw_tlvs: core::cell::RefCell::new(Vec::new()),
+            short_message: core::cell::Cell::new(None),
+        }
+    }
+
+    /// A context for lenient decoding; `cut_strings` for response bodies.
+    pub(crate) fn lenient(frame: &'f Bytes, cut_strings: bool) -> Self {
+        Self { lenient: true, cut_strings, ..Self::new(frame) }
     }
 
     /// Offset of `sub` (a slice of the frame) from the frame start.
@@ -280,9 +298,21 @@ impl Wire for crate::CommandStatus {
     }
 }
 
+impl<const N: usize> crate::COctetString<N> {
+    /// Lenient decoding of a string longer than its maximum: keeps the first `N - 1`
+    /// characters and goes on after the NUL, if there is one.
+    fn salvage<'a>(&mut self, i: &'a [u8], field: &'static str) -> Result<&'a [u8], ParseError> {
+        let Some(nul) = find_nul(i) else {
+            return Err(ParseError { kind: ErrorKind::MissingNul(field), rest: i.len() });
+        };
+        self.set_checked(i.get(..nul.min(N.saturating_sub(1))).unwrap_or_default());
+        Ok(i.get(nul + 1..).unwrap_or_default())
+    }
+}
+
 impl<const N: usize> Wire for crate::COctetString<N> {
     #[inline(always)]
-    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, _cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
+    fn parse_into<'a>(&mut self, i: &'a [u8], field: &'static str, cx: &Cx<'_>) -> Result<&'a [u8], ParseError> {
         // Fast path: a whole window of `N` octets is there. Search it with the length
         // known at compile time (fully unrolled) and copy it as a block: a copy of the
         // exact, variable length would be a call to memcpy for every field.
@@ -292,12 +322,18 @@ impl<const N: usize> Wire for crate::COctetString<N> {
                     self.set_from_window(window, nul);
                     Ok(i.get(nul + 1..).unwrap_or_default())
                 }
+                None if cx.cut_strings => self.salvage(i, field),
                 None => Err(ParseError { kind: ErrorKind::TooLong(field, N), rest: i.len() }),
             };
         }
-        let (rest, text) = leaf(parse_c_octet(i, N, field), field, i)?;
-        self.set_checked(text);
-        Ok(rest)
+        match leaf(parse_c_octet(i, N, field), field, i) {
+            Ok((rest, text)) => {
+                self.set_checked(text);
+                Ok(rest)
+            }
+            Err(ParseError { kind: ErrorKind::TooLong(..), .. }) if cx.cut_strings => self.salvage(i, field),
+            Err(e) => Err(e),
+        }
     }
     #[inline(always)]
     fn wire_len(&self) -> usize {

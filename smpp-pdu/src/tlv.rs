@@ -328,7 +328,9 @@ macro_rules! tlvs {
                 #[doc = concat!("`", $name, "` (", stringify!($tag), ").")]
                 $variant($ty),
             )*
-            /// A tag this codec does not know (vendor or reserved), kept byte for byte.
+            /// A tag this codec does not know (vendor or reserved), kept byte for byte; or,
+            /// after [`Pdu::decode_lenient`](crate::Pdu::decode_lenient), a known tag whose
+            /// value did not decode.
             Unknown {
                 /// The tag.
                 tag: TlvTag,
@@ -618,30 +620,61 @@ impl Wire for Tlvs {
 }
 
 /// The TLV area, which runs to the end of the PDU.
+///
+/// Lenient decoding keeps a known TLV whose value does not decode as
+/// [`Tlv::Unknown`] (noted in the context), keeps the rest of a TLV that runs past
+/// the end the same way, and drops a trailing partial TLV header and TLVs past
+/// [`MAX_TLVS`].
 fn parse_tlvs(mut i: &[u8], cx: &Cx<'_>) -> Result<Tlvs, ParseError> {
     let mut out = ThinVec::new();
     while !i.is_empty() {
         let at = |kind| ParseError { kind, rest: i.len() };
         if out.len() == MAX_TLVS {
+            if cx.lenient {
+                break;
+            }
             return Err(at(ErrorKind::TooManyTlvs(MAX_TLVS)));
         }
         let stream = |_| at(ErrorKind::TlvStream);
-        let (rest, tag) = parse_u16(i, "tlv").map_err(stream)?;
-        let (rest, len) = parse_u16(rest, "tlv").map_err(stream)?;
-        let Some((value, rest)) = rest.split_at_checked(usize::from(len)) else {
-            return Err(at(ErrorKind::TlvStream));
+        let header = parse_u16(i, "tlv").and_then(|(rest, tag)| parse_u16(rest, "tlv").map(|(rest, len)| (rest, tag, len)));
+        let (rest, tag, len) = match header {
+            Ok(h) => h,
+            Err(_) if cx.lenient => break,
+            Err(e) => return Err(stream(e)),
         };
         let tag = TlvTag(tag);
+        let Some((value, rest)) = rest.split_at_checked(usize::from(len)) else {
+            if cx.lenient {
+                out.push(raw_tlv(tag, rest, cx));
+                break;
+            }
+            return Err(at(ErrorKind::TlvStream));
+        };
         if let Some((min, max)) = tag.value_len_range()
             && !(min..=max).contains(&usize::from(len))
         {
-            return Err(at(ErrorKind::TlvLength(tag, len)));
+            if !cx.lenient {
+                return Err(at(ErrorKind::TlvLength(tag, len)));
+            }
+            out.push(raw_tlv(tag, value, cx));
+            i = rest;
+            continue;
         }
-        let tlv = Tlv::decode_known(tag, value, cx).ok_or(at(ErrorKind::TlvValue(tag)))?;
-        out.push(tlv);
+        match Tlv::decode_known(tag, value, cx) {
+            Some(tlv) => out.push(tlv),
+            None if cx.lenient => out.push(raw_tlv(tag, value, cx)),
+            None => return Err(at(ErrorKind::TlvValue(tag))),
+        }
         i = rest;
     }
     Ok(Tlvs(out))
+}
+
+/// A known TLV whose value did not decode, kept raw by lenient decoding.
+fn raw_tlv(tag: TlvTag, value: &[u8], cx: &Cx<'_>) -> Tlv {
+    cx.raw_tlvs.borrow_mut().push(tag);
+    let value = value.get(..usize::from(u16::MAX)).unwrap_or(value);
+    Tlv::Unknown { tag, value: OctetString::from_checked(cx.bytes(value)) }
 }
 
 #[cfg(test)]

@@ -213,16 +213,34 @@ fn request<T: Wire + Default>(body: &[u8], cx: &Cx<'_>) -> Result<T, ParseError>
 }
 
 /// A response body: absent bodies are `None`; after an error status the body is read
-/// best-effort and dropped if it does not parse (reference section 2.4).
+/// best-effort and dropped if it does not parse (reference section 2.4). Lenient
+/// decoding keeps whatever fields could be read, whatever the status.
 fn response<T: Wire + Default>(status: CommandStatus, body: &[u8], cx: &Cx<'_>) -> Result<Option<T>, ParseError> {
     if body.is_empty() {
         return Ok(None);
+    }
+    if cx.lenient {
+        // Fields are written in place as they parse, so what was read before an error
+        // stays; trailing octets are ignored.
+        let mut value = T::default();
+        let _ = value.parse_into(body, "body", cx);
+        return Ok(Some(value));
     }
     match request::<T>(body, cx) {
         Ok(value) => Ok(Some(value)),
         Err(_) if status.is_error() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// What [`Pdu::decode_lenient`] overlooked to read a PDU.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Salvaged {
+    /// What [`Pdu::decode`] reports for this PDU.
+    pub error: DecodeError,
+    /// Known TLVs whose value did not decode, kept raw as [`Tlv::Unknown`](crate::Tlv::Unknown).
+    pub raw_tlvs: Vec<crate::TlvTag>,
 }
 
 /// One SMPP PDU: status, sequence number and body.
@@ -282,18 +300,69 @@ impl Pdu {
         let cx = Cx::new(&frame);
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
         Body::decode_body_into(&mut pdu.body, &header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
-        if let Some((start, len)) = cx.short_message.take()
-            && len > 0
-            && let Some(sm) = pdu.body.short_message_mut()
-        {
-            // The frame becomes the field: no reference count is taken or dropped.
-            let mut frame = frame;
-            frame.truncate(start.saturating_add(len));
-            frame.advance(start);
-            // The parser left the field empty (a static `Bytes`, nothing to drop).
-            core::mem::forget(core::mem::replace(sm, ShortMessage::from_checked(frame)));
-        }
+        let short_message = cx.short_message.take();
+        pdu.body.attach_short_message(frame, short_message);
         Ok(pdu)
+    }
+
+    /// Decodes one whole PDU like [`decode`](Self::decode), overlooking what a peer
+    /// that means well gets wrong, and says what was overlooked:
+    ///
+    /// - a response body is read as far as it goes: fields that parse are kept, the
+    ///   rest stay empty, trailing octets are ignored, an over-long C-octet string is
+    ///   cut to its maximum (e.g. a 17-character `system_id`);
+    /// - a known TLV whose value does not decode is kept raw as [`Tlv::Unknown`]
+    ///   (its tag is listed in [`Salvaged::raw_tlvs`]), and so is the rest of a TLV
+    ///   that runs past the end; a partial TLV header at the end is dropped.
+    ///
+    /// A request whose mandatory fields do not decode is still an error, as is a
+    /// broken header or an unknown command_id. A PDU that decodes cleanly costs the
+    /// same as with [`decode`](Self::decode) and comes with `None`.
+    ///
+    /// [`Tlv::Unknown`]: crate::Tlv::Unknown
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use smpp_pdu::{Body, Pdu};
+    /// // submit_sm_resp, status 0, message_id "abc", then a stray NUL.
+    /// let frame = Bytes::from_static(&[0, 0, 0, 21, 0x80, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, b'a', b'b', b'c', 0, 0]);
+    /// assert!(Pdu::decode(frame.clone()).is_err());
+    /// let (pdu, salvaged) = Pdu::decode_lenient(frame).unwrap();
+    /// let Body::SubmitSmResp(Some(resp)) = pdu.body else { panic!() };
+    /// assert_eq!(resp.message_id.as_bytes(), b"abc");
+    /// assert!(salvaged.is_some());
+    /// ```
+    pub fn decode_lenient(frame: Bytes) -> Result<(Self, Option<Box<Salvaged>>), DecodeError> {
+        let Some(header) = Header::parse(&frame) else {
+            return Err(DecodeError::ShortHeader { len: frame.len() });
+        };
+        if header.command_length as usize != frame.len() {
+            return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
+        }
+        let body = frame.get(HEADER_LEN..).unwrap_or_default();
+        let mut pdu = Self { status: header.command_status, sequence: header.sequence_number, body: Body::EnquireLink };
+        let strict = {
+            let cx = Cx::new(&frame);
+            Body::decode_body_into(&mut pdu.body, &header, body, &cx).map(|()| cx.short_message.take())
+        };
+        let error = match strict {
+            Ok(short_message) => {
+                pdu.body.attach_short_message(frame, short_message);
+                return Ok((pdu, None));
+            }
+            Err(e) => e.into_decode_error(frame.len()),
+        };
+        // What the strict pass read is dropped; start again from the placeholder.
+        pdu.body = Body::EnquireLink;
+        if matches!(error, DecodeError::UnknownCommand { .. }) {
+            return Err(error);
+        }
+        let cx = Cx::lenient(&frame, header.command_id.is_response());
+        Body::decode_body_into(&mut pdu.body, &header, body, &cx).map_err(|e| e.into_decode_error(frame.len()))?;
+        let (short_message, raw_tlvs) = (cx.short_message.take(), cx.raw_tlvs.take());
+        drop(cx);
+        pdu.body.attach_short_message(frame, short_message);
+        Ok((pdu, Some(Box::new(Salvaged { error, raw_tlvs }))))
     }
 
     /// The `command_id`, derived from the body.
@@ -332,6 +401,23 @@ impl Pdu {
 }
 
 impl Body {
+    /// Puts `short_message` (its place in the frame, as the parser noted it) into a
+    /// freshly decoded body, whose field the parser left empty.
+    #[inline(always)]
+    fn attach_short_message(&mut self, frame: Bytes, place: Option<(usize, usize)>) {
+        if let Some((start, len)) = place
+            && len > 0
+            && let Some(sm) = self.short_message_mut()
+        {
+            // The frame becomes the field: no reference count is taken or dropped.
+            let mut frame = frame;
+            frame.truncate(start.saturating_add(len));
+            frame.advance(start);
+            // The parser left the field empty (a static `Bytes`, nothing to drop).
+            core::mem::forget(core::mem::replace(sm, ShortMessage::from_checked(frame)));
+        }
+    }
+
     /// The `short_message` field of the bodies that have one.
     pub fn short_message_mut(&mut self) -> Option<&mut ShortMessage> {
         match self {
