@@ -93,7 +93,7 @@ pub(crate) fn run_smsc(mut stream: TcpStream) -> std::io::Result<()> {
                 Event::BindRequest { seq, .. } => {
                     session.accept_bind(now, seq, "blocking-smsc").map_err(std::io::Error::other)?
                 }
-                Event::Request { seq, request: Request::SubmitSm(_) } => {
+                Event::Request { seq, request: Request::SubmitSm(_), .. } => {
                     let mut resp = SubmitSmResp::default();
                     resp.message_id = next_id.to_string().parse().map_err(std::io::Error::other)?;
                     next_id += 1;

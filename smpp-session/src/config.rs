@@ -70,7 +70,8 @@ impl SessionConfig {
         self
     }
 
-    /// Largest `command_length` accepted (default 64 KiB). A larger one is a fatal
+    /// Largest `command_length` accepted (default 65 572 octets, a full
+    /// `message_payload`). A larger one is a fatal
     /// framing error; sending a larger PDU is [`SendError::TooLong`](crate::SendError::TooLong).
     pub fn max_pdu_len(&mut self, len: usize) -> &mut Self {
         self.max_pdu_len = len.max(smpp_pdu::HEADER_LEN);

@@ -2,7 +2,7 @@
 //! command can be refused ([`SendError`]).
 
 use smpp_pdu::{
-    Bind, Body, CommandId, CommandStatus, DecodeError, FrameError, InterfaceVersion, SequenceNumber, TlvTag,
+    Bind, Body, CommandId, CommandStatus, FrameError, InterfaceVersion, SequenceNumber, TlvTag,
 };
 
 use crate::request::Request;
@@ -43,8 +43,17 @@ pub enum Event {
         seq: SequenceNumber,
         /// The request.
         request: Request,
+        /// Set when the request was read leniently (ESME role): a known TLV whose
+        /// value did not decode is kept raw as `Tlv::Unknown`, and this says which, so
+        /// a receipt with one bad TLV is still delivered. `None` for a clean request.
+        salvaged: Option<Box<smpp_pdu::Salvaged>>,
     },
     /// A response to one of our requests (generic_nack included).
+    ///
+    /// The header's `command_status` is authoritative: a status-0 response whose body
+    /// does not decode cleanly is reported here with what could be read (see
+    /// `Pdu::decode_lenient`), and logged at debug. A generic_nack never means
+    /// success: one with status 0 is reported with `ESME_RUNKNOWNERR`.
     Response {
         /// The sequence number of our request.
         seq: SequenceNumber,
@@ -55,16 +64,6 @@ pub enum Event {
         /// The response body.
         response: Body,
     },
-    /// A response to one of our requests could not be decoded. The request is complete
-    /// with `status` as its outcome.
-    MalformedResponse {
-        /// The sequence number of our request.
-        seq: SequenceNumber,
-        /// The request's command_id.
-        request: CommandId,
-        /// Why the body could not be read.
-        error: DecodeError,
-    },
     /// No response came within the response timeout. The request is complete.
     ResponseTimeout {
         /// The sequence number of our request.
@@ -72,8 +71,9 @@ pub enum Event {
         /// The request's command_id.
         request: CommandId,
     },
-    /// A response matching no outstanding request: late (its request timed out) or
-    /// unknown. Reported, then dropped.
+    /// A response matching no outstanding request: late (its request timed out),
+    /// unknown, or of a kind that does not answer the request with its sequence
+    /// number (which stays outstanding). Reported, then dropped.
     UnexpectedResponse {
         /// Its sequence number.
         seq: SequenceNumber,
@@ -94,6 +94,12 @@ pub enum Event {
         request: CommandId,
         /// Why the session closed.
         reason: CloseReason,
+        /// Whether the request's octets were handed out by
+        /// [`poll_transmit`](crate::Session::poll_transmit). `false`: the request never
+        /// left this session (its octets were withdrawn from the output), so the peer
+        /// cannot have it and it is safe to send again. `true`: it may have reached the
+        /// peer, and its outcome is unknown.
+        sent: bool,
     },
     /// The session is closed. Always the last event, emitted exactly once.
     Closed {
@@ -112,14 +118,6 @@ pub enum Initiator {
     Remote,
 }
 
-/// A peer behaviour that ends the session.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum ProtocolViolation {
-    /// The bind response did not match the bind we sent.
-    UnexpectedBindResponse,
-}
-
 /// Why a session closed.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
@@ -133,6 +131,13 @@ pub enum CloseReason {
     /// The peer closed the connection.
     #[error("the peer closed the connection")]
     PeerClosed,
+    /// Reading or writing the connection failed (the driver saw an I/O error).
+    #[error("I/O error on the connection")]
+    IoError,
+    /// The peer stopped reading: no output could be written for the driver's write
+    /// timeout.
+    #[error("the peer stopped reading: no write progress")]
+    WriteStalled,
     /// The bind was refused.
     #[error("bind refused: {0}")]
     BindRejected(CommandStatus),
@@ -148,9 +153,6 @@ pub enum CloseReason {
     /// The byte stream broke framing.
     #[error("framing error: {0}")]
     Framing(FrameError),
-    /// The peer broke the protocol.
-    #[error("protocol violation: {0:?}")]
-    Protocol(ProtocolViolation),
     /// Closed locally with [`Session::close`](crate::Session::close).
     #[error("closed locally")]
     Local,
@@ -175,6 +177,13 @@ pub enum SendError {
     #[error("{command_id} is not sent by this role")]
     WrongRole {
         /// The refused PDU.
+        command_id: CommandId,
+    },
+    /// The body given to [`Session::send_body`](crate::Session::send_body) is not one of
+    /// the application's requests (a response, or a PDU the session runs itself).
+    #[error("{command_id} is not an application request")]
+    NotARequest {
+        /// The body's command_id.
         command_id: CommandId,
     },
     /// The window of outstanding requests is full; wait for [`Event::WindowOpen`].

@@ -79,7 +79,7 @@ mod tests;
 pub use smpp_pdu;
 
 pub use config::{MissingScVersion, SessionConfig};
-pub use event::{CloseReason, Event, Initiator, ProtocolViolation, SendError};
+pub use event::{CloseReason, Event, Initiator, SendError};
 pub use request::Request;
 pub use session::{BindRequest, Session, SessionStats, TimerKind, Transmit};
 pub use state::{BindMode, Role, SessionState};

@@ -39,6 +39,15 @@ macro_rules! requests {
                 }
             }
 
+            /// The TLVs of a PDU body that is one of these requests; `None` for any
+            /// other body (session-run PDUs, responses).
+            pub(crate) fn body_tlvs(body: &Body) -> Option<&Tlvs> {
+                match body {
+                    $( Body::$v(b) => Some(&b.tlvs), )*
+                    _ => None,
+                }
+            }
+
             /// The request in a PDU body, if the body is one of these requests.
             pub fn from_body(body: Body) -> Option<Self> {
                 match body {

@@ -11,7 +11,7 @@ use smpp_pdu::{
 };
 
 use crate::config::{MissingScVersion, SessionConfig};
-use crate::event::{CloseReason, Event, Initiator, ProtocolViolation, SendError};
+use crate::event::{CloseReason, Event, Initiator, SendError};
 use crate::request::Request;
 use crate::state::{BindMode, Role, Sender, SessionState, allowed, effective_version, needs_v34, sender_of};
 
@@ -219,6 +219,10 @@ pub struct Session {
     unbind_requested: bool,
     window_blocked: bool,
     stats: SessionStats,
+    /// Our requests queued in `tx` and not yet handed out by `poll_transmit`: their
+    /// sequence numbers and where their octets lie in `tx`. On close they are taken
+    /// out of the output and reported never sent.
+    unsent: Vec<(SequenceNumber, usize, usize)>,
 }
 
 impl Session {
@@ -291,6 +295,7 @@ impl Session {
             unbind_requested: false,
             window_blocked: false,
             stats: SessionStats::default(),
+            unsent: Vec::new(),
         }
     }
 
@@ -327,6 +332,18 @@ impl Session {
     /// The peer closed the connection.
     pub fn handle_eof(&mut self, _now: Instant) {
         self.close_with(CloseReason::PeerClosed);
+    }
+
+    /// Reading or writing the connection failed: the session closes with
+    /// [`CloseReason::IoError`].
+    pub fn handle_io_error(&mut self, _now: Instant) {
+        self.close_with(CloseReason::IoError);
+    }
+
+    /// The peer has not taken any output for the driver's write timeout: the session
+    /// closes with [`CloseReason::WriteStalled`].
+    pub fn handle_write_stalled(&mut self, _now: Instant) {
+        self.close_with(CloseReason::WriteStalled);
     }
 
     /// Runs the timers due at `now`. Calling it early is harmless.
@@ -380,7 +397,19 @@ impl Session {
     /// [`Event::ResponseTimeout`] or [`Event::RequestFailed`] (alert_notification, which
     /// has no response, excepted).
     pub fn send(&mut self, now: Instant, request: Request) -> Result<SequenceNumber, SendError> {
-        let id = request.command_id();
+        self.send_body(now, &request.into_body())
+    }
+
+    /// [`send`](Self::send) for a request held as a PDU body, which the caller keeps:
+    /// it is encoded by reference, so an application that may have to send it again
+    /// (after `ESME_RTHROTTLED`, or on the next connection when this one ends before
+    /// the request went out) needs no copy. A body that is not one of the
+    /// [`Request`]s is [`SendError::NotARequest`].
+    pub fn send_body(&mut self, now: Instant, body: &Body) -> Result<SequenceNumber, SendError> {
+        let id = body.command_id();
+        let Some(tlvs) = Request::body_tlvs(body) else {
+            return Err(SendError::NotARequest { command_id: id });
+        };
         let mode = self.check_can_send()?;
         let ours = match self.role {
             Role::Esme => Sender::Esme,
@@ -396,26 +425,35 @@ impl Session {
         if needs_v34(id) && version < InterfaceVersion::V34 {
             return Err(SendError::NotInVersion { command_id: id, version });
         }
-        self.check_tlvs(request.tlvs())?;
+        self.check_tlvs(tlvs)?;
         let has_response = id.has_response();
         if has_response && self.window.is_full() {
             self.window_blocked = true;
             return Err(SendError::WindowFull);
         }
-        let mut pdu = Pdu::new(SequenceNumber::FIRST, request.into_body());
-        let len = pdu.encoded_len();
+        let len = Pdu::encoded_len_of(body);
         if len > self.config.max_pdu_len {
             return Err(SendError::TooLong { len, max: self.config.max_pdu_len });
         }
-        pdu.sequence = if has_response {
+        let seq = if has_response {
             let deadline = self.config.response_timeout.map(|t| now + t);
             self.window.insert(id, deadline, true)
         } else {
             self.window.allocate()
         };
-        let seq = pdu.sequence;
-        self.write_pdu(now, pdu);
+        let start = self.tx.len();
+        Pdu::encode_parts(seq, CommandStatus::ESME_ROK, body, &mut self.tx);
+        self.after_write(now);
+        if has_response {
+            self.unsent.push((seq, start, self.tx.len()));
+        }
         Ok(seq)
+    }
+
+    /// Whether [`send`](Self::send) can take a request now: bound, and no unbind
+    /// under way. (It may still refuse one for its kind, its TLVs or a full window.)
+    pub fn can_send(&self) -> bool {
+        self.check_can_send().is_ok()
     }
 
     /// Answers the peer's request `seq` with `status` and `response`, which must be the
@@ -474,14 +512,17 @@ impl Session {
     /// Starts a graceful unbind: new requests are refused, outstanding ones keep their
     /// responses, and unbind goes out once they are all answered (or after the unbind
     /// grace period). The session closes on unbind_resp or after the grace period.
+    ///
+    /// Until the unbind PDU is actually queued, the session stays bound for the
+    /// peer: its requests (receipts, MO) are handled as before, not refused.
     pub fn unbind(&mut self, now: Instant) -> Result<(), SendError> {
         match self.state {
             SessionState::Closed => return Err(SendError::Closed),
             SessionState::Unbound => return Err(SendError::Unbinding),
+            SessionState::Bound(_) if self.unbind_requested => return Err(SendError::Unbinding),
             SessionState::Bound(_) => {}
             _ => return Err(SendError::NotBound),
         }
-        self.state = SessionState::Unbound;
         self.unbind_requested = true;
         self.disarm(TimerKind::EnquireLink);
         self.arm(TimerKind::UnbindGrace, now, Some(self.config.unbind_grace));
@@ -502,7 +543,11 @@ impl Session {
     /// All pending output as one buffer, or `None`. Call until `None` after every
     /// input or command.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if self.tx.is_empty() { None } else { Some(Transmit { bytes: self.tx.split().freeze() }) }
+        if self.tx.is_empty() {
+            return None;
+        }
+        self.unsent.clear();
+        Some(Transmit { bytes: self.tx.split().freeze() })
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called. The value
@@ -626,6 +671,11 @@ impl Session {
 
     fn write_pdu(&mut self, now: Instant, pdu: Pdu) {
         pdu.encode(&mut self.tx);
+        self.after_write(now);
+    }
+
+    /// Bookkeeping after a PDU was queued.
+    fn after_write(&mut self, now: Instant) {
         self.stats.pdus_out += 1;
         // Outbound traffic resets the idle clock that triggers enquire_link.
         if matches!(self.state, SessionState::Bound(_))
@@ -637,6 +687,7 @@ impl Session {
 
     fn check_can_send(&self) -> Result<BindMode, SendError> {
         match self.state {
+            SessionState::Bound(_) if self.unbind_requested => Err(SendError::Unbinding),
             SessionState::Bound(mode) => Ok(mode),
             SessionState::Closed => Err(SendError::Closed),
             SessionState::Unbound => Err(SendError::Unbinding),
@@ -664,6 +715,7 @@ impl Session {
     }
 
     fn send_unbind(&mut self, now: Instant) {
+        self.state = SessionState::Unbound;
         let seq = self.window.insert(CommandId::UNBIND, None, false);
         self.unbind_seq = Some(seq);
         self.write_pdu(now, Pdu::new(seq, Body::Unbind));
@@ -722,9 +774,11 @@ impl Session {
         self.state = SessionState::Closed;
         self.timers = [None; 5];
         self.rx = BytesMut::new();
+        let unsent = self.withdraw_unsent();
         for p in self.window.drain() {
             if p.counted {
-                self.push_event(Event::RequestFailed { seq: p.seq, request: p.command_id, reason });
+                let sent = !unsent.contains(&p.seq);
+                self.push_event(Event::RequestFailed { seq: p.seq, request: p.command_id, reason, sent });
             }
         }
         self.inbound.clear();
@@ -732,20 +786,51 @@ impl Session {
         self.push_event(Event::Closed { reason });
     }
 
+    /// Takes our requests that were never handed out back out of the output, so that
+    /// what is reported never sent is never written; returns their numbers.
+    fn withdraw_unsent(&mut self) -> Vec<SequenceNumber> {
+        if self.unsent.is_empty() {
+            return Vec::new();
+        }
+        let ranges = std::mem::take(&mut self.unsent);
+        let old = self.tx.split();
+        let mut pos = 0;
+        for &(_, start, end) in &ranges {
+            self.tx.extend_from_slice(old.get(pos..start).unwrap_or_default());
+            pos = end;
+        }
+        self.tx.extend_from_slice(old.get(pos..).unwrap_or_default());
+        ranges.into_iter().map(|(seq, _, _)| seq).collect()
+    }
+
     fn on_frame(&mut self, now: Instant, frame: Bytes) {
         self.stats.pdus_in += 1;
         self.arm(TimerKind::Inactivity, now, self.config.inactivity_timeout);
-        if matches!(self.state, SessionState::Bound(_)) && self.config.enquire_link_interval.is_some() {
+        if matches!(self.state, SessionState::Bound(_))
+            && !self.unbind_requested
+            && self.config.enquire_link_interval.is_some()
+        {
             self.arm(TimerKind::EnquireLink, now, self.config.enquire_link_interval);
         }
         let header = Header::parse(&frame);
         tracing::trace!(command_id = ?header.map(|h| h.command_id), len = frame.len(), "pdu in");
-        match Pdu::decode(frame) {
-            Ok(pdu) => {
+        // Responses are read leniently on both sides (the header's status is what
+        // counts), and so are an ESME's inbound requests (a receipt with one bad TLV is
+        // still a receipt). An SMSC refuses a malformed request, which is not accepted.
+        let lenient = self.role == Role::Esme || header.is_some_and(|h| h.command_id.is_response());
+        let decoded = if lenient { Pdu::decode_lenient(frame) } else { Pdu::decode(frame).map(|p| (p, None)) };
+        match decoded {
+            Ok((pdu, salvaged)) => {
                 if pdu.command_id().is_response() {
+                    if let Some(s) = &salvaged {
+                        tracing::debug!(command_id = %pdu.command_id(), status = %pdu.status, error = %s.error, "response read leniently");
+                    }
                     self.on_response(now, pdu);
                 } else {
-                    self.on_request(now, pdu);
+                    if let Some(s) = &salvaged {
+                        tracing::debug!(command_id = %pdu.command_id(), error = %s.error, raw_tlvs = ?s.raw_tlvs, "request read leniently");
+                    }
+                    self.on_request(now, pdu, salvaged);
                 }
             }
             Err(error) => {
@@ -759,10 +844,10 @@ impl Session {
     fn on_malformed(&mut self, now: Instant, h: Header, error: DecodeError) {
         let seq = h.sequence_number;
         if h.command_id.is_response() {
-            // Unknown responses are dropped; a garbled response still completes its request.
-            if let Some(p) = self.window.take(seq) {
-                self.complete_malformed(now, p, error);
-            }
+            // Responses are decoded leniently, so only an unknown command_id gets here:
+            // it answers none of our requests. Reported and dropped.
+            let late = self.window.timed_out_recently(seq);
+            self.push_event(Event::UnexpectedResponse { seq, command_id: h.command_id, status: h.command_status, late });
             return;
         }
         if let DecodeError::UnknownCommand { .. } = error {
@@ -776,35 +861,16 @@ impl Session {
         self.write_pdu(now, Pdu::with_status(seq, status, body));
     }
 
-    fn complete_malformed(&mut self, now: Instant, p: crate::window::Pending, error: DecodeError) {
-        if self.is_session_request(&p, now) {
-            return;
-        }
-        self.push_event(Event::MalformedResponse { seq: p.seq, request: p.command_id, error });
-        self.after_completion(now);
-    }
-
-    /// Settles a completed request the session itself sent; true if it was one.
-    fn is_session_request(&mut self, p: &crate::window::Pending, _now: Instant) -> bool {
-        if Some(p.seq) == self.keepalive {
-            self.keepalive = None;
-            self.disarm(TimerKind::EnquireLinkResponse);
-            return true;
-        }
-        if Some(p.seq) == self.unbind_seq {
-            self.close_with(CloseReason::Unbound { initiator: Initiator::Local });
-            return true;
-        }
-        if BindMode::from_command_id(p.command_id).is_some() {
-            self.close_with(CloseReason::Protocol(ProtocolViolation::UnexpectedBindResponse));
-            return true;
-        }
-        false
-    }
-
     fn on_response(&mut self, now: Instant, pdu: Pdu) {
         let Pdu { status, sequence: seq, body, .. } = pdu;
         let id = body.command_id();
+        // A generic_nack says the request was not processed, whatever its status.
+        let status = if id == CommandId::GENERIC_NACK && status.is_ok() {
+            tracing::debug!(?seq, "generic_nack with status 0: taken as ESME_RUNKNOWNERR");
+            CommandStatus::ESME_RUNKNOWNERR
+        } else {
+            status
+        };
         let Some(p) = self.window.take(seq) else {
             let late = self.window.timed_out_recently(seq);
             self.push_event(Event::UnexpectedResponse { seq, command_id: id, status, late });
@@ -812,6 +878,7 @@ impl Session {
         };
         if id != p.command_id.response() && id != CommandId::GENERIC_NACK {
             // A response of the wrong kind: put the request back and report the stray.
+            tracing::debug!(?seq, got = %id, request = %p.command_id, "response does not answer its request: dropped");
             self.window.restore(p);
             self.push_event(Event::UnexpectedResponse { seq, command_id: id, status, late: false });
             return;
@@ -856,7 +923,7 @@ impl Session {
         self.bound(now, mode, version);
     }
 
-    fn on_request(&mut self, now: Instant, pdu: Pdu) {
+    fn on_request(&mut self, now: Instant, pdu: Pdu, salvaged: Option<Box<smpp_pdu::Salvaged>>) {
         let Pdu { sequence: seq, body, .. } = pdu;
         let id = body.command_id();
         match body {
@@ -870,7 +937,7 @@ impl Session {
             }
             Body::Outbind(outbind) => self.on_outbind(now, outbind),
             body => match Request::from_body(body) {
-                Some(request) => self.on_app_request(now, seq, request),
+                Some(request) => self.on_app_request(now, seq, request, salvaged),
                 // Requests of other versions (v3.3-only query PDUs): not supported here.
                 None => self.write_pdu(now, Pdu::with_status(seq, CommandStatus::ESME_RINVCMDID, Body::GenericNack)),
             },
@@ -920,7 +987,13 @@ impl Session {
         }
     }
 
-    fn on_app_request(&mut self, now: Instant, seq: SequenceNumber, request: Request) {
+    fn on_app_request(
+        &mut self,
+        now: Instant,
+        seq: SequenceNumber,
+        request: Request,
+        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+    ) {
         let id = request.command_id();
         let peer = match self.role {
             Role::Esme => Sender::Smsc,
@@ -948,7 +1021,7 @@ impl Session {
             entry.1 += 1;
             self.inbound_count += 1;
         }
-        self.push_event(Event::Request { seq, request });
+        self.push_event(Event::Request { seq, request, salvaged });
     }
 }
 

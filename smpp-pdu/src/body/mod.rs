@@ -378,18 +378,31 @@ impl Pdu {
     /// Appends the PDU to `dst`, reserving exactly [`encoded_len`](Self::encoded_len)
     /// octets first.
     pub fn encode(&self, dst: &mut BytesMut) {
-        let len = self.encoded_len();
+        Self::encode_parts(self.sequence, self.status, &self.body, dst);
+    }
+
+    /// Appends the PDU made of these parts to `dst`, like [`encode`](Self::encode), for
+    /// a caller that keeps the body (to send it again, say) instead of moving it into
+    /// a `Pdu`.
+    #[inline(always)]
+    pub fn encode_parts(sequence: SequenceNumber, status: CommandStatus, body: &Body, dst: &mut BytesMut) {
+        let len = HEADER_LEN + body.body_len();
         let start = dst.len();
         dst.resize(start + len, 0);
         let Some(out) = dst.get_mut(start..) else { return };
         let mut w = crate::write::Writer::new(out);
         // Bodies are bounded well below 4 GiB: the largest is under 16 MiB.
         w.put_u32(len as u32);
-        w.put_u32(self.command_id().value());
-        w.put_u32(self.status.value());
-        w.put_u32(self.sequence.value());
-        self.body.put_body(&mut w);
+        w.put_u32(body.command_id().value());
+        w.put_u32(status.value());
+        w.put_u32(sequence.value());
+        body.put_body(&mut w);
         debug_assert_eq!(w.position(), len, "encoded_len disagrees with the writers");
+    }
+
+    /// The `command_length` a PDU with this body has.
+    pub fn encoded_len_of(body: &Body) -> usize {
+        HEADER_LEN + body.body_len()
     }
 
     /// The encoded PDU as a new buffer.

@@ -606,7 +606,7 @@ fn scripted_exchange(chunking: Chunking) -> Vec<String> {
     // Answers every request either side has received.
     let answer_all = |p: &mut Pair| {
         for e in std::mem::take(&mut p.smsc_events) {
-            if let Event::Request { seq, request: Request::SubmitSm(_) } = e {
+            if let Event::Request { seq, request: Request::SubmitSm(_), .. } = e {
                 p.smsc.respond(p.time, seq, CommandStatus::ESME_ROK, ok_resp("id")).unwrap();
             }
         }
@@ -690,7 +690,7 @@ proptest::proptest! {
         p.esme.close(p.time);
         p.settle();
         let mut outcomes: Vec<SequenceNumber> = p.esme_events.iter().filter_map(|e| match e {
-            Event::Response { seq, .. } | Event::ResponseTimeout { seq, .. } | Event::RequestFailed { seq, .. } | Event::MalformedResponse { seq, .. } => Some(*seq),
+            Event::Response { seq, .. } | Event::ResponseTimeout { seq, .. } | Event::RequestFailed { seq, .. } => Some(*seq),
             _ => None,
         }).collect();
         outcomes.sort();
@@ -735,4 +735,225 @@ proptest::proptest! {
             }
         }
     }
+}
+
+// ---- message safety ---------------------------------------------------------------
+
+/// A raw frame: command id, status, sequence number and body octets.
+fn raw(command_id: u32, status: u32, seq: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&(16 + body.len() as u32).to_be_bytes());
+    v.extend_from_slice(&command_id.to_be_bytes());
+    v.extend_from_slice(&status.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn a_status_0_response_with_a_stray_octet_is_a_success_with_its_message_id() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    outputs(&mut s);
+    s.handle_input(now, &raw(0x8000_0004, 0, a.value(), b"0a1b2c\0\0"));
+    match &events(&mut s)[..] {
+        [Event::Response { seq, status, response: Body::SubmitSmResp(Some(r)), .. }] => {
+            assert_eq!(*seq, a);
+            assert_eq!(*status, CommandStatus::ESME_ROK);
+            assert_eq!(r.message_id.as_bytes(), b"0a1b2c");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.in_flight(), 0);
+}
+
+#[test]
+fn a_status_0_bind_resp_with_an_over_long_system_id_and_a_pad_octet_binds() {
+    for tail in [&b"\0"[..], &[0x02, 0x10, 0x00, 0x01, 0x34][..]] {
+        let now = epoch();
+        let bind = BindRequest::new(BindMode::Transceiver, "user", "secret").unwrap();
+        let mut s = Session::esme(now, SessionConfig::default(), bind).unwrap();
+        let sent = outputs(&mut s);
+        let mut body = b"ABCDEFGHIJKLMNOPQ\0".to_vec();
+        body.extend_from_slice(tail);
+        s.handle_input(now, &raw(0x8000_0009, 0, sent[0].sequence.value(), &body));
+        let ev = events(&mut s);
+        assert!(matches!(ev[..], [Event::Bound { mode: BindMode::Transceiver, .. }]), "{ev:?}");
+        assert_eq!(s.state(), SessionState::Bound(BindMode::Transceiver));
+    }
+}
+
+#[test]
+fn a_generic_nack_with_status_0_is_not_a_success() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    outputs(&mut s);
+    s.handle_input(now, &raw(0x8000_0000, 0, a.value(), b""));
+    match &events(&mut s)[..] {
+        [Event::Response { seq, status, response: Body::GenericNack, .. }] => {
+            assert_eq!(*seq, a);
+            assert!(status.is_error(), "{status}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same for a bind: a generic_nack with status 0 does not bind.
+    let bind = BindRequest::new(BindMode::Transceiver, "user", "secret").unwrap();
+    let mut s = Session::esme(now, SessionConfig::default(), bind).unwrap();
+    let sent = outputs(&mut s);
+    s.handle_input(now, &raw(0x8000_0000, 0, sent[0].sequence.value(), b""));
+    assert!(matches!(events(&mut s)[..], [Event::Closed { reason: CloseReason::BindRejected(_) }]));
+}
+
+#[test]
+fn a_response_of_another_kind_does_not_complete_the_request() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    outputs(&mut s);
+    // A well-formed deliver_sm_resp, a garbled query_sm_resp and an unknown response
+    // id, all with the submit's number: none answers it.
+    s.handle_input(now, &raw(0x8000_0005, 0, a.value(), b"\0"));
+    s.handle_input(now, &raw(0x8000_0003, 0, a.value(), b"12"));
+    s.handle_input(now, &raw(0x8000_0777, 0, a.value(), b""));
+    let ev = events(&mut s);
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    assert!(ev.iter().all(|e| matches!(e, Event::UnexpectedResponse { seq, late: false, .. } if *seq == a)), "{ev:?}");
+    assert_eq!(s.in_flight(), 1, "still waiting for its own response");
+    s.handle_input(now, &raw(0x8000_0004, 0, a.value(), b"id\0"));
+    assert!(matches!(events(&mut s)[..], [Event::Response { seq, status: CommandStatus::ESME_ROK, .. }] if seq == a));
+}
+
+#[test]
+fn inbound_requests_are_handled_as_bound_until_our_unbind_is_on_the_wire() {
+    let mut p = Pair::bound(SessionConfig::default());
+    let a = p.esme.send(p.time, submit("a")).unwrap();
+    p.settle();
+    p.esme.unbind(p.time).unwrap();
+    p.settle();
+    // Our unbind waits for the submit's response; meanwhile a receipt arrives.
+    let d = p.smsc.send(p.time, deliver()).unwrap();
+    p.settle();
+    let inbound = p.esme_events.iter().find_map(|e| match e {
+        Event::Request { seq, .. } => Some(*seq),
+        _ => None,
+    });
+    let inbound = inbound.expect("the receipt reaches the application, not ESME_RINVBNDSTS");
+    p.esme.respond(p.time, inbound, CommandStatus::ESME_ROK, Body::DeliverSmResp(None)).unwrap();
+    p.settle();
+    assert!(
+        p.smsc_events.iter().any(|e| matches!(e, Event::Response { seq, status: CommandStatus::ESME_ROK, .. } if *seq == d)),
+        "{:?}",
+        p.smsc_events
+    );
+    // Now the submit is answered, our unbind goes out; after that the session is
+    // unbound for the peer.
+    let r = p.smsc_events.iter().find_map(|e| match e {
+        Event::Request { seq, request: Request::SubmitSm(_), .. } => Some(*seq),
+        _ => None,
+    });
+    // Keep our unbind from reaching the SMSC, so no unbind_resp closes the session.
+    p.mute_esme = true;
+    p.smsc.respond(p.time, r.unwrap(), CommandStatus::ESME_ROK, ok_resp("m")).unwrap();
+    p.settle();
+    assert!(p.esme_events.iter().any(|e| matches!(e, Event::Response { seq, .. } if *seq == a)));
+    assert_eq!(p.esme.state(), SessionState::Unbound);
+    let mut d = DeliverSm::default();
+    d.short_message = ShortMessage::new(&b"late"[..]).unwrap();
+    feed(&mut p.esme, p.time, Pdu::new(seq(99), Body::DeliverSm(d)));
+    let out = outputs(&mut p.esme);
+    assert_eq!(out.last().map(|o| o.status), Some(CommandStatus::ESME_RINVBNDSTS));
+}
+
+#[test]
+fn requests_never_handed_out_are_withdrawn_and_reported_unsent_on_close() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    let out = s.poll_transmit().unwrap();
+    let b = s.send(now, submit("b")).unwrap();
+    // An enquire_link answer queued between them must survive the withdrawal.
+    feed(&mut s, now, Pdu::new(seq(50), Body::EnquireLink));
+    let c = s.send(now, submit("c")).unwrap();
+    s.close(now);
+    let failed: Vec<_> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RequestFailed { seq, sent, .. } => Some((seq, sent)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, vec![(a, true), (b, false), (c, false)]);
+    let rest = outputs(&mut s);
+    assert_eq!(rest.len(), 1, "only the enquire_link_resp is still written: {rest:?}");
+    assert_eq!(rest[0].command_id(), CommandId::ENQUIRE_LINK_RESP);
+    assert!(!out.bytes.is_empty());
+}
+
+#[test]
+fn io_errors_and_stalled_writes_have_their_own_close_reasons() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    s.handle_io_error(now);
+    assert!(matches!(events(&mut s)[..], [Event::Closed { reason: CloseReason::IoError }]));
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    let _ = s.poll_transmit();
+    s.handle_write_stalled(now);
+    assert!(matches!(
+        events(&mut s)[..],
+        [
+            Event::RequestFailed { seq, reason: CloseReason::WriteStalled, sent: true, .. },
+            Event::Closed { reason: CloseReason::WriteStalled }
+        ] if seq == a
+    ));
+}
+
+/// A deliver_sm receipt with the given TLV octets after its mandatory part.
+fn receipt_frame(seq_no: u32, tlvs: &[u8]) -> Vec<u8> {
+    let mut d = DeliverSm::default();
+    d.esm_class = smpp_pdu::EsmClass(0x04);
+    d.short_message = ShortMessage::new(&b"id:7 stat:DELIVRD"[..]).unwrap();
+    let mut wire = Pdu::new(seq(seq_no), Body::DeliverSm(d)).to_bytes().to_vec();
+    wire.extend_from_slice(tlvs);
+    let len = wire.len() as u32;
+    wire[..4].copy_from_slice(&len.to_be_bytes());
+    wire
+}
+
+#[test]
+fn an_esme_takes_a_receipt_with_a_malformed_tlv_and_says_so() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    // message_state of length 2, then a good receipted_message_id.
+    s.handle_input(now, &receipt_frame(9, &[0x04, 0x27, 0x00, 0x02, 0x02, 0x00, 0x00, 0x1E, 0x00, 0x02, b'7', 0]));
+    assert!(outputs(&mut s).is_empty(), "not refused with 0xC0: the application answers");
+    match &events(&mut s)[..] {
+        [Event::Request { seq: s9, request: Request::DeliverSm(d), salvaged: Some(salvaged) }] => {
+            assert_eq!(*s9, seq(9));
+            assert_eq!(salvaged.raw_tlvs, vec![smpp_pdu::TlvTag::MESSAGE_STATE]);
+            assert_eq!(d.short_message.as_bytes(), b"id:7 stat:DELIVRD");
+            assert!(d.tlvs.receipted_message_id().is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A clean one says nothing.
+    s.handle_input(now, &receipt_frame(10, &[]));
+    assert!(matches!(events(&mut s)[..], [Event::Request { salvaged: None, .. }]));
+}
+
+#[test]
+fn an_smsc_still_refuses_a_submit_with_a_malformed_tlv() {
+    let now = epoch();
+    let mut s = bound_smsc(now, BindMode::Transceiver, 0x34);
+    let mut wire = Pdu::new(seq(3), submit("x").into_body()).to_bytes().to_vec();
+    wire.extend_from_slice(&[0x04, 0x27, 0x00, 0x02, 0x02, 0x00]);
+    let len = wire.len() as u32;
+    wire[..4].copy_from_slice(&len.to_be_bytes());
+    s.handle_input(now, &wire);
+    assert!(events(&mut s).is_empty());
+    let out = outputs(&mut s);
+    assert_eq!(out[0].command_id(), CommandId::SUBMIT_SM_RESP);
+    assert!(out[0].status.is_error());
 }
