@@ -636,7 +636,8 @@ fn parse_tlvs(mut i: &[u8], cx: &Cx<'_>) -> Result<Tlvs, ParseError> {
             return Err(at(ErrorKind::TooManyTlvs(MAX_TLVS)));
         }
         let stream = |_| at(ErrorKind::TlvStream);
-        let header = parse_u16(i, "tlv").and_then(|(rest, tag)| parse_u16(rest, "tlv").map(|(rest, len)| (rest, tag, len)));
+        let header =
+            parse_u16(i, "tlv").and_then(|(rest, tag)| parse_u16(rest, "tlv").map(|(rest, len)| (rest, tag, len)));
         let (rest, tag, len) = match header {
             Ok(h) => h,
             Err(_) if cx.lenient => break,

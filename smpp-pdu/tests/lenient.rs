@@ -4,8 +4,8 @@
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use smpp_pdu::{
-    Body, CommandStatus, DecodeError, DeliverSm, InterfaceVersion, MAX_PDU_LEN_DEFAULT, MessageState, OctetString,
-    Pdu, SequenceNumber, SubmitSm, Tlv, TlvTag, frame_len,
+    Body, CommandStatus, DecodeError, DeliverSm, InterfaceVersion, MAX_PDU_LEN_DEFAULT, MessageState, OctetString, Pdu,
+    SequenceNumber, SubmitSm, Tlv, TlvTag, frame_len,
 };
 
 /// A frame from a command id, status and body octets.
@@ -97,7 +97,9 @@ fn a_tlv_running_past_the_end_is_kept_raw() {
     let Body::DeliverSm(d) = pdu.body else { panic!() };
     assert_eq!(d.tlvs.message_state(), Some(MessageState::DELIVERED));
     assert_eq!(salvaged.unwrap().raw_tlvs, vec![TlvTag::RECEIPTED_MESSAGE_ID]);
-    assert!(matches!(d.tlvs.get(TlvTag::RECEIPTED_MESSAGE_ID), Some(Tlv::Unknown { value, .. }) if value.as_bytes() == b"1"));
+    assert!(
+        matches!(d.tlvs.get(TlvTag::RECEIPTED_MESSAGE_ID), Some(Tlv::Unknown { value, .. }) if value.as_bytes() == b"1")
+    );
 }
 
 #[test]
@@ -106,10 +108,7 @@ fn requests_with_broken_mandatory_fields_are_still_errors() {
     let f = frame(0x0000_0005, 0, b"\0\x01\x01123");
     assert!(Pdu::decode_lenient(f).is_err());
     // An unknown command id stays an error too.
-    assert!(matches!(
-        Pdu::decode_lenient(frame(0x0000_0777, 0, b"")),
-        Err(DecodeError::UnknownCommand { .. })
-    ));
+    assert!(matches!(Pdu::decode_lenient(frame(0x0000_0777, 0, b"")), Err(DecodeError::UnknownCommand { .. })));
 }
 
 #[test]

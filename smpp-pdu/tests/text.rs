@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use proptest::prelude::*;
 use smpp_pdu::text::{
-    Concatenation, Decoded, Encoding, Fragment, Reassembler, Receipt, decode, fragment_of, plan, split,
+    Concatenation, Decoded, Encoding, Expired, Fragment, Pushed, Reassembler, Receipt, decode, fragment_of, plan, split,
 };
 use smpp_pdu::{DataCoding, DeliverSm, EsmClass, MessageState, OctetString, ShortMessage, Tlv, tlv::TlvString};
 
@@ -122,6 +123,277 @@ fn real_world_receipt_variants() {
 }
 
 #[test]
+fn receipt_vendor_keys_do_not_leak_into_known_values() {
+    let r = Receipt::parse(
+        "id:43 msisdn:447700900123 sub:001 dlvrd:001 submit date:2001011200 done date:2001011201 stat:DELIVRD err:000 text:hi",
+    )
+    .unwrap();
+    assert_eq!(r.id.as_deref(), Some("43"), "the vendor key after id: is not part of the id");
+    assert_eq!((r.sub, r.dlvrd), (Some(1), Some(1)));
+    assert_eq!(r.extra, [("msisdn".to_owned(), "447700900123".to_owned())]);
+    let r = Receipt::parse("id:7 stat:DELIVRD mccmnc:23415 err:000").unwrap();
+    assert_eq!(r.state, Some(MessageState::DELIVERED), "the state survives a vendor key after it");
+    assert_eq!(r.stat.as_deref(), Some("DELIVRD"));
+    assert_eq!(r.err.as_deref(), Some("000"));
+    assert_eq!(r.extra, [("mccmnc".to_owned(), "23415".to_owned())]);
+}
+
+#[test]
+fn receipt_vendor_keys_may_sit_before_after_and_between_every_known_key() {
+    let r = Receipt::parse(
+        "imsi:234150000000001 id:0A1B msisdn:447700900123 sub:001 nt:5 dlvrd:000 MCC:234 \
+         submit date:2001011200 x-1:a done_date:200101120105 vendor.key:b stat:UNDELIV mccmnc:23415 \
+         err:034 last:z text:Hello there",
+    )
+    .unwrap();
+    assert_eq!(r.id.as_deref(), Some("0A1B"));
+    assert_eq!((r.sub, r.dlvrd), (Some(1), Some(0)));
+    assert_eq!(r.submit_date.map(|d| d.to_string()).as_deref(), Some("2001011200"));
+    assert_eq!(r.done_date.map(|d| d.to_string()).as_deref(), Some("200101120105"));
+    assert_eq!(r.state, Some(MessageState::UNDELIVERABLE));
+    assert_eq!(r.stat.as_deref(), Some("UNDELIV"));
+    assert_eq!(r.err.as_deref(), Some("034"));
+    assert_eq!(r.text.as_deref(), Some("Hello there"));
+    let extra: Vec<(&str, &str)> = r.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        extra,
+        [
+            ("imsi", "234150000000001"),
+            ("msisdn", "447700900123"),
+            ("nt", "5"),
+            ("MCC", "234"),
+            ("x-1", "a"),
+            ("vendor.key", "b"),
+            ("mccmnc", "23415"),
+            ("last", "z"),
+        ],
+        "vendor keys in order, as sent"
+    );
+    // Vendor keys after the last known key, and no text.
+    let r = Receipt::parse("stat:ACCEPTD id:9 msisdn:1 imsi:2").unwrap();
+    assert_eq!((r.id.as_deref(), r.state), (Some("9"), Some(MessageState::ACCEPTED)));
+    assert_eq!(r.extra.len(), 2);
+    assert_eq!(r.text, None);
+}
+
+#[test]
+fn receipt_date_keys_are_two_words_and_their_value_one() {
+    let r = Receipt::parse(
+        "id:5 submit date:2001011200 msisdn:447700900123 done date:2001011201 mccmnc:23415 stat:DELIVRD",
+    )
+    .unwrap();
+    assert_eq!(r.submit_date.map(|d| d.to_string()).as_deref(), Some("2001011200"));
+    assert_eq!(r.done_date.map(|d| d.to_string()).as_deref(), Some("2001011201"));
+    assert_eq!(r.extra.len(), 2);
+    // Case and spacing of the two-word keys.
+    let r = Receipt::parse("ID:5  SUBMIT   Date:2001011200   Done DATE:200101120130  STAT:delivrd").unwrap();
+    assert_eq!(r.submit_date.map(|d| d.to_string()).as_deref(), Some("2001011200"));
+    assert_eq!(r.done_date.and_then(|d| d.second), Some(30));
+    assert_eq!(r.state, Some(MessageState::DELIVERED));
+    // A value after a space: `key: value`; an empty value before the next key.
+    let r = Receipt::parse("id: 77 stat: EXPIRED err: text:").unwrap();
+    assert_eq!((r.id.as_deref(), r.state), (Some("77"), Some(MessageState::EXPIRED)));
+    assert_eq!((r.err.as_deref(), r.text.as_deref()), (Some(""), Some("")));
+}
+
+#[test]
+fn receipt_text_keeps_key_like_words_colons_and_spaces() {
+    let r = Receipt::parse("id:46 stat:DELIVRD err:000 TEXT: id:99 stat:UNDELIV msisdn:1  a:b c ").unwrap();
+    assert_eq!(r.id.as_deref(), Some("46"));
+    assert_eq!(r.state, Some(MessageState::DELIVERED));
+    assert_eq!(r.text.as_deref(), Some("id:99 stat:UNDELIV msisdn:1  a:b c "));
+    assert!(r.extra.is_empty(), "nothing after text: is a key");
+}
+
+#[test]
+fn receipt_unknown_stat_words_are_kept_raw() {
+    let r = Receipt::parse("id:12 stat:DELIVERED_TO_HANDSET err:000").unwrap();
+    assert_eq!(r.stat.as_deref(), Some("DELIVERED_TO_HANDSET"));
+    assert_eq!(r.state, None);
+    assert_eq!(r.err.as_deref(), Some("000"));
+    assert!(Receipt::parse("stat:DELIVERED_TO_HANDSET err:000").is_none(), "neither an id nor a state");
+    for (word, state) in [
+        ("delivrd", MessageState::DELIVERED),
+        ("Undeliv", MessageState::UNDELIVERABLE),
+        ("UNKNOWN", MessageState::UNKNOWN),
+        ("delivered", MessageState::DELIVERED),
+        ("UNDELIVERED", MessageState::UNDELIVERABLE),
+        ("en_route", MessageState::ENROUTE),
+    ] {
+        let r = Receipt::parse(&format!("stat:{word} mccmnc:23415")).unwrap();
+        assert_eq!((r.state, r.stat.as_deref()), (Some(state), Some(word)), "{word}");
+    }
+}
+
+#[test]
+fn receipt_format_leaves_vendor_keys_out_and_parses_back() {
+    let r = Receipt::parse("id:43 msisdn:447700900123 stat:DELIVERED_TO_HANDSET mccmnc:23415 err:000 text:hi").unwrap();
+    let formatted = r.format();
+    assert!(!formatted.contains("msisdn") && !formatted.contains("mccmnc"), "{formatted}");
+    let again = Receipt::parse(&formatted).unwrap();
+    assert_eq!((again.id, again.stat, again.err, again.text), (r.id, r.stat, r.err, r.text));
+    assert!(again.extra.is_empty());
+    // An empty id formats and parses back as empty, not as the next field.
+    let r = Receipt::parse("id: stat:DELIVRD").unwrap();
+    assert_eq!(r.id.as_deref(), Some(""));
+    assert_eq!(Receipt::parse(&r.format()).unwrap().id.as_deref(), Some(""));
+}
+
+fn udh_parts(text: &str, encoding: Encoding, reference: u16) -> Vec<Fragment> {
+    split(text, encoding, Concatenation::Udh8, reference)
+        .unwrap()
+        .iter()
+        .map(|p| fragment_of(p.esm_class, &p.short_message, &p.tlvs).unwrap())
+        .collect()
+}
+
+#[test]
+fn expiry_returns_the_arrived_parts_in_order_with_the_first_meta() {
+    let text = "Привет, мир! ".repeat(15);
+    let parts = udh_parts(&text, Encoding::Ucs2, 21);
+    assert_eq!(parts.len(), 3);
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 1 << 20);
+    let t0 = epoch();
+    let push = |r: &mut Reassembler<&'static str>, k: usize, meta| {
+        r.push_with(t0, b"src", b"dst", DataCoding::UCS2, parts[k].clone(), meta)
+    };
+    assert!(matches!(push(&mut r, 2, "third"), Pushed::Held));
+    assert!(matches!(push(&mut r, 0, "first"), Pushed::Held));
+    assert!(matches!(push(&mut r, 2, "again"), Pushed::Duplicate));
+    assert!(r.expire(t0 + Duration::from_secs(29)).is_empty());
+    let expired = r.expire(t0 + Duration::from_secs(30));
+    assert_eq!(expired.len(), 1);
+    let e: &Expired<&str> = &expired[0];
+    assert_eq!((e.source.as_slice(), e.destination.as_slice()), (&b"src"[..], &b"dst"[..]));
+    assert_eq!((e.reference, e.total, e.received), (21, 3, 2));
+    assert_eq!(e.parts, [(1, parts[0].data.clone()), (3, parts[2].data.clone())], "in part-number order");
+    assert_eq!(e.first, "third", "the meta of the first part seen");
+    assert_eq!(e.data_coding, DataCoding::UCS2);
+    let texts = e.texts();
+    assert_eq!(texts.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 3]);
+    let Decoded::Text(first) = &texts[0].1 else { panic!("text") };
+    let Decoded::Text(last) = &texts[1].1 else { panic!("text") };
+    assert!(text.starts_with(first.as_str()) && text.ends_with(last.as_str()));
+    assert_eq!(first.chars().count(), 67);
+    assert!(r.is_empty());
+}
+
+#[test]
+fn expired_texts_decode_gsm_with_national_tables() {
+    use smpp_pdu::text::{Language, NationalTables};
+    let gsm = "Price: 5€ {ok} ".repeat(25);
+    let parts = udh_parts(&gsm, Encoding::Gsm7, 3);
+    let mut r: Reassembler<()> = Reassembler::new(Duration::from_secs(1), 10, 1 << 20);
+    let t0 = epoch();
+    assert!(r.push(t0, b"a", b"b", DataCoding::MC_DEFAULT, parts[1].clone()).is_none());
+    let e = r.expire(t0 + Duration::from_secs(1)).pop().unwrap();
+    assert_eq!(e.parts, [(2, parts[1].data.clone())]);
+    let texts = e.texts();
+    let [(2, Decoded::Text(t))] = texts.as_slice() else { panic!("one text part") };
+    assert!(t.contains('€') && gsm.contains(t.as_str()), "{t}");
+    // Turkish: the tables come with the part and decode its text.
+    let tables = NationalTables::new(Some(Language::Turkish), Some(Language::Turkish));
+    let tr = "Iğdır'da güneşli bir gün; şimdi çay içelim. ".repeat(6);
+    let parts = udh_parts(&tr, Encoding::Gsm7National(tables), 4);
+    assert!(r.push(t0, b"a", b"b", DataCoding::MC_DEFAULT, parts[0].clone()).is_none());
+    let e = r.expire(t0 + Duration::from_secs(1)).pop().unwrap();
+    assert_eq!(e.national, tables);
+    let texts = e.texts();
+    let [(1, Decoded::Text(t))] = texts.as_slice() else { panic!("one text part") };
+    assert!(tr.starts_with(t.as_str()) && t.contains('ş'), "{t}");
+}
+
+#[test]
+fn eviction_by_count_returns_the_parts_and_meta() {
+    let mut r = Reassembler::new(Duration::from_secs(30), 1, 1 << 20);
+    let t0 = epoch();
+    let a = Fragment::new(1, 3, 2, Bytes::from_static(b"aa"));
+    let b = Fragment::new(2, 3, 1, Bytes::from_static(b"bb"));
+    assert!(matches!(r.push_with(t0, b"s", b"d", DataCoding::MC_DEFAULT, a, 1u32), Pushed::Held));
+    assert!(matches!(
+        r.push_with(t0 + Duration::from_secs(1), b"s", b"d", DataCoding::MC_DEFAULT, b, 2u32),
+        Pushed::Held
+    ));
+    assert_eq!(r.len(), 1);
+    let evicted = r.expire(t0 + Duration::from_secs(2));
+    assert_eq!(evicted.len(), 1, "reported before any timeout");
+    assert_eq!((evicted[0].reference, evicted[0].first), (1, 1));
+    assert_eq!(evicted[0].parts, [(2, Bytes::from_static(b"aa"))]);
+}
+
+#[test]
+fn eviction_by_octets_returns_the_parts_and_meta() {
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 10);
+    let t0 = epoch();
+    let part = |reference, seq, data: &'static [u8]| Fragment::new(reference, 2, seq, Bytes::from_static(data));
+    assert!(matches!(r.push_with(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(1, 2, b"12345678"), "a"), Pushed::Held));
+    let later = t0 + Duration::from_secs(1);
+    assert!(matches!(
+        r.push_with(later, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 1, b"abcdefgh"), "b"),
+        Pushed::Held
+    ));
+    assert_eq!(r.len(), 1, "16 octets held is over the bound of 10");
+    let evicted = r.expire(later);
+    assert_eq!(evicted.len(), 1);
+    assert_eq!((evicted[0].reference, evicted[0].first, evicted[0].received), (1, "a", 1));
+    assert_eq!(evicted[0].parts, [(2, Bytes::from_static(b"12345678"))]);
+    // The message still held completes, with its own meta.
+    let Pushed::Complete(done) = r.push_with(later, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 2, b"ij"), "c") else {
+        panic!("complete")
+    };
+    assert_eq!((done.first, done.data.as_slice()), ("b", &b"abcdefghij"[..]));
+}
+
+#[test]
+fn invalid_parts_come_back_with_their_meta() {
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 1 << 20);
+    let t0 = epoch();
+    for (total, seq) in [(3, 0), (3, 4), (0, 1), (0, 0)] {
+        let f = Fragment::new(9, total, seq, Bytes::from_static(b"plain"));
+        match r.push_with(t0, b"s", b"d", DataCoding::MC_DEFAULT, f.clone(), (total, seq)) {
+            Pushed::Invalid(back, meta) => assert_eq!((back, meta), (f, (total, seq))),
+            other => panic!("total {total} seq {seq}: {other:?}"),
+        }
+    }
+    assert!(r.is_empty(), "nothing held");
+    assert!(r.expire(t0 + Duration::from_secs(60)).is_empty(), "nor reported");
+}
+
+#[test]
+fn duplicates_are_ignored_and_complete_carries_the_first_meta() {
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 1 << 20);
+    let t0 = epoch();
+    let part = |seq, data: &'static [u8]| Fragment::new(5, 3, seq, Bytes::from_static(data));
+    let mut push = |seq, data, meta| r.push_with(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(seq, data), meta);
+    assert_eq!(push(2, b"BB", "second part, seen first"), Pushed::Held);
+    assert_eq!(push(2, b"XX", "duplicate"), Pushed::Duplicate);
+    assert_eq!(push(1, b"AA", "first part"), Pushed::Held);
+    let Pushed::Complete(a) = push(3, b"CC", "last part") else { panic!("complete") };
+    assert_eq!(a.first, "second part, seen first");
+    assert_eq!(a.data, b"AABBCC", "the duplicate's data is not used");
+    assert_eq!((a.reference, a.total), (5, 3));
+    // A one-part "long" message completes at once, with its meta.
+    let one = Fragment::new(6, 1, 1, Bytes::from_static(b"solo"));
+    let Pushed::Complete(a) = r.push_with(t0, b"s", b"d", DataCoding::MC_DEFAULT, one, "solo") else {
+        panic!("complete")
+    };
+    assert_eq!((a.first, a.data.as_slice()), ("solo", &b"solo"[..]));
+    assert!(r.is_empty());
+}
+
+#[test]
+fn push_without_meta_still_drops_invalid_and_duplicate_parts() {
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 1 << 20);
+    let t0 = epoch();
+    let part = |total, seq| Fragment::new(8, total, seq, Bytes::from_static(b"x"));
+    assert!(r.push(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 3)).is_none());
+    assert!(r.push(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 1)).is_none());
+    assert!(r.push(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 1)).is_none());
+    let a = r.push(t0, b"s", b"d", DataCoding::MC_DEFAULT, part(2, 2)).unwrap();
+    assert_eq!((a.data, a.first), (b"xx".to_vec(), ()));
+}
+
+#[test]
 fn udh_parts_reassemble_out_of_order_with_duplicates() {
     let text = "Привет! ".repeat(30);
     let parts = split(&text, Encoding::Ucs2, Concatenation::Udh16, 0xBEEF).unwrap();
@@ -156,6 +428,7 @@ fn sar_parts_reassemble_and_incomplete_sets_expire_with_a_report() {
     let expired = r.expire(t0 + Duration::from_secs(30));
     assert_eq!(expired.len(), 1);
     assert_eq!((expired[0].reference, expired[0].received, expired[0].total), (9, 1, 3));
+    assert_eq!(expired[0].parts, [(1, f(0).data)], "the part that came is reported");
     assert!(r.is_empty());
 }
 
@@ -213,6 +486,44 @@ fn arb_text() -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any text: parsing never panics, and a parsed receipt formats to text that
+    /// parses back to the same id, stat word, state, error and text.
+    #[test]
+    fn receipts_format_and_parse_back(
+        words in proptest::collection::vec(
+            prop_oneof![
+                "(id|ID|sub|dlvrd|stat|err|msisdn|submit|done|date|text|Text|submit_date|x-y):?",
+                "[a-zA-Z0-9:_ ]{0,12}",
+                Just("stat:DELIVRD".to_owned()),
+                Just("date:2001011200".to_owned()),
+                any::<String>().prop_map(|s| s.chars().take(8).collect()),
+            ],
+            0..16,
+        ),
+        spaces in proptest::collection::vec("[ \t]{1,3}", 16),
+    ) {
+        let text: String = words.iter().zip(&spaces).flat_map(|(w, s)| [w.as_str(), s.as_str()]).collect();
+        if let Some(r) = Receipt::parse(&text) {
+            let again = Receipt::parse(&r.format());
+            prop_assert!(again.is_some(), "{} formats to {}", text, r.format());
+            let again = again.unwrap();
+            prop_assert_eq!(again.id.unwrap_or_default(), r.id.unwrap_or_default());
+            if r.state.is_some() {
+                // (Without a state, `format` writes `stat:UNKNOWN`.)
+                prop_assert_eq!(again.state, r.state);
+            }
+            if r.stat.is_some() {
+                prop_assert_eq!(again.stat, r.stat);
+            }
+            if r.err.is_some() {
+                prop_assert_eq!(again.err, r.err);
+            }
+            if r.text.is_some() {
+                prop_assert_eq!(again.text, r.text);
+            }
+        }
+    }
 
     /// For any Unicode string: split, then reassemble, gives the original; every part
     /// fits its PDU; no part ends inside an escape pair or a surrogate pair.

@@ -19,7 +19,7 @@ mod split;
 
 pub use gsm::{pack, unpack};
 pub use national::{Language, NationalTables};
-pub use reassembly::{Assembled, Expired, Fragment, Reassembler, fragment_of};
+pub use reassembly::{Assembled, Expired, Fragment, Pushed, Reassembler, fragment_of};
 pub use receipt::{Receipt, ReceiptDate};
 pub use split::{Concatenation, Part, References, split};
 

@@ -77,7 +77,7 @@ pub fn fragment_of(esm_class: EsmClass, short_message: &OctetString<254>, tlvs: 
 /// A message whose parts have all arrived.
 #[non_exhaustive]
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Assembled {
+pub struct Assembled<M = ()> {
     /// The reference.
     pub reference: u16,
     /// How many parts it had.
@@ -88,19 +88,23 @@ pub struct Assembled {
     pub data_coding: DataCoding,
     /// National language tables announced by the parts.
     pub national: super::NationalTables,
+    /// The caller's metadata of the first part seen (given to
+    /// [`Reassembler::push_with`]; `()` through [`Reassembler::push`]).
+    pub first: M,
 }
 
-impl Assembled {
+impl<M> Assembled<M> {
     /// The text, decoded by data_coding and national tables.
     pub fn decode(&self) -> super::Decoded {
         super::decode_with(self.data_coding, &self.data, self.national)
     }
 }
 
-/// An incomplete message given up on (timed out, or evicted to bound memory).
+/// An incomplete message given up on (timed out, or evicted to bound memory), with
+/// the parts that did arrive: they were acknowledged, so they must not vanish.
 #[non_exhaustive]
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Expired {
+pub struct Expired<M = ()> {
     /// The source address.
     pub source: Vec<u8>,
     /// The destination address.
@@ -111,39 +115,75 @@ pub struct Expired {
     pub total: u8,
     /// Parts received.
     pub received: u8,
+    /// The parts received: the part number (from 1) and the part's user data, in
+    /// part-number order.
+    pub parts: Vec<(u8, Bytes)>,
+    /// The data_coding of the first part seen.
+    pub data_coding: DataCoding,
+    /// National language tables announced by the first part seen.
+    pub national: super::NationalTables,
+    /// The caller's metadata of the first part seen (given to
+    /// [`Reassembler::push_with`]; `()` through [`Reassembler::push`]).
+    pub first: M,
+}
+
+impl<M> Expired<M> {
+    /// Each part received, with its text decoded by data_coding and national tables,
+    /// in part-number order.
+    pub fn texts(&self) -> Vec<(u8, super::Decoded)> {
+        self.parts.iter().map(|(n, data)| (*n, super::decode_with(self.data_coding, data, self.national))).collect()
+    }
+}
+
+/// What [`Reassembler::push_with`] did with a part.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Pushed<M> {
+    /// This part completed the message (for a one-part "long" message too).
+    Complete(Assembled<M>),
+    /// Held until the other parts arrive (`meta` kept if this is the first part seen
+    /// of the message, else dropped). If holding it went past the memory bounds, the
+    /// oldest messages (possibly this one) were evicted and are reported, with their
+    /// parts, by [`Reassembler::expire`].
+    Held,
+    /// A part already held (same part number): ignored; the meta is dropped.
+    Duplicate,
+    /// total == 0, part number 0 or above total: not taken. The fragment and meta come
+    /// back so the caller can deliver it as a plain message.
+    Invalid(Fragment, M),
 }
 
 type Key = (Vec<u8>, Vec<u8>, u16, u8);
 
 #[derive(Debug)]
-struct Pending {
+struct Pending<M> {
     first_seen: Instant,
     parts: Vec<Option<Bytes>>,
     received: u8,
     data_coding: DataCoding,
     national: super::NationalTables,
+    first: M,
 }
 
 /// Collects parts until a message is whole. Bounded in messages and octets.
+///
+/// `M` is metadata the caller keeps with the first part seen of each message (the
+/// PDU it came in, say), handed back in [`Assembled::first`] and [`Expired::first`];
+/// with the default `()`, [`push`](Reassembler::push) needs none.
 #[derive(Debug)]
-pub struct Reassembler {
+pub struct Reassembler<M = ()> {
     timeout: Duration,
     max_messages: usize,
     max_octets: usize,
     octets: usize,
-    pending: HashMap<Key, Pending>,
-    evicted: Vec<Expired>,
+    pending: HashMap<Key, Pending<M>>,
+    evicted: Vec<Expired<M>>,
 }
 
 impl Reassembler {
-    /// Incomplete messages expire after `timeout`; at most `max_messages` incomplete
-    /// messages and `max_octets` octets are held (the oldest go first).
-    pub fn new(timeout: Duration, max_messages: usize, max_octets: usize) -> Self {
-        Self { timeout, max_messages, max_octets, octets: 0, pending: HashMap::new(), evicted: Vec::new() }
-    }
-
     /// Adds a part. Returns the whole message when this part completes it. Duplicates
-    /// are ignored; parts with an impossible number are dropped.
+    /// are ignored; parts with an impossible number are dropped (use
+    /// [`push_with`](Self::push_with) to get them back).
     pub fn push(
         &mut self,
         now: Instant,
@@ -152,46 +192,113 @@ impl Reassembler {
         data_coding: DataCoding,
         fragment: Fragment,
     ) -> Option<Assembled> {
-        let Fragment { reference, total, seq, data, national } = fragment;
-        if total == 0 || seq == 0 || seq > total {
-            return None;
+        match self.push_with(now, source, destination, data_coding, fragment, ()) {
+            Pushed::Complete(a) => Some(a),
+            Pushed::Held | Pushed::Duplicate | Pushed::Invalid(..) => None,
         }
+    }
+}
+
+impl<M> Reassembler<M> {
+    /// Incomplete messages expire after `timeout`; at most `max_messages` incomplete
+    /// messages and `max_octets` octets are held (the oldest go first).
+    pub fn new(timeout: Duration, max_messages: usize, max_octets: usize) -> Self {
+        Self { timeout, max_messages, max_octets, octets: 0, pending: HashMap::new(), evicted: Vec::new() }
+    }
+
+    /// Adds a part with the caller's metadata `meta`, kept if this is the first part
+    /// seen of its message. Says whether the part completed its message, is held,
+    /// duplicates a part held, or is invalid (then the fragment and `meta` come back).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use bytes::Bytes;
+    /// use smpp_pdu::text::{Fragment, Pushed, Reassembler};
+    /// use smpp_pdu::DataCoding;
+    /// # #[allow(clippy::disallowed_methods)]
+    /// let now = Instant::now();
+    /// let mut r: Reassembler<&str> = Reassembler::new(Duration::from_secs(60), 16, 1 << 16);
+    /// let part = |seq| Fragment::new(7, 2, seq, Bytes::from_static(b"ab"));
+    /// assert!(matches!(r.push_with(now, b"s", b"d", DataCoding::MC_DEFAULT, part(2), "second"), Pushed::Held));
+    /// let Pushed::Complete(a) = r.push_with(now, b"s", b"d", DataCoding::MC_DEFAULT, part(1), "first") else {
+    ///     panic!("complete")
+    /// };
+    /// assert_eq!((a.first, a.data), ("second", b"abab".to_vec()), "the meta of the first part seen");
+    /// ```
+    pub fn push_with(
+        &mut self,
+        now: Instant,
+        source: &[u8],
+        destination: &[u8],
+        data_coding: DataCoding,
+        fragment: Fragment,
+        meta: M,
+    ) -> Pushed<M> {
+        let (total, seq) = (fragment.total, fragment.seq);
+        if total == 0 || seq == 0 || seq > total {
+            return Pushed::Invalid(fragment, meta);
+        }
+        let Fragment { reference, data, national, .. } = fragment;
         if total == 1 {
-            return Some(Assembled { reference, total, data: data.to_vec(), data_coding, national });
+            return Pushed::Complete(Assembled {
+                reference,
+                total,
+                data: data.to_vec(),
+                data_coding,
+                national,
+                first: meta,
+            });
         }
         let key = (source.to_vec(), destination.to_vec(), reference, total);
-        if !self.pending.contains_key(&key) {
-            while self.pending.len() >= self.max_messages.max(1) {
-                self.evict_oldest();
-            }
-            let pending =
-                Pending { first_seen: now, parts: vec![None; usize::from(total)], received: 0, data_coding, national };
-            self.pending.insert(key.clone(), pending);
-        }
+        let index = usize::from(seq) - 1;
         let len = data.len();
-        let entry = self.pending.get_mut(&key)?;
-        let slot = entry.parts.get_mut(usize::from(seq) - 1)?;
-        if slot.is_some() {
-            return None;
-        }
-        *slot = Some(data);
-        entry.received += 1;
+        let received = match self.pending.get_mut(&key) {
+            Some(entry) => {
+                match entry.parts.get_mut(index) {
+                    Some(slot @ None) => *slot = Some(data),
+                    // Held already (a slot exists for every number up to total).
+                    _ => return Pushed::Duplicate,
+                }
+                entry.received += 1;
+                entry.received
+            }
+            None => {
+                while self.pending.len() >= self.max_messages.max(1) {
+                    self.evict_oldest();
+                }
+                let mut parts = vec![None; usize::from(total)];
+                if let Some(slot) = parts.get_mut(index) {
+                    *slot = Some(data);
+                }
+                let pending = Pending { first_seen: now, parts, received: 1, data_coding, national, first: meta };
+                self.pending.insert(key.clone(), pending);
+                1
+            }
+        };
         self.octets += len;
-        if entry.received == total {
-            let done = self.pending.remove(&key)?;
+        if received == total
+            && let Some(done) = self.pending.remove(&key)
+        {
             let data: Vec<u8> = done.parts.into_iter().flatten().flat_map(|b| b.to_vec()).collect();
             self.octets = self.octets.saturating_sub(data.len());
-            return Some(Assembled { reference, total, data, data_coding: done.data_coding, national: done.national });
+            return Pushed::Complete(Assembled {
+                reference,
+                total,
+                data,
+                data_coding: done.data_coding,
+                national: done.national,
+                first: done.first,
+            });
         }
         while self.octets > self.max_octets && !self.pending.is_empty() {
             self.evict_oldest();
         }
-        None
+        Pushed::Held
     }
 
     /// Gives up on messages incomplete for longer than the timeout, and reports
-    /// those evicted to bound memory.
-    pub fn expire(&mut self, now: Instant) -> Vec<Expired> {
+    /// those evicted to bound memory, each with the parts that arrived.
+    pub fn expire(&mut self, now: Instant) -> Vec<Expired<M>> {
         let stale: Vec<Key> = self
             .pending
             .iter()
@@ -230,7 +337,23 @@ impl Reassembler {
             let held: usize = p.parts.iter().flatten().map(Bytes::len).sum();
             self.octets = self.octets.saturating_sub(held);
             let (source, destination, reference, total) = key;
-            self.evicted.push(Expired { source, destination, reference, total, received: p.received });
+            let parts = p
+                .parts
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, data)| Some((u8::try_from(k + 1).ok()?, data?)))
+                .collect();
+            self.evicted.push(Expired {
+                source,
+                destination,
+                reference,
+                total,
+                received: p.received,
+                parts,
+                data_coding: p.data_coding,
+                national: p.national,
+                first: p.first,
+            });
         }
     }
 }

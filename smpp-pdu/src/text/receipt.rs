@@ -80,16 +80,19 @@ pub struct Receipt {
     pub network_error: Option<NetworkErrorCode>,
     /// `text:` (the start of the original message), possibly truncated.
     pub text: Option<String>,
+    /// Vendor keys the text carried besides the standard ones (`msisdn:`, `mccmnc:`,
+    /// `imsi:`, ...), as `(key as sent, value)` in the order they came. Not written
+    /// by [`format`](Self::format).
+    pub extra: Vec<(String, String)>,
 }
 
-/// The keys of the Appendix B text and their spelling variants.
-const KEYS: [(&str, Field); 10] = [
+/// The keys of the Appendix B text and their spelling variants (the two-word date
+/// keys are matched separately).
+const KEYS: [(&str, Field); 8] = [
     ("id", Field::Id),
     ("sub", Field::Sub),
     ("dlvrd", Field::Dlvrd),
-    ("submit date", Field::SubmitDate),
     ("submit_date", Field::SubmitDate),
-    ("done date", Field::DoneDate),
     ("done_date", Field::DoneDate),
     ("stat", Field::Stat),
     ("err", Field::Err),
@@ -108,10 +111,74 @@ enum Field {
     Text,
 }
 
+/// The whitespace-delimited words of `text`, as byte ranges.
+fn words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        match (b.is_ascii_whitespace(), start) {
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// A key found at a word: which one, where its value starts in the text, and how many
+/// words the key takes (two for `submit date:` and `done date:`).
+#[derive(Clone, Copy, Debug)]
+struct Key<'a> {
+    /// A known field, or `None` for a vendor key.
+    field: Option<Field>,
+    /// The key as sent (the first word of a two-word key only for known keys).
+    name: &'a str,
+    /// Where the value starts (right after the ':').
+    value_start: usize,
+    /// Words the key occupies.
+    words: usize,
+}
+
+/// The key starting at word `k` of `text`, if that word starts one: `word:` (a known
+/// or vendor key, the value possibly in the same word), or `submit date:` /
+/// `done date:`.
+fn key_at<'a>(text: &'a str, words: &[(usize, usize)], k: usize) -> Option<Key<'a>> {
+    let &(start, end) = words.get(k)?;
+    let word = text.get(start..end)?;
+    if word.eq_ignore_ascii_case("submit") || word.eq_ignore_ascii_case("done") {
+        let &(next_start, next_end) = words.get(k + 1)?;
+        let next = text.get(next_start..next_end)?;
+        if next.get(..5).is_some_and(|d| d.eq_ignore_ascii_case("date:")) {
+            let field = if word.eq_ignore_ascii_case("submit") { Field::SubmitDate } else { Field::DoneDate };
+            return Some(Key { field: Some(field), name: word, value_start: next_start + 5, words: 2 });
+        }
+        return None;
+    }
+    let colon = word.find(':')?;
+    let name = word.get(..colon)?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+        return None;
+    }
+    let field = KEYS.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, f)| *f);
+    Some(Key { field, name, value_start: start + colon + 1, words: 1 })
+}
+
 impl Receipt {
     /// Parses receipt text, tolerating missing and extra fields, any order, any case,
     /// `submit_date` spellings, decimal, hex or zero-padded ids, 10- or 12-digit dates
     /// and a truncated text. `None` if it has neither an id nor a state.
+    ///
+    /// Each value is one whitespace-delimited word (`key:value`, or `key: value`),
+    /// except `text:`, whose value is the rest of the receipt whatever it contains.
+    /// Vendor keys (`msisdn:`, `mccmnc:`, ...) may sit anywhere; they are kept in
+    /// [`extra`](Self::extra) and never leak into the known values. A `stat:` word
+    /// that names no known state is kept in [`stat`](Self::stat) with `state` `None`.
     ///
     /// ```
     /// use smpp_pdu::text::Receipt;
@@ -120,49 +187,50 @@ impl Receipt {
     /// assert_eq!(r.id.as_deref(), Some("0059113978"));
     /// assert_eq!(r.state, Some(MessageState::DELIVERED));
     /// assert_eq!(r.text.as_deref(), Some("Hi"));
+    /// let r = Receipt::parse("id:43 msisdn:447700900123 stat:DELIVRD mccmnc:23415 err:000").unwrap();
+    /// assert_eq!((r.id.as_deref(), r.state), (Some("43"), Some(MessageState::DELIVERED)));
+    /// assert_eq!(r.extra[1], ("mccmnc".to_owned(), "23415".to_owned()));
     /// ```
     pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.to_ascii_lowercase();
-        // Find every key at a word start, followed by ':'. Once `text:` is found the
-        // rest is the message text, whatever it contains.
-        let mut found: Vec<(usize, usize, Field)> = Vec::new();
-        let bytes = lower.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let at_word = i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace);
-            if at_word
-                && let Some((key, field)) = KEYS.iter().find(|(k, _)| {
-                    lower
-                        .get(i..)
-                        .is_some_and(|rest| rest.starts_with(k) && rest.as_bytes().get(k.len()) == Some(&b':'))
-                })
-            {
-                found.push((i, i + key.len() + 1, *field));
-                if *field == Field::Text {
-                    break;
-                }
-                i += key.len() + 1;
-                continue;
-            }
-            i += 1;
-        }
+        let words = words(text);
         let mut r = Self::default();
-        for (k, (_, value_start, field)) in found.iter().enumerate() {
-            let end = found.get(k + 1).map_or(text.len(), |next| next.0);
-            let raw = text.get(*value_start..end).unwrap_or_default();
-            let value = if *field == Field::Text { raw.trim_start() } else { raw.trim() };
-            match field {
-                Field::Id => r.id = Some(value.to_owned()),
-                Field::Sub => r.sub = value.parse().ok(),
-                Field::Dlvrd => r.dlvrd = value.parse().ok(),
-                Field::SubmitDate => r.submit_date = ReceiptDate::parse(value),
-                Field::DoneDate => r.done_date = ReceiptDate::parse(value),
-                Field::Stat => {
+        let mut k = 0;
+        while k < words.len() {
+            let Some(key) = key_at(text, &words, k) else {
+                // A stray word belonging to no key.
+                k += 1;
+                continue;
+            };
+            if key.field == Some(Field::Text) {
+                // The rest is the message text, whatever it contains.
+                r.text = Some(text.get(key.value_start..).unwrap_or_default().trim_start().to_owned());
+                break;
+            }
+            k += key.words;
+            // The value: the rest of the key's last word, or else the next word
+            // unless that starts a key itself (`key: value`).
+            let last_end = words.get(k - 1).map_or(text.len(), |w| w.1);
+            let mut value = text.get(key.value_start..last_end).unwrap_or_default();
+            if value.is_empty()
+                && key_at(text, &words, k).is_none()
+                && let Some(next) = words.get(k).and_then(|&(s, e)| text.get(s..e))
+            {
+                value = next;
+                k += 1;
+            }
+            match key.field {
+                Some(Field::Id) => r.id = Some(value.to_owned()),
+                Some(Field::Sub) => r.sub = value.parse().ok(),
+                Some(Field::Dlvrd) => r.dlvrd = value.parse().ok(),
+                Some(Field::SubmitDate) => r.submit_date = ReceiptDate::parse(value),
+                Some(Field::DoneDate) => r.done_date = ReceiptDate::parse(value),
+                Some(Field::Stat) => {
                     r.state = MessageState::from_receipt_stat(value.as_bytes()).or_else(|| stat_alias(value));
                     r.stat = Some(value.to_owned());
                 }
-                Field::Err => r.err = Some(value.to_owned()),
-                Field::Text => r.text = Some(value.to_owned()),
+                Some(Field::Err) => r.err = Some(value.to_owned()),
+                Some(Field::Text) => {}
+                None => r.extra.push((key.name.to_owned(), value.to_owned())),
             }
         }
         (r.id.is_some() || r.state.is_some()).then_some(r)

@@ -2,6 +2,9 @@
 //! single message_payload. Parts never end inside a GSM escape pair or a surrogate pair.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -94,26 +97,87 @@ pub(crate) fn split_units(text: &str, encoding: Encoding, capacity: usize) -> Ve
 }
 
 /// Reference numbers for concatenated messages, rotating per destination.
-#[derive(Clone, Debug, Default)]
+///
+/// Each destination's first reference is random (a random offset of this instance
+/// mixed with a keyed hash of the destination), so two processes, or two instances,
+/// sending long messages to one number are unlikely to use the same reference at the
+/// same time; after the first, a destination's references go up by one per message,
+/// wrapping. [`starting_at`](Self::starting_at) gives a deterministic sequence.
+///
+/// ```
+/// use smpp_pdu::text::References;
+/// let mut r = References::new();
+/// let first = r.next("447700900123");
+/// assert_eq!(r.next("447700900123"), first.wrapping_add(1));
+/// let mut fixed = References::starting_at(7);
+/// assert_eq!((fixed.next("a"), fixed.next("a"), fixed.next("b")), (7, 8, 7));
+/// ```
+#[derive(Clone, Debug)]
 pub struct References {
+    /// The reference each destination gets next.
     next: HashMap<String, u16>,
+    /// Added to every destination's first reference.
+    offset: u16,
+    /// Keys the hash of a destination into its first reference; `None` when every
+    /// destination starts at `offset`.
+    hasher: Option<RandomState>,
+}
+
+impl Default for References {
+    /// The same as [`References::new`]: a random start.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Destinations whose counters are kept; past this, the counters are forgotten.
+const MAX_DESTINATIONS: usize = 100_000;
+
+/// A random 16-bit value: a counter hashed with a fresh, randomly keyed hasher.
+fn random_u16() -> u16 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let h = RandomState::new().hash_one(n);
+    // Fold the 64 bits into 16.
+    (h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) as u16
 }
 
 impl References {
-    /// A fresh set.
+    /// A fresh set whose references start at a random point for each destination.
     pub fn new() -> Self {
-        Self::default()
+        Self { next: HashMap::new(), offset: random_u16(), hasher: Some(RandomState::new()) }
+    }
+
+    /// A deterministic set (for tests): every destination's first reference is
+    /// `first`, then `first + 1`, and so on, wrapping.
+    pub fn starting_at(first: u16) -> Self {
+        Self { next: HashMap::new(), offset: first, hasher: None }
     }
 
     /// The next reference for `destination` (wrapping; 8-bit methods use the low octet).
-    /// Bounded: past 100 000 destinations, the oldest counters are forgotten.
+    /// Bounded: past 100 000 destinations, the counters are forgotten (and, for a
+    /// random set, the starting point is drawn again).
     pub fn next(&mut self, destination: &str) -> u16 {
-        if self.next.len() >= 100_000 && !self.next.contains_key(destination) {
+        if self.next.len() >= MAX_DESTINATIONS && !self.next.contains_key(destination) {
             self.next.clear();
+            if self.hasher.is_some() {
+                self.offset = self.offset.wrapping_add(random_u16());
+            }
         }
-        let counter = self.next.entry(destination.to_owned()).or_insert(0);
+        let first = self.first(destination);
+        let counter = self.next.entry(destination.to_owned()).or_insert(first);
+        let reference = *counter;
         *counter = counter.wrapping_add(1);
-        *counter
+        reference
+    }
+
+    /// The first reference of `destination`.
+    fn first(&self, destination: &str) -> u16 {
+        let mixed = self.hasher.as_ref().map_or(0, |h| {
+            let v = h.hash_one(destination);
+            (v ^ (v >> 16) ^ (v >> 32) ^ (v >> 48)) as u16
+        });
+        self.offset.wrapping_add(mixed)
     }
 }
 
@@ -249,9 +313,38 @@ mod tests {
 
     #[test]
     fn references_rotate_per_destination() {
-        let mut r = References::new();
+        let mut r = References::starting_at(1);
         assert_eq!(r.next("a"), 1);
         assert_eq!(r.next("a"), 2);
         assert_eq!(r.next("b"), 1);
+        let mut wraps = References::starting_at(u16::MAX);
+        assert_eq!((wraps.next("a"), wraps.next("a"), wraps.next("a")), (u16::MAX, 0, 1));
+    }
+
+    #[test]
+    fn new_references_start_at_a_random_point_and_then_count_up() {
+        // Eight sets agreeing on one destination's first reference by chance: 2^-112.
+        let firsts: Vec<u16> = (0..8).map(|_| References::new().next("447700900123")).collect();
+        assert!(firsts.iter().any(|f| *f != firsts[0]), "every set started at {}", firsts[0]);
+        assert!(!firsts.iter().all(|f| *f == 1), "not the old fixed start");
+        let mut r = References::new();
+        let first = r.next("447700900123");
+        for k in 1..=300u16 {
+            assert_eq!(r.next("447700900123"), first.wrapping_add(k), "consecutive references go up by one");
+        }
+        // Destinations start independently.
+        let others: Vec<u16> = (0..8).map(|k| r.next(&format!("4477009001{k:02}"))).collect();
+        assert!(others.iter().any(|o| *o != others[0]), "destinations have their own start");
+    }
+
+    #[test]
+    fn references_stay_bounded() {
+        let mut r = References::starting_at(5);
+        for k in 0..MAX_DESTINATIONS {
+            r.next(&k.to_string());
+        }
+        assert_eq!(r.next("0"), 6);
+        assert_eq!(r.next("new"), 5, "a new destination past the bound starts afresh");
+        assert_eq!(r.next.len(), 1);
     }
 }

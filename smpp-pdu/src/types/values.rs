@@ -142,9 +142,13 @@ impl MessageState {
         (1..=8).map(Self).find(|s| s.receipt_stat().is_some_and(|w| w.as_bytes().eq_ignore_ascii_case(stat)))
     }
 
-    /// Whether the state is final (no further receipt is expected).
+    /// Whether the state is final (no further receipt is expected), following the
+    /// SMPP v5.0 table (section 4.7.15): DELIVERED, EXPIRED, DELETED, UNDELIVERABLE,
+    /// ACCEPTED, REJECTED and SKIPPED are final; SCHEDULED and ENROUTE are
+    /// intermediate. UNKNOWN is "N/A" in the table and is not taken as final, nor is
+    /// any value the table does not name.
     pub const fn is_final(self) -> bool {
-        matches!(self.0, 2..=5 | 7 | 8 | 9)
+        matches!(self.0, 2..=6 | 8 | 9)
     }
 }
 
@@ -370,5 +374,26 @@ mod tests {
         assert_eq!(MessageState::from_receipt_stat(b"NOPE"), None);
         assert!(MessageState::DELIVERED.is_final());
         assert!(!MessageState::ENROUTE.is_final());
+    }
+
+    #[test]
+    fn message_state_is_final_follows_the_v5_table() {
+        let expected = [
+            (MessageState::SCHEDULED, false),
+            (MessageState::ENROUTE, false),
+            (MessageState::DELIVERED, true),
+            (MessageState::EXPIRED, true),
+            (MessageState::DELETED, true),
+            (MessageState::UNDELIVERABLE, true),
+            (MessageState::ACCEPTED, true),
+            (MessageState::UNKNOWN, false),
+            (MessageState::REJECTED, true),
+            (MessageState::SKIPPED, true),
+            (MessageState(10), false),
+        ];
+        for (value, (state, is_final)) in expected.into_iter().enumerate() {
+            assert_eq!(usize::from(state.0), value, "the table is in value order");
+            assert_eq!(state.is_final(), is_final, "message_state {value}");
+        }
     }
 }
