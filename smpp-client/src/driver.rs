@@ -7,7 +7,10 @@
 
 use std::time::Instant;
 
-use bytes::BytesMut;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
 use smpp_session::{Event, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -55,16 +58,17 @@ const READ_MAX: usize = 64 * 1024;
 /// pipelined requests goes out in one write.
 const COMMAND_BATCH: usize = 256;
 
-/// How the driver waits. The default sleeps as soon as there is nothing to do.
+/// How the driver waits and how long it lets a peer leave output unread.
 ///
 /// ```
 /// use std::time::Duration;
 /// use smpp_client::driver::DriverConfig;
 /// let mut config = DriverConfig::default();
 /// config.busy_poll = Some(Duration::from_micros(50));
+/// config.write_timeout = Some(Duration::from_secs(30));
 /// ```
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DriverConfig {
     /// Keep polling for input and commands for this long after the last activity
     /// before going to sleep (`None`, the default: sleep at once).
@@ -77,6 +81,21 @@ pub struct DriverConfig {
     /// tasks on the thread still run. Worth it for request/response latency at low
     /// window sizes; leave it off for many mostly idle sessions.
     pub busy_poll: Option<std::time::Duration>,
+    /// How long output may wait for a peer that takes none of it (default 60 s):
+    /// past it the connection is closed with
+    /// [`CloseReason::WriteStalled`](smpp_session::CloseReason::WriteStalled).
+    ///
+    /// While output waits, the driver stops reading (a peer that does not read gets
+    /// no more answers queued for it) but keeps running the session's timers and
+    /// taking commands, so requests still time out and the application is never left
+    /// waiting. `None`: wait for ever.
+    pub write_timeout: Option<std::time::Duration>,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        Self { busy_poll: None, write_timeout: Some(std::time::Duration::from_secs(60)) }
+    }
 }
 
 /// How many events are handled before the output they produced is written: a large
@@ -91,8 +110,12 @@ const EVENT_BATCH: usize = 16;
 const MAX_SPINS: u32 = 10_000;
 
 /// Runs `session` over `io` until it is closed and drained; returns the I/O error
-/// that ended it, if one did. On an I/O error the session is told the peer is gone,
-/// so every outstanding request is reported failed through the handler.
+/// that ended it, if one did. On an I/O error the session is told
+/// ([`CloseReason::IoError`](smpp_session::CloseReason::IoError)), so every
+/// outstanding request is reported failed through the handler; a peer that takes no
+/// output for [`DriverConfig::write_timeout`] ends it the same way, with
+/// [`CloseReason::WriteStalled`](smpp_session::CloseReason::WriteStalled) and an
+/// error of kind `TimedOut`.
 ///
 /// The same as [`drive_with`] and the default [`DriverConfig`].
 pub async fn drive<T, H>(
@@ -106,6 +129,48 @@ where
     H: Handler,
 {
     drive_with(io, session, handler, commands, DriverConfig::default()).await
+}
+
+/// Output taken from the session and not yet written, and whether a flush is owed.
+#[derive(Default)]
+struct Output {
+    pending: Bytes,
+    unflushed: bool,
+}
+
+impl Output {
+    fn is_idle(&self) -> bool {
+        self.pending.is_empty() && !self.unflushed
+    }
+
+    /// Writes and flushes as far as the stream takes it. Ready once everything is
+    /// written and flushed; `progressed` tells whether any octet went out.
+    fn poll_write<T: AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut T,
+        progressed: &mut bool,
+    ) -> Poll<std::io::Result<()>> {
+        while !self.pending.is_empty() {
+            match Pin::new(&mut *io).poll_write(cx, &self.pending) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.pending.advance(n.min(self.pending.len()));
+                    *progressed = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if self.unflushed {
+            match Pin::new(&mut *io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
 }
 
 /// [`drive`] with a [`DriverConfig`].
@@ -123,6 +188,7 @@ where
     let mut buf = BytesMut::with_capacity(READ_MIN);
     let mut read_size = READ_MIN;
     let mut commands_open = true;
+    let mut out = Output::default();
     // The clock is read once per wake-up (and after writing) and that reading serves
     // the whole turn.
     let mut t = now();
@@ -136,42 +202,62 @@ where
     let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(sleep);
     let mut armed: Option<tokio::time::Instant> = None;
+    // The write-stall timer, armed only while output waits for the peer.
+    let stall = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(stall);
+    let mut stall_armed = false;
     loop {
-        // 1. Write everything pending, outside any select (cancellation safety).
-        let mut wrote = false;
-        let mut failed = None;
-        while let Some(out) = session.poll_transmit() {
-            if let Err(e) = io.write_all(&out.bytes).await {
-                failed = Some(e);
-                break;
-            }
-            wrote = true;
-        }
-        if failed.is_none()
-            && wrote
-            && let Err(e) = io.flush().await
+        // 1. Write what the session has, without waiting if the stream takes it.
+        if out.pending.is_empty()
+            && let Some(t) = session.poll_transmit()
         {
-            failed = Some(e);
+            out.pending = t.bytes;
+            out.unflushed = true;
         }
-        if wrote || failed.is_some() {
-            // A write may have waited on the peer: the turn's reading is stale.
-            t = now();
-        }
-        if let Some(e) = failed {
-            session.handle_eof(t);
-            drain_events(handler, &mut session, t, usize::MAX);
-            break Err(e);
+        let mut blocked = false;
+        if !out.is_idle() {
+            let mut progressed = false;
+            let ready = {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                out.poll_write(&mut cx, &mut io, &mut progressed)
+            };
+            match ready {
+                Poll::Ready(Ok(())) => {
+                    // A write may have waited on the peer: the turn's reading is stale.
+                    t = now();
+                    stall_armed = false;
+                    if session.has_output() {
+                        continue;
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    session.handle_io_error(now());
+                    drain_events(handler, &mut session, t, usize::MAX);
+                    break Err(e);
+                }
+                Poll::Pending => {
+                    blocked = true;
+                    t = now();
+                    if let Some(timeout) = config.write_timeout
+                        && (progressed || !stall_armed)
+                    {
+                        stall.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
+                        stall_armed = true;
+                    }
+                }
+            }
         }
         // 2. Events; handlers may queue more output, which the next turn writes.
-        if drain_events(handler, &mut session, t, EVENT_BATCH) {
+        if drain_events(handler, &mut session, t, EVENT_BATCH) && !blocked {
             continue;
         }
         // 3. Done?
-        if session.is_drained() {
+        if session.is_drained() && out.is_idle() {
             let _ = io.shutdown().await;
             break Ok(());
         }
-        // 4. Wait for input, a command or the next deadline.
+        // 4. Wait. A deadline of the session's or the handler's, or a command, always
+        //    wakes the driver; input only while no output is waiting for the peer.
         let deadline = match (session.poll_timeout(), handler.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -182,6 +268,50 @@ where
         {
             sleep.as_mut().reset(d);
             armed = Some(d);
+        }
+        if blocked {
+            tokio::select! {
+                biased;
+                written = std::future::poll_fn(|cx| {
+                    let mut progressed = false;
+                    let r = out.poll_write(cx, &mut io, &mut progressed);
+                    if progressed && r.is_pending() { Poll::Ready(Ok(false)) } else { r.map_ok(|()| true) }
+                }) => {
+                    t = now();
+                    match written {
+                        // Everything went: the next turn takes more output.
+                        Ok(true) => stall_armed = false,
+                        // Some went: the stall timer starts again.
+                        Ok(false) => {
+                            if let Some(timeout) = config.write_timeout {
+                                stall.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
+                            }
+                        }
+                        Err(e) => {
+                            session.handle_io_error(t);
+                            drain_events(handler, &mut session, t, usize::MAX);
+                            break Err(e);
+                        }
+                    }
+                }
+                () = &mut stall, if stall_armed => {
+                    t = now();
+                    tracing::info!(pending = out.pending.len(), "the peer takes no output: closing");
+                    session.handle_write_stalled(t);
+                    drain_events(handler, &mut session, t, usize::MAX);
+                    break Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer stopped reading"));
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    t = now();
+                    on_deadline(handler, &mut session, t);
+                }
+                command = commands.recv(), if commands_open => {
+                    t = now();
+                    commands_open = take_commands(handler, &mut session, commands, command, t);
+                }
+            }
+            continue;
         }
         let spin = spins < MAX_SPINS && config.busy_poll.is_some_and(|d| t.saturating_duration_since(last_active) < d);
         tokio::select! {
@@ -203,7 +333,7 @@ where
                         }
                     }
                     Err(e) => {
-                        session.handle_eof(t);
+                        session.handle_io_error(t);
                         drain_events(handler, &mut session, t, usize::MAX);
                         break Err(e);
                     }
@@ -211,24 +341,9 @@ where
             }
             command = commands.recv(), if commands_open => {
                 t = now();
-                match command {
-                    Some(command) => {
-                        last_active = t;
-                        spins = 0;
-                        handler.on_command(t, &mut session, command);
-                        // Take what else is queued, so pipelined requests share one write.
-                        for _ in 0..COMMAND_BATCH {
-                            match commands.try_recv() {
-                                Ok(command) => handler.on_command(t, &mut session, command),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    None => {
-                        commands_open = false;
-                        handler.on_commands_closed(t, &mut session);
-                    }
-                }
+                last_active = t;
+                spins = 0;
+                commands_open = take_commands(handler, &mut session, commands, command, t);
             }
             // Busy polling: yield, so the runtime polls its I/O driver without
             // sleeping and then runs this task again.
@@ -239,13 +354,41 @@ where
             () = &mut sleep, if armed.is_some() => {
                 armed = None;
                 t = now();
-                session.handle_timeout(t);
-                if handler.poll_timeout().is_some_and(|d| d <= t) {
-                    handler.on_timeout(t, &mut session);
-                }
+                on_deadline(handler, &mut session, t);
             }
         }
     }
+}
+
+/// A deadline passed: the session's timers, and the handler's if due.
+fn on_deadline<H: Handler>(handler: &mut H, session: &mut Session, t: Instant) {
+    session.handle_timeout(t);
+    if handler.poll_timeout().is_some_and(|d| d <= t) {
+        handler.on_timeout(t, session);
+    }
+}
+
+/// Hands `first` and what else is queued (so pipelined requests share one write) to
+/// the handler; returns whether the command queue is still open.
+fn take_commands<H: Handler>(
+    handler: &mut H,
+    session: &mut Session,
+    commands: &mut mpsc::Receiver<H::Command>,
+    first: Option<H::Command>,
+    t: Instant,
+) -> bool {
+    let Some(command) = first else {
+        handler.on_commands_closed(t, session);
+        return false;
+    };
+    handler.on_command(t, session, command);
+    for _ in 0..COMMAND_BATCH {
+        match commands.try_recv() {
+            Ok(command) => handler.on_command(t, session, command),
+            Err(_) => break,
+        }
+    }
+    true
 }
 
 /// Hands every queued event to the handler; returns whether the session has output.
