@@ -74,7 +74,7 @@ impl Handler for Tiny {
             Event::BindRequest { seq, .. } => {
                 let _ = session.accept_bind(now, seq, "tiny");
             }
-            Event::Request { seq, request: Request::SubmitSm(sm) } => {
+            Event::Request { seq, request: Request::SubmitSm(sm), .. } => {
                 let mut resp = SubmitSmResp::default();
                 resp.message_id = "0000000001".parse().unwrap_or_default();
                 let _ = session.respond(now, seq, CommandStatus::ESME_ROK, Body::SubmitSmResp(Some(resp)));

@@ -35,6 +35,38 @@ impl Default for Reconnect {
     }
 }
 
+/// Retrying requests the SMSC throttled. `ESME_RTHROTTLED` and `ESME_RMSGQFUL` mean
+/// "not accepted", so sending the same request again cannot duplicate it.
+///
+/// ```
+/// use std::time::Duration;
+/// use smpp_client::{ClientConfig, ThrottleRetry};
+/// let mut retry = ThrottleRetry::default();
+/// retry.deadline = Duration::from_secs(10);
+/// let mut config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password");
+/// config.retry_throttled(Some(retry));
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct ThrottleRetry {
+    /// Retrying stops this long after the first attempt; the caller then gets the
+    /// throttle status (default 60 s).
+    pub deadline: Duration,
+    /// Adapt the send rate to throttle answers (default on): a throttle answer (at
+    /// most one a second counts) sets the rate to a little more than what the SMSC
+    /// accepted since the last one, it then doubles every second until the next, and
+    /// the limit is lifted after 30 s without one. Off: a retry waits 100 ms.
+    pub adaptive: bool,
+    /// The adaptive rate never falls below this many requests a second (default 1).
+    pub min_rate: f64,
+}
+
+impl Default for ThrottleRetry {
+    fn default() -> Self {
+        Self { deadline: Duration::from_secs(60), adaptive: true, min_rate: 1.0 }
+    }
+}
+
 /// How to reach and bind to an SMSC. The defaults work against the platform this
 /// stack serves: system_type `smpp`, interface_version 0x34, enquire_link every 60 s.
 ///
@@ -62,6 +94,7 @@ pub struct ClientConfig {
     pub(crate) incoming_capacity: usize,
     pub(crate) bind_timeout: Duration,
     pub(crate) driver: crate::driver::DriverConfig,
+    pub(crate) retry: Option<ThrottleRetry>,
 }
 
 impl ClientConfig {
@@ -85,6 +118,7 @@ impl ClientConfig {
             incoming_capacity: 1024,
             bind_timeout: Duration::from_secs(10),
             driver: crate::driver::DriverConfig::default(),
+            retry: Some(ThrottleRetry::default()),
         }
     }
 
@@ -93,6 +127,22 @@ impl ClientConfig {
     /// [`DriverConfig::busy_poll`](crate::driver::DriverConfig::busy_poll).
     pub fn busy_poll(&mut self, spin: Option<Duration>) -> &mut Self {
         self.driver.busy_poll = spin;
+        self
+    }
+
+    /// How long output may wait for an SMSC that reads none of it before the
+    /// connection is closed (default 60 s; `None`: for ever). See
+    /// [`DriverConfig::write_timeout`](crate::driver::DriverConfig::write_timeout).
+    pub fn write_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.driver.write_timeout = timeout;
+        self
+    }
+
+    /// Whether and how requests throttled by the SMSC (`ESME_RTHROTTLED`,
+    /// `ESME_RMSGQFUL`) are sent again (default: retried for up to 60 s under a rate
+    /// that adapts; `None`: the caller gets the status at once).
+    pub fn retry_throttled(&mut self, retry: Option<ThrottleRetry>) -> &mut Self {
+        self.retry = retry;
         self
     }
 
@@ -164,7 +214,8 @@ impl ClientConfig {
         self
     }
 
-    /// Rebind automatically after the link is lost (default off).
+    /// Rebind automatically after the link is lost (default off). The first connection
+    /// follows the same policy: see [`Client::connect`](crate::Client::connect).
     pub fn reconnect(&mut self, reconnect: Option<Reconnect>) -> &mut Self {
         self.reconnect = reconnect;
         self

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use smpp_pdu::{CommandStatus, DecodeError};
+use smpp_pdu::CommandStatus;
 use smpp_session::{CloseReason, SendError};
 
 /// Why a connection or bind failed.
@@ -54,6 +54,20 @@ pub enum ClientError {
     DriverGone,
 }
 
+/// What became of a request that did not succeed, for deciding whether to send it
+/// again ([`RequestError::fate`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Fate {
+    /// The SMSC answered with an error status: not accepted.
+    Refused,
+    /// It never left this client: safe to send again.
+    NeverSent,
+    /// It went out and no answer came (timeout, connection lost): the SMSC may or may
+    /// not have accepted it. Sending it again may send the SMS twice.
+    Unknown,
+}
+
 /// The outcome of a request that did not succeed. Every request ends with exactly one
 /// outcome: a response, one of these, never silence.
 #[non_exhaustive]
@@ -62,36 +76,58 @@ pub enum RequestError {
     /// The window is full (only from the `try_` calls, which do not wait).
     #[error("window full")]
     WindowFull,
-    /// The SMSC throttles us (`ESME_RTHROTTLED`): slow down and retry.
+    /// The SMSC throttles us (`ESME_RTHROTTLED`), and retrying did not get through
+    /// before the deadline (or is off).
     #[error("throttled by the SMSC (ESME_RTHROTTLED)")]
     Throttled,
-    /// The SMSC's queue is full (`ESME_RMSGQFUL`): retry later.
+    /// The SMSC's queue is full (`ESME_RMSGQFUL`), and retrying did not get through
+    /// before the deadline (or is off).
     #[error("SMSC message queue full (ESME_RMSGQFUL)")]
     QueueFull,
-    /// The SMSC answered with another error status.
+    /// The SMSC answered with another error status (a generic_nack included).
     #[error("refused: {0}")]
     Status(CommandStatus),
-    /// No response within the response timeout; the request may or may not have been
-    /// processed.
-    #[error("no response within the response timeout")]
+    /// Sent, and no response within the response timeout: the outcome is unknown.
+    #[error("no response within the response timeout (outcome unknown)")]
     Timeout,
-    /// The connection was lost before the response came; the request may or may not
-    /// have been processed.
-    #[error("connection lost: {0}")]
+    /// Sent, and the connection was lost before the response came: the outcome is
+    /// unknown.
+    #[error("connection lost after sending: {0} (outcome unknown)")]
     ConnectionLost(CloseReason),
-    /// Not connected, and no connection came back within the configured wait.
+    /// Never sent: the connection ended (for the given reason) before the request went
+    /// out, and no other connection took it. Safe to send again.
+    #[error("not sent: {0}")]
+    NotSent(CloseReason),
+    /// Not connected, and no connection came back within the configured wait. Never
+    /// sent.
     #[error("not connected (waited {0:?} for a connection)")]
     NotConnected(Duration),
-    /// The response could not be decoded.
-    #[error("malformed response: {0}")]
-    Malformed(DecodeError),
+    /// The SMSC refused to bind again for a reason that will not pass (bad password,
+    /// unknown system_id): the client stopped. Never sent.
+    #[error("bind refused: {0}")]
+    BindRefused(CommandStatus),
     /// The session refused the request locally (wrong bind mode, TLV not negotiated...).
     #[error("refused locally: {0}")]
     Send(SendError),
     /// The text cannot be encoded as asked.
     #[error("cannot encode the text: {0}")]
     Encode(smpp_pdu::text::EncodeError),
-    /// The client was unbound or closed.
+    /// A manual-ack answer for a message that came on a connection that has closed
+    /// since: it goes nowhere (the SMSC delivers the message again).
+    #[error("the message came on a connection that has closed since")]
+    ConnectionChanged,
+    /// A part of a long message failed ([`Client::submit_text`](crate::Client::submit_text)):
+    /// no later part was sent, and the parts accepted before it are here.
+    #[error("part {} of {parts} failed: {error}", accepted.len() + 1)]
+    Partial {
+        /// The message_ids of the parts accepted, in order.
+        accepted: Vec<crate::Submitted>,
+        /// How many parts the message has.
+        parts: usize,
+        /// What became of the part that failed.
+        error: Box<Self>,
+    },
+    /// The client was unbound or closed before the request went out.
     #[error("client closed")]
     Closed,
 }
@@ -106,11 +142,36 @@ impl RequestError {
         }
     }
 
+    /// What became of the request (of the failed part, for [`Partial`](Self::Partial)).
+    pub fn fate(&self) -> Fate {
+        match self {
+            Self::Throttled | Self::QueueFull | Self::Status(_) => Fate::Refused,
+            Self::Timeout | Self::ConnectionLost(_) => Fate::Unknown,
+            Self::Partial { error, .. } => error.fate(),
+            Self::WindowFull
+            | Self::NotSent(_)
+            | Self::NotConnected(_)
+            | Self::BindRefused(_)
+            | Self::Send(_)
+            | Self::Encode(_)
+            | Self::ConnectionChanged
+            | Self::Closed => Fate::NeverSent,
+        }
+    }
+
     /// Whether retrying the same request later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Throttled | Self::QueueFull | Self::Timeout | Self::ConnectionLost(_) | Self::NotConnected(_)
-        )
+        match self {
+            Self::Partial { error, .. } => error.is_transient(),
+            _ => matches!(
+                self,
+                Self::Throttled
+                    | Self::QueueFull
+                    | Self::Timeout
+                    | Self::ConnectionLost(_)
+                    | Self::NotSent(_)
+                    | Self::NotConnected(_)
+            ),
+        }
     }
 }

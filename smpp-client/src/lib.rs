@@ -49,8 +49,8 @@ pub use smpp_session;
 pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session, SessionConfig};
 
 pub use client::{
-    BoxStream, Client, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkState, Pool, Stream, Submitted,
-    TextOptions,
+    BoxStream, Client, ClientStats, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkState, Pool,
+    Stream, Submitted, TextOptions,
 };
-pub use config::{ClientConfig, Reconnect, TlsOptions};
-pub use error::{ClientError, RequestError};
+pub use config::{ClientConfig, Reconnect, ThrottleRetry, TlsOptions};
+pub use error::{ClientError, Fate, RequestError};

@@ -103,7 +103,10 @@ async fn try_submit_returns_at_once_when_the_window_is_full() {
 
 #[tokio::test(start_paused = true)]
 async fn every_submit_resolves_to_exactly_one_outcome() {
-    let (client, _incoming, smsc) = connected(config(), None).await;
+    // Throttle answers reported at once (retries are tested on their own).
+    let mut c = config();
+    c.retry_throttled(None);
+    let (client, _incoming, smsc) = connected(c, None).await;
     assert!(client.submit(sm("447700900123", "ok")).await.is_ok());
     assert_eq!(client.submit(sm("0", "x")).await, Err(RequestError::Status(CommandStatus::ESME_RINVDSTADR)));
     assert_eq!(client.submit(sm("58", "x")).await, Err(RequestError::Throttled));

@@ -93,7 +93,7 @@ impl Handler for Answering {
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
         match event {
             Event::BindRequest { seq, .. } => session.accept_bind(now, seq, "SMSC").unwrap(),
-            Event::Request { seq, request: Request::SubmitSm(s) } => {
+            Event::Request { seq, request: Request::SubmitSm(s), .. } => {
                 let mut r = SubmitSmResp::default();
                 r.message_id = String::from_utf8_lossy(s.short_message.as_bytes()).parse().unwrap();
                 session.respond(now, seq, CommandStatus::ESME_ROK, Body::SubmitSmResp(Some(r))).unwrap();
@@ -140,4 +140,47 @@ async fn a_burst_of_pipelined_requests_is_answered_in_order_and_in_slices() {
     // 200 answers, handled 16 at a time: at least 13 writes, not one.
     let slices = writes.load(Ordering::Relaxed) - before;
     assert!(slices >= 200_usize.div_ceil(16), "answers went out in {slices} write(s)");
+}
+
+/// An SMSC that binds the client, then never reads again.
+async fn bind_then_stop_reading(peer: &mut tokio::io::DuplexStream) {
+    let mut inbox = BytesMut::new();
+    let bind = next(peer, &mut inbox).await;
+    let resp = Body::BindTransceiverResp(Some(Default::default()));
+    peer.write_all(&Pdu::new(bind.sequence, resp).to_bytes()).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout_and_requests_get_outcomes() {
+    use smpp_client::{CloseReason, LinkState, RequestError};
+    // A 4 KiB pipe: a few submits of 250 octets fill it.
+    let (ours, mut peer) = duplex(4096);
+    let mut config = ClientConfig::new("test", 0, "user", "secret");
+    config.window(50).write_timeout(Some(Duration::from_secs(20)));
+    config.session().response_timeout(None).enquire_link_interval(None);
+    let (client, _incoming) =
+        tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
+    let start = tokio::time::Instant::now();
+    let tasks: Vec<_> = (0..50)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm(&format!("{k:0>200}"))).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(
+            matches!(
+                r,
+                Err(RequestError::ConnectionLost(CloseReason::WriteStalled)
+                    | RequestError::NotSent(CloseReason::WriteStalled))
+            ),
+            "{r:?}"
+        );
+    }
+    // Closed 20 s after the last octet the peer took.
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(20) && waited < Duration::from_secs(21), "{waited:?}");
+    assert_eq!(client.link_state(), LinkState::Closed);
+    drop(peer);
 }

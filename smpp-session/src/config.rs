@@ -85,6 +85,18 @@ impl SessionConfig {
         self
     }
 
+    /// Inbound requests the application may have unanswered at once (see
+    /// [`receive_window`](Self::receive_window)).
+    pub fn receive_window_len(&self) -> usize {
+        self.receive_window
+    }
+
+    /// The `interface_version` this configuration binds with (an ESME) or offers at
+    /// most (an SMSC).
+    pub fn requested_version(&self) -> InterfaceVersion {
+        self.interface_version
+    }
+
     /// The spec's session_init_timer: on an SMSC, how long a connection may stay
     /// unbound; on an ESME, how long to wait for the bind response (default 10 s).
     pub fn bind_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {

@@ -10,7 +10,8 @@ use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
     SubmitMultiResp, SubmitSmResp,
 };
-use smpp_client::{Event, Request, Session, SessionConfig};
+use smpp_client::smpp_session::Initiator;
+use smpp_client::{CloseReason, Event, Request, Session, SessionConfig};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the SMSC has seen.
@@ -18,11 +19,19 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Log {
     pub binds: usize,
     pub submits: Vec<String>,
+    /// The short_message of each submit, octet for octet.
+    pub submit_octets: Vec<Vec<u8>>,
     pub submit_coding: Vec<(u8, u8)>,
     pub outstanding: usize,
     pub max_outstanding: usize,
     pub acks: Vec<CommandStatus>,
+    /// The body of each deliver_sm_resp, as it came.
+    pub ack_bodies: Vec<Body>,
     pub requests: Vec<String>,
+    /// The mode of each bind.
+    pub bind_modes: Vec<smpp_client::BindMode>,
+    /// Unbinds received.
+    pub unbinds: usize,
 }
 
 pub enum SmscCommand {
@@ -66,22 +75,28 @@ impl Handler for SmscHandler {
 
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
         match event {
-            Event::BindRequest { seq, bind, .. } => {
+            Event::BindRequest { seq, bind, mode } => {
                 self.log.lock().unwrap().binds += 1;
+                self.log.lock().unwrap().bind_modes.push(mode);
                 if bind.password.expose() == self.password.as_bytes() {
                     session.accept_bind(now, seq, "TestSMSC").unwrap();
                 } else {
                     session.reject_bind(now, seq, CommandStatus::ESME_RINVPASWD).unwrap();
                 }
             }
-            Event::Request { seq, request } => {
+            Event::Request { seq, request, .. } => {
                 let mut log = self.log.lock().unwrap();
                 log.requests.push(format!("{:?}", request.command_id()));
                 let (status, body) = match &request {
                     Request::SubmitSm(s) => {
                         log.submits.push(String::from_utf8_lossy(s.short_message.as_bytes()).into_owned());
+                        log.submit_octets.push(s.short_message.as_bytes().to_vec());
                         log.submit_coding.push((s.esm_class.0, s.data_coding.0));
                         let status = match s.destination_addr.addr.as_bytes() {
+                            // Part 2 of a message split by an 8-bit UDH fails.
+                            b"part2fails" if s.short_message.as_bytes().get(5) == Some(&2) => {
+                                CommandStatus::ESME_RSYSERR
+                            }
                             b"0" => CommandStatus::ESME_RINVDSTADR,
                             b"58" => CommandStatus::ESME_RTHROTTLED,
                             b"14" => CommandStatus::ESME_RMSGQFUL,
@@ -129,12 +144,16 @@ impl Handler for SmscHandler {
                     }
                 }
             }
-            Event::Response { seq, status, .. } => {
+            Event::Response { seq, status, response, .. } => {
                 self.log.lock().unwrap().acks.push(status);
+                self.log.lock().unwrap().ack_bodies.push(response);
                 if let Some(k) = self.acks.iter().position(|(s, _)| *s == seq) {
                     let (_, reply) = self.acks.remove(k);
                     let _ = reply.send(status);
                 }
+            }
+            Event::Closed { reason: CloseReason::Unbound { initiator: Initiator::Remote } } => {
+                self.log.lock().unwrap().unbinds += 1;
             }
             _ => {}
         }
@@ -149,16 +168,18 @@ impl TestSmsc {
     where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        Self::spawn_with(stream, delay, "secret")
+    }
+
+    /// An SMSC accepting the given password.
+    pub fn spawn_with<T>(stream: T, delay: Option<Duration>, password: &'static str) -> Self
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let log = Arc::new(Mutex::new(Log::default()));
         let (tx, mut rx) = mpsc::channel(1024);
-        let mut handler = SmscHandler {
-            log: log.clone(),
-            delay,
-            self_tx: tx.downgrade(),
-            next_id: 0,
-            acks: Vec::new(),
-            password: "secret",
-        };
+        let mut handler =
+            SmscHandler { log: log.clone(), delay, self_tx: tx.downgrade(), next_id: 0, acks: Vec::new(), password };
         tokio::spawn(async move {
             let session = Session::smsc(smpp_client::driver::now(), SessionConfig::default());
             let _ = drive(stream, session, &mut handler, &mut rx).await;

@@ -1,0 +1,699 @@
+//! The ESME client: connect and bind in one call, pipelined requests sharing the
+//! window, inbound messages as a stream, throttling absorbed, reconnection.
+//!
+//! - `mod.rs`: [`Client`] and [`Pool`], the request path (pacing, retries, outcomes).
+//! - `inbound.rs`: [`Inbound`], [`Incoming`] and the manual-ack responder.
+//! - `handler.rs`: one connection's handler on the driver.
+//! - `supervisor.rs`: connecting, binding and reconnecting.
+//! - `pacer.rs`: the fixed rate limit and the adaptive rate.
+
+mod handler;
+mod inbound;
+mod pacer;
+mod supervisor;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use smpp_pdu::{
+    Body, COctetString, CancelSm, CommandStatus, DataSm, InterfaceVersion, Password, QuerySm, QuerySmResp, ReplaceSm,
+    SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
+};
+use smpp_session::{BindMode, BindRequest, CloseReason, Request};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tracing::Instrument;
+
+use self::handler::{Command, Outcome, SharedReassembler};
+use self::inbound::Backlog;
+pub use self::inbound::{Inbound, InboundMessage, Incoming};
+use self::pacer::{Pacer, RateLimiter};
+use crate::config::ClientConfig;
+use crate::error::{ClientError, RequestError};
+
+/// Any byte stream the client can run over: TCP, TLS, an in-memory duplex.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// A boxed stream.
+pub type BoxStream = Box<dyn Stream>;
+
+/// A boxed future returning a new stream, for [`Client::connect_via`].
+pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<BoxStream, ClientError>> + Send>>;
+
+/// Opens new streams (for the first connection and each reconnection).
+pub type Connector = Arc<dyn Fn() -> ConnectFuture + Send + Sync>;
+
+/// The state of the link, as the application sees it.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum LinkState {
+    /// Connecting or binding.
+    Connecting,
+    /// Bound.
+    Up {
+        /// The bind mode.
+        mode: BindMode,
+        /// The negotiated version.
+        version: InterfaceVersion,
+    },
+    /// The link is down; a reconnection may follow.
+    Down(CloseReason),
+    /// The SMSC refused the bind for a reason another attempt cannot mend (bad
+    /// password, unknown system_id, system_type): the client stopped trying, for good.
+    Refused(CommandStatus),
+    /// Unbound or closed by the application, for good.
+    Closed,
+}
+
+/// A successful submit: the MC's message_id.
+#[non_exhaustive]
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Submitted {
+    /// The message_id from submit_sm_resp (empty if the SMSC sent none).
+    pub message_id: COctetString<65>,
+}
+
+/// Counters of what the client did about throttling.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClientStats {
+    /// Throttle answers (`ESME_RTHROTTLED`, `ESME_RMSGQFUL`) received.
+    pub throttled: u64,
+    /// Requests sent again after a throttle answer.
+    pub retries: u64,
+    /// The adaptive rate in requests per second, while throttling keeps it limited.
+    pub adaptive_rate: Option<f64>,
+}
+
+/// How [`Client::submit_text`] encodes and splits a text.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub struct TextOptions {
+    /// The encoding; `None` picks GSM 7-bit when every character fits, else UCS-2.
+    pub encoding: Option<smpp_pdu::text::Encoding>,
+    /// How long texts are split (default: an 8-bit reference UDH).
+    pub concatenation: smpp_pdu::text::Concatenation,
+    /// Receipts requested (default: none).
+    pub registered_delivery: smpp_pdu::RegisteredDelivery,
+    /// Extra esm_class bits.
+    pub esm_class: smpp_pdu::EsmClass,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        Self {
+            encoding: None,
+            concatenation: smpp_pdu::text::Concatenation::Udh8,
+            registered_delivery: smpp_pdu::RegisteredDelivery::NONE,
+            esm_class: smpp_pdu::EsmClass::DEFAULT,
+        }
+    }
+}
+
+/// What a client's connections share: where inbound messages go, and the long
+/// messages being put together.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) incoming: mpsc::Sender<Inbound>,
+    pub(crate) backlog: Arc<Backlog>,
+    pub(crate) reassembler: SharedReassembler,
+    pub(crate) warned_incoming_dropped: AtomicBool,
+}
+
+/// One bind of a client (two for a v3.3 client: a transmitter and a receiver), as
+/// its supervisor and the client both see it.
+#[derive(Debug, Default)]
+pub(crate) struct Side {
+    /// The connection that is bound now (0: none), for manual-ack answers.
+    pub(crate) live: AtomicU64,
+    /// Stop for good: no reconnection.
+    pub(crate) stop: AtomicBool,
+    /// Wakes the supervisor from its back-off.
+    pub(crate) wake: Notify,
+}
+
+/// Connection numbers, unique in the process.
+pub(crate) fn next_connection_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The client's handle on one bind.
+#[derive(Debug)]
+struct SideHandle {
+    commands: mpsc::Sender<Command>,
+    side: Arc<Side>,
+    link: watch::Receiver<LinkState>,
+    /// Room reserved for the `Shutdown` sent when the last handle is dropped.
+    shutdown: Mutex<Option<mpsc::OwnedPermit<Command>>>,
+}
+
+impl SideHandle {
+    fn stop(&self, shutdown: bool) {
+        self.side.stop.store(true, Ordering::SeqCst);
+        self.side.wake.notify_one();
+        let permit = self.shutdown.lock().ok().and_then(|mut p| p.take());
+        if shutdown && let Some(p) = permit {
+            p.send(Command::Shutdown);
+        }
+    }
+}
+
+/// A cheap, cloneable handle to one bind. Requests from any number of tasks share its
+/// window. When the last handle is dropped, the client unbinds and its tasks end.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Where requests go (the transmitter of a v3.3 client).
+    tx: SideHandle,
+    /// A v3.3 client's receiver bind.
+    rx: Option<SideHandle>,
+    window: Arc<Semaphore>,
+    rate: Option<RateLimiter>,
+    pacer: Option<Pacer>,
+    retry: Option<crate::config::ThrottleRetry>,
+    down_wait: Duration,
+    references: Mutex<smpp_pdu::text::References>,
+    throttled: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: unbind, and let the tasks end.
+        self.tx.stop(true);
+        if let Some(rx) = &self.rx {
+            rx.stop(true);
+        }
+    }
+}
+
+/// Whether an `interface_version` has a transceiver bind (and TLVs): 0x34 and 0x50.
+fn has_transceiver(version: InterfaceVersion) -> bool {
+    matches!(version.0, 0x34 | 0x50)
+}
+
+impl Client {
+    /// Connects to `config.host:config.port` (TCP, or TLS when configured) and binds.
+    /// Returns once bound, or with the reason it could not bind.
+    ///
+    /// With [`ClientConfig::reconnect`] set, the first connection follows the same
+    /// policy as later ones: an unreachable SMSC or a refusal that may pass is tried
+    /// again with back-off (so this waits until it binds); a refusal that cannot pass
+    /// (`ESME_RINVPASWD`, `ESME_RINVSYSID`, `ESME_RINVSYSTYP`) returns at once.
+    ///
+    /// A transceiver configured for SMPP v3.3 (which has no bind_transceiver) binds a
+    /// transmitter and a receiver as one logical client: requests go on the
+    /// transmitter, receipts and MO arrive on the receiver, both on one [`Incoming`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use smpp_client::{Client, ClientConfig};
+    /// let (client, _incoming) = Client::connect(ClientConfig::new("127.0.0.1", 2775, "user", "secret")).await?;
+    /// client.unbind().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(config: ClientConfig) -> Result<(Self, Incoming), ClientError> {
+        let c = config.clone();
+        let connector: Connector = Arc::new(move || {
+            let c = c.clone();
+            Box::pin(async move { crate::tls::open_stream(&c).await })
+        });
+        Self::connect_via(config, connector).await
+    }
+
+    /// Binds over an already open stream (an in-memory duplex in tests, a stream set
+    /// up some other way). Reconnection is not available on this path, nor is the
+    /// two-bind v3.3 transceiver (use [`connect_via`](Self::connect_via)).
+    pub async fn connect_with<T: Stream>(config: ClientConfig, stream: T) -> Result<(Self, Incoming), ClientError> {
+        if config.mode == BindMode::Transceiver && !has_transceiver(config.session.requested_version()) {
+            return Err(ClientError::Config(
+                "a v3.3 transceiver is two binds (transmitter and receiver): use connect or connect_via, or bind as transmitter or receiver".into(),
+            ));
+        }
+        let slot = Arc::new(Mutex::new(Some(Box::new(stream) as BoxStream)));
+        let connector: Connector = Arc::new(move || {
+            let stream = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            Box::pin(async move { stream.ok_or(ClientError::Config("the stream was used already".into())) })
+        });
+        let mut config = config;
+        config.reconnect = None;
+        Self::connect_via(config, connector).await
+    }
+
+    /// Binds over streams from `connector`, which is called again for each
+    /// reconnection when [`ClientConfig::reconnect`] is set (and for the receiver of
+    /// a v3.3 transceiver).
+    pub async fn connect_via(config: ClientConfig, connector: Connector) -> Result<(Self, Incoming), ClientError> {
+        Self::start(config, connector, handler::new_reassembler()).await
+    }
+
+    async fn start(
+        config: ClientConfig,
+        connector: Connector,
+        reassembler: SharedReassembler,
+    ) -> Result<(Self, Incoming), ClientError> {
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
+        let backlog = Arc::new(Backlog::default());
+        let shared = Arc::new(Shared {
+            incoming: incoming_tx,
+            backlog: backlog.clone(),
+            reassembler,
+            warned_incoming_dropped: AtomicBool::new(false),
+        });
+        let split = config.mode == BindMode::Transceiver && !has_transceiver(config.session.requested_version());
+        let tx_mode = if split { BindMode::Transmitter } else { config.mode };
+        let (tx, tx_bound) = spawn_side(&config, tx_mode, connector.clone(), shared.clone())?;
+        let rx = if split { Some(spawn_side(&config, BindMode::Receiver, connector, shared.clone())?) } else { None };
+        let stop_all = |tx: &SideHandle, rx: &Option<(SideHandle, _)>| {
+            tx.stop(true);
+            if let Some((rx, _)) = rx {
+                rx.stop(true);
+            }
+        };
+        if let Err(e) = tx_bound.await.map_err(|_| ClientError::DriverGone).and_then(|r| r) {
+            stop_all(&tx, &rx);
+            return Err(e);
+        }
+        let rx = match rx {
+            Some((rx, rx_bound)) => {
+                if let Err(e) = rx_bound.await.map_err(|_| ClientError::DriverGone).and_then(|r| r) {
+                    stop_all(&tx, &Some((rx, oneshot::channel().1)));
+                    return Err(e);
+                }
+                Some(rx)
+            }
+            None => None,
+        };
+        let retry = config.retry.clone();
+        let inner = Inner {
+            tx,
+            rx,
+            window: Arc::new(Semaphore::new(config.window)),
+            rate: config.rate_limit.map(RateLimiter::new),
+            pacer: retry.as_ref().filter(|r| r.adaptive).map(|r| Pacer::new(r.min_rate)),
+            retry,
+            down_wait: config.reconnect.as_ref().map_or(Duration::ZERO, |r| r.down_wait),
+            references: Mutex::new(smpp_pdu::text::References::new()),
+            throttled: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        };
+        Ok((Self { inner: Arc::new(inner) }, Incoming { rx: incoming_rx, backlog }))
+    }
+
+    /// Submits a message. Waits for room in the window (back-pressure), then for the
+    /// response; resolves to exactly one outcome. Throttle answers are retried (see
+    /// [`ClientConfig::retry_throttled`]).
+    pub async fn submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
+        let body = self.request_body(Box::new(Body::SubmitSm(submit))).await?;
+        Ok(Submitted { message_id: message_id(body) })
+    }
+
+    /// Like [`submit`](Self::submit), but fails at once with
+    /// [`RequestError::WindowFull`] instead of waiting for room.
+    pub async fn try_submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
+        let permit = self.inner.window.clone().try_acquire_owned().map_err(|_| RequestError::WindowFull)?;
+        let body = self.request_with_permit(Box::new(Body::SubmitSm(submit)), permit).await?;
+        Ok(Submitted { message_id: message_id(body) })
+    }
+
+    /// Encodes `text`, splits it when it is long, submits the parts in order (each
+    /// part once the one before is accepted, so they reach the SMSC in order) and
+    /// returns every part's message_id. `options` chooses the encoding (automatic by
+    /// default) and the concatenation method (an 8-bit reference UDH by default, which
+    /// works on v3.3 and v3.4 links; SAR and message_payload need v3.4). The
+    /// concatenation reference starts at a random value in each client.
+    ///
+    /// If a part fails, no later part is sent, and the error is
+    /// [`RequestError::Partial`] with the message_ids of the parts that were accepted,
+    /// so their receipts can still be matched.
+    ///
+    /// ```no_run
+    /// # async fn f(client: smpp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use smpp_client::{smpp_pdu::Address, TextOptions};
+    /// let ids = client
+    ///     .submit_text(Address::alphanumeric("Rust")?, Address::international("447700900123")?, "Hello €", TextOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_text(
+        &self,
+        from: smpp_pdu::Address<21>,
+        to: smpp_pdu::Address<21>,
+        text: &str,
+        options: TextOptions,
+    ) -> Result<Vec<Submitted>, RequestError> {
+        use smpp_pdu::text;
+        let encoding = match options.encoding {
+            Some(e) => e,
+            None => text::choose(text),
+        };
+        let reference =
+            self.inner.references.lock().map(|mut r| r.next(&String::from_utf8_lossy(to.addr.as_bytes()))).unwrap_or(0);
+        let parts = text::split(text, encoding, options.concatenation, reference).map_err(RequestError::Encode)?;
+        let total = parts.len();
+        let mut accepted = Vec::with_capacity(total);
+        for part in parts {
+            let mut sm = SubmitSm::default();
+            sm.source_addr = from;
+            sm.destination_addr = to;
+            sm.esm_class = smpp_pdu::EsmClass(part.esm_class.0 | options.esm_class.0);
+            sm.data_coding = encoding.data_coding();
+            sm.registered_delivery = options.registered_delivery;
+            sm.short_message = part.short_message;
+            sm.tlvs = part.tlvs;
+            match self.submit(sm).await {
+                Ok(s) => accepted.push(s),
+                Err(error) if total == 1 => return Err(error),
+                Err(error) => return Err(RequestError::Partial { accepted, parts: total, error: Box::new(error) }),
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// Submits one message to several destinations.
+    pub async fn submit_multi(&self, submit: SubmitMulti) -> Result<SubmitMultiResp, RequestError> {
+        match self.request(Request::SubmitMulti(submit)).await? {
+            Body::SubmitMultiResp(r) => Ok(r.unwrap_or_default()),
+            _ => Ok(SubmitMultiResp::default()),
+        }
+    }
+
+    /// Sends a data_sm (v3.4 binds only).
+    pub async fn data_sm(&self, data: DataSm) -> Result<Submitted, RequestError> {
+        let body = self.request(Request::DataSm(data)).await?;
+        Ok(Submitted { message_id: message_id(body) })
+    }
+
+    /// Queries the state of a submitted message.
+    pub async fn query_sm(&self, query: QuerySm) -> Result<QuerySmResp, RequestError> {
+        match self.request(Request::QuerySm(query)).await? {
+            Body::QuerySmResp(r) => Ok(r.unwrap_or_default()),
+            _ => Ok(QuerySmResp::default()),
+        }
+    }
+
+    /// Cancels a submitted message.
+    pub async fn cancel_sm(&self, cancel: CancelSm) -> Result<(), RequestError> {
+        self.request(Request::CancelSm(cancel)).await.map(drop)
+    }
+
+    /// Replaces a submitted message.
+    pub async fn replace_sm(&self, replace: ReplaceSm) -> Result<(), RequestError> {
+        self.request(Request::ReplaceSm(replace)).await.map(drop)
+    }
+
+    /// Sends any request and returns the response body on `ESME_ROK`.
+    pub async fn request(&self, request: Request) -> Result<Body, RequestError> {
+        self.request_body(Box::new(request.into_body())).await
+    }
+
+    async fn request_body(&self, request: Box<Body>) -> Result<Body, RequestError> {
+        let permit = self.inner.window.clone().acquire_owned().await.map_err(|_| RequestError::Closed)?;
+        self.request_with_permit(request, permit).await
+    }
+
+    /// Sends a request holding a window permit, retrying throttle answers; resolves to
+    /// exactly one outcome.
+    async fn request_with_permit(
+        &self,
+        mut request: Box<Body>,
+        mut permit: OwnedSemaphorePermit,
+    ) -> Result<Body, RequestError> {
+        let inner = &self.inner;
+        let deadline = inner.retry.as_ref().map(|r| tokio::time::Instant::now() + r.deadline);
+        loop {
+            if let Some(rate) = &inner.rate {
+                rate.acquire().await;
+            }
+            if let Some(pacer) = &inner.pacer {
+                pacer.acquire().await;
+            }
+            self.wait_until_up().await?;
+            let (reply, outcome) = oneshot::channel();
+            inner
+                .tx
+                .commands
+                .send(Command::Request { request, reply, permit })
+                .await
+                .map_err(|_| RequestError::Closed)?;
+            let (status, back, back_permit) = match outcome.await {
+                Ok(Outcome::Response { status, body, .. }) if status.is_ok() => {
+                    if let Some(pacer) = &inner.pacer {
+                        pacer.on_success();
+                    }
+                    return Ok(body);
+                }
+                Ok(Outcome::Response { status, request, permit, .. }) => (status, request, permit),
+                Ok(Outcome::Timeout) => return Err(RequestError::Timeout),
+                Ok(Outcome::Lost(reason)) => return Err(RequestError::ConnectionLost(reason)),
+                Ok(Outcome::NotSent(reason)) => return Err(RequestError::NotSent(reason)),
+                Ok(Outcome::NotConnected(wait)) => return Err(RequestError::NotConnected(wait)),
+                Ok(Outcome::BindRefused(status)) => return Err(RequestError::BindRefused(status)),
+                Ok(Outcome::Refused(e)) => return Err(RequestError::Send(e)),
+                // The connection task went away without an answer: it ended before the
+                // request could be tracked, so it never went out.
+                Err(_) => return Err(RequestError::NotSent(CloseReason::Local)),
+            };
+            let throttle = matches!(status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL);
+            if !throttle {
+                return Err(RequestError::from_status(status));
+            }
+            inner.throttled.fetch_add(1, Ordering::Relaxed);
+            if let Some(pacer) = &inner.pacer {
+                pacer.on_throttle();
+            }
+            match deadline {
+                Some(d) if tokio::time::Instant::now() < d => {}
+                _ => return Err(RequestError::from_status(status)),
+            }
+            inner.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%status, "throttled: sending again");
+            if inner.pacer.is_none() {
+                // Without the adaptive rate, a pause before trying again.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            request = back;
+            permit = back_permit;
+        }
+    }
+
+    /// Waits (at most the reconnect `down_wait`) for the link to be up.
+    async fn wait_until_up(&self) -> Result<(), RequestError> {
+        let link = &self.inner.tx.link;
+        // The usual case, the link up, without cloning the receiver.
+        if matches!(*link.borrow(), LinkState::Up { .. }) {
+            return Ok(());
+        }
+        let settled = |s: &LinkState| matches!(s, LinkState::Up { .. } | LinkState::Closed | LinkState::Refused(_));
+        let mut link = link.clone();
+        if let LinkState::Down(reason) = *link.borrow()
+            && self.inner.down_wait.is_zero()
+        {
+            // No reconnection configured: the link is not coming back.
+            return Err(RequestError::NotSent(reason));
+        }
+        if !settled(&link.borrow()) {
+            let wait = self.inner.down_wait;
+            match tokio::time::timeout(wait, link.wait_for(settled)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => return Err(RequestError::Closed),
+                Err(_) => return Err(RequestError::NotConnected(wait)),
+            }
+        }
+        match *link.borrow() {
+            LinkState::Closed => Err(RequestError::Closed),
+            LinkState::Refused(status) => Err(RequestError::BindRefused(status)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Unbinds gracefully: requests in flight get their responses first. Returns once
+    /// the session is closed (both binds of a v3.3 client).
+    pub async fn unbind(&self) {
+        let sides = std::iter::once(&self.inner.tx).chain(self.inner.rx.as_ref());
+        for side in sides {
+            side.stop(false);
+            let (reply, done) = oneshot::channel();
+            if side.commands.send(Command::Unbind { reply }).await.is_ok() {
+                let _ = done.await;
+            }
+        }
+    }
+
+    /// Closes at once; requests in flight fail with
+    /// [`RequestError::ConnectionLost`].
+    pub async fn close(&self) {
+        let sides = std::iter::once(&self.inner.tx).chain(self.inner.rx.as_ref());
+        for side in sides {
+            side.stop(false);
+            let _ = side.commands.send(Command::Close).await;
+        }
+    }
+
+    /// The current link state (of the transmitter, for a v3.3 client).
+    pub fn link_state(&self) -> LinkState {
+        self.inner.tx.link.borrow().clone()
+    }
+
+    /// The receiver bind's link state, for a v3.3 client that binds two.
+    pub fn receiver_link_state(&self) -> Option<LinkState> {
+        self.inner.rx.as_ref().map(|rx| rx.link.borrow().clone())
+    }
+
+    /// Whether the link is bound now.
+    pub fn is_up(&self) -> bool {
+        matches!(*self.inner.tx.link.borrow(), LinkState::Up { .. })
+    }
+
+    /// Free room in the window now.
+    pub fn available(&self) -> usize {
+        self.inner.window.available_permits()
+    }
+
+    /// What the client did about throttling so far.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            throttled: self.inner.throttled.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+            adaptive_rate: self.inner.pacer.as_ref().and_then(Pacer::rate),
+        }
+    }
+}
+
+/// Starts the supervisor of one bind; returns its handle and the bind result.
+fn spawn_side(
+    config: &ClientConfig,
+    mode: BindMode,
+    connector: Connector,
+    shared: Arc<Shared>,
+) -> Result<(SideHandle, oneshot::Receiver<Result<(), ClientError>>), ClientError> {
+    let mut config = config.clone();
+    config.mode = mode;
+    let bind = bind_request(&config)?;
+    // Room for the window's requests, for every manual-ack answer the inbound queue
+    // can hand out, and for control commands.
+    let (command_tx, command_rx) = mpsc::channel(config.window + config.incoming_capacity + 64);
+    let shutdown = command_tx.clone().try_reserve_owned().ok();
+    let (link_tx, link_rx) = watch::channel(LinkState::Connecting);
+    let (first_tx, first_rx) = oneshot::channel();
+    let side = Arc::new(Side::default());
+    let span = tracing::info_span!("smpp_client", system_id = %config.system_id, addr = %config.addr(), ?mode);
+    let supervisor = supervisor::Supervisor {
+        config,
+        bind,
+        connector,
+        commands: command_rx,
+        weak_commands: command_tx.downgrade(),
+        shared,
+        side: side.clone(),
+        link: link_tx,
+        carry: std::collections::VecDeque::new(),
+    };
+    tokio::spawn(supervisor.run(first_tx).instrument(span));
+    let handle = SideHandle { commands: command_tx, side, link: link_rx, shutdown: Mutex::new(shutdown) };
+    Ok((handle, first_rx))
+}
+
+fn message_id(body: Body) -> COctetString<65> {
+    match body {
+        Body::SubmitSmResp(Some(SubmitSmResp { message_id, .. }))
+        | Body::DataSmResp(Some(SubmitSmResp { message_id, .. })) => message_id,
+        _ => COctetString::EMPTY,
+    }
+}
+
+fn bind_request(config: &ClientConfig) -> Result<BindRequest, ClientError> {
+    let bad = |what: &str, e: smpp_pdu::FieldError| ClientError::Config(format!("{what}: {e}"));
+    let mut bind = BindRequest::new(config.mode, "", "").map_err(|e| bad("bind", e))?;
+    bind.system_id = COctetString::new(&config.system_id).map_err(|e| bad("system_id", e))?;
+    bind.password = Password::new(&config.password).map_err(|e| bad("password", e))?;
+    bind.system_type = COctetString::new(&config.system_type).map_err(|e| bad("system_type", e))?;
+    bind.address_range = config.address_range;
+    Ok(bind)
+}
+
+/// Several binds of one account, with requests spread over them.
+///
+/// Platforms allow several connections per account; a pool uses them all. Each
+/// request goes to the next bind in turn that is up and has room, or waits on the
+/// next one in turn when none has. The binds of a pool made by
+/// [`connect`](Self::connect) share one reassembler, so a long message whose parts
+/// arrive on different binds is put together.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    clients: Arc<Vec<Client>>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    /// Opens `binds` binds with the same configuration.
+    pub async fn connect(config: ClientConfig, binds: usize) -> Result<(Self, Vec<Incoming>), ClientError> {
+        let c = config.clone();
+        let connector: Connector = Arc::new(move || {
+            let c = c.clone();
+            Box::pin(async move { crate::tls::open_stream(&c).await })
+        });
+        Self::connect_via(config, connector, binds).await
+    }
+
+    /// Opens `binds` binds over streams from `connector`, sharing one reassembler.
+    pub async fn connect_via(
+        config: ClientConfig,
+        connector: Connector,
+        binds: usize,
+    ) -> Result<(Self, Vec<Incoming>), ClientError> {
+        let reassembler = handler::new_reassembler();
+        let mut clients = Vec::new();
+        let mut incoming = Vec::new();
+        for _ in 0..binds.max(1) {
+            let (c, i) = Client::start(config.clone(), connector.clone(), reassembler.clone()).await?;
+            clients.push(c);
+            incoming.push(i);
+        }
+        Ok((Self::from_clients(clients), incoming))
+    }
+
+    /// A pool over existing clients.
+    pub fn from_clients(clients: Vec<Client>) -> Self {
+        Self { clients: Arc::new(clients), next: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// The binds.
+    pub fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    fn pick(&self) -> Option<&Client> {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .filter_map(|k| self.clients.get((start + k) % n))
+            .find(|c| c.is_up() && c.available() > 0)
+            .or_else(|| self.clients.get(start % n.max(1)))
+    }
+
+    /// Submits on the next bind with room.
+    pub async fn submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
+        match self.pick() {
+            Some(c) => c.submit(submit).await,
+            None => Err(RequestError::Closed),
+        }
+    }
+
+    /// Unbinds every bind.
+    pub async fn unbind(&self) {
+        for c in self.clients.iter() {
+            c.unbind().await;
+        }
+    }
+}
