@@ -69,17 +69,28 @@ pub struct Defer<'a> {
 impl Defer<'_> {
     /// A handle that answers this request later; return `None` from
     /// [`SmscHandler::on_request`] after taking it.
+    ///
+    /// Room for the answer in the session's queue is reserved now, so the answer can
+    /// never be lost to a full queue (the queue has room for every request the
+    /// session lets the ESME have unanswered: its receive window).
     pub fn responder(self) -> Responder {
         self.taken.set(true);
-        Responder { commands: self.commands.clone(), seq: self.seq, fallback: self.fallback }
+        let permit = self.commands.clone().try_reserve_owned().ok();
+        if permit.is_none() {
+            tracing::error!(seq = ?self.seq, "no room reserved for a deferred answer: the session queue is full");
+        }
+        Responder { permit, commands: self.commands.downgrade(), seq: self.seq, fallback: self.fallback }
     }
 }
 
 /// Answers a request later, from any task. Dropped unanswered, it answers
-/// `ESME_RSYSERR` so the ESME is never left waiting.
+/// `ESME_RSYSERR` so the ESME is never left waiting. If the session has ended by
+/// then, the answer goes nowhere.
 #[derive(Debug)]
 pub struct Responder {
-    commands: mpsc::Sender<SessionCommand>,
+    /// Room in the session's queue, reserved when the responder was made.
+    permit: Option<mpsc::OwnedPermit<SessionCommand>>,
+    commands: mpsc::WeakSender<SessionCommand>,
     seq: SequenceNumber,
     fallback: Option<Body>,
 }
@@ -88,15 +99,31 @@ impl Responder {
     /// Sends the reply.
     pub fn respond(mut self, reply: Reply) {
         self.fallback = None;
-        let _ = self.commands.try_send(SessionCommand::Respond(self.seq, Box::new(reply)));
+        self.send(reply);
+    }
+
+    fn send(&mut self, reply: Reply) {
+        let command = SessionCommand::Respond(self.seq, Box::new(reply));
+        match self.permit.take() {
+            Some(permit) => {
+                permit.send(command);
+            }
+            // Only if the queue had no room when the responder was made.
+            None => {
+                if let Some(commands) = self.commands.upgrade()
+                    && commands.try_send(command).is_err()
+                {
+                    tracing::error!(seq = ?self.seq, "a deferred answer could not be queued");
+                }
+            }
+        }
     }
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
         if let Some(body) = self.fallback.take() {
-            let reply = Reply { status: CommandStatus::ESME_RSYSERR, body };
-            let _ = self.commands.try_send(SessionCommand::Respond(self.seq, Box::new(reply)));
+            self.send(Reply { status: CommandStatus::ESME_RSYSERR, body });
         }
     }
 }
@@ -193,15 +220,28 @@ pub type PushResult = Result<(CommandStatus, Body), PushError>;
 /// Commands to one session's task. Payloads are boxed so the per-session channel
 /// stays small: thousands of idle sessions each hold one.
 pub(crate) enum SessionCommand {
-    Push(Box<Request>, oneshot::Sender<PushResult>),
+    /// A push holds one of the session's push permits until the task takes it, so
+    /// pushes never fill the room kept for answers.
+    Push(Box<Request>, oneshot::Sender<PushResult>, tokio::sync::OwnedSemaphorePermit),
     Respond(SequenceNumber, Box<Reply>),
     Unbind,
 }
+
+/// Pushes one session's queue holds at once (more wait for room).
+const PUSH_SLOTS: usize = 256;
 
 #[derive(Debug)]
 struct Entry {
     info: SessionInfo,
     commands: mpsc::Sender<SessionCommand>,
+    pushes: Arc<tokio::sync::Semaphore>,
+}
+
+/// A connection's task, as the registry knows it.
+#[derive(Debug)]
+struct Live {
+    commands: mpsc::Sender<SessionCommand>,
+    abort: tokio::task::AbortHandle,
 }
 
 /// Bound sessions by account, and the counters.
@@ -211,8 +251,26 @@ struct Registry {
     connections: AtomicUsize,
     next_id: AtomicU64,
     round_robin: AtomicUsize,
-    all: Mutex<HashMap<u64, mpsc::Sender<SessionCommand>>>,
+    all: Mutex<HashMap<u64, Live>>,
     drained: Notify,
+}
+
+impl Registry {
+    /// Forgets a session: its bind (if any) and its task.
+    fn remove(&self, id: u64, system_id: Option<&str>) {
+        if let Some(system_id) = system_id
+            && let Ok(mut accounts) = self.accounts.lock()
+            && let Some(v) = accounts.get_mut(system_id)
+        {
+            v.retain(|e| e.info.id != id);
+            if v.is_empty() {
+                accounts.remove(system_id);
+            }
+        }
+        if let Ok(mut all) = self.all.lock() {
+            all.remove(&id);
+        }
+    }
 }
 
 /// A handle to a running server: push messages, count sessions, shut down.
@@ -263,25 +321,29 @@ impl ServerHandle {
                 return Err(PushError::NoReceiver(system_id.into()));
             }
             let k = self.registry.round_robin.fetch_add(1, Ordering::Relaxed) % candidates.len();
-            candidates.get(k).map(|e| e.commands.clone())
+            candidates.get(k).map(|e| (e.commands.clone(), e.pushes.clone()))
         };
-        let Some(commands) = target else { return Err(PushError::NoReceiver(system_id.into())) };
+        let Some((commands, pushes)) = target else { return Err(PushError::NoReceiver(system_id.into())) };
+        let permit = pushes.acquire_owned().await.map_err(|_| PushError::Closed(CloseReason::Local))?;
         let (tx, rx) = oneshot::channel();
         commands
-            .send(SessionCommand::Push(Box::new(request), tx))
+            .send(SessionCommand::Push(Box::new(request), tx, permit))
             .await
             .map_err(|_| PushError::Closed(CloseReason::Local))?;
         rx.await.unwrap_or(Err(PushError::Closed(CloseReason::Local)))
     }
 
     /// Graceful shutdown: stop accepting, unbind every session, and wait up to `grace`
-    /// for them to close. Returns how many were still open when the wait ended.
+    /// for them to close. Sessions still open then (a peer that stopped reading, say)
+    /// are cut off, so this returns within `grace`. Returns how many had to be cut.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.stop.notify_waiters();
         self.stop.notify_one();
-        let sessions: Vec<_> = self.registry.all.lock().map(|a| a.values().cloned().collect()).unwrap_or_default();
+        let sessions: Vec<_> =
+            self.registry.all.lock().map(|a| a.values().map(|l| l.commands.clone()).collect()).unwrap_or_default();
         for s in sessions {
-            let _ = s.send(SessionCommand::Unbind).await;
+            // A session whose queue is full is cut off when the grace period ends.
+            let _ = s.try_send(SessionCommand::Unbind);
         }
         let wait = async {
             while self.connections() > 0 {
@@ -292,8 +354,16 @@ impl ServerHandle {
                 notified.await;
             }
         };
-        let _ = tokio::time::timeout(grace, wait).await;
-        self.connections()
+        if tokio::time::timeout(grace, wait).await.is_ok() {
+            return 0;
+        }
+        let stuck: Vec<_> =
+            self.registry.all.lock().map(|a| a.values().map(|l| l.abort.clone()).collect()).unwrap_or_default();
+        tracing::warn!(sessions = stuck.len(), "shutdown: cutting off sessions that did not close in time");
+        for abort in &stuck {
+            abort.abort();
+        }
+        stuck.len()
     }
 }
 
@@ -345,9 +415,27 @@ impl Server {
             handle.registry.connections.fetch_add(1, Ordering::SeqCst);
             let id = handle.registry.next_id.fetch_add(1, Ordering::Relaxed);
             let span = tracing::info_span!("smsc_session", id, %peer);
-            tokio::spawn(
-                serve_connection(stream, peer, id, handle.clone(), config.clone(), handler.clone()).instrument(span),
+            // Room for every answer the session lets the ESME wait for, for the pushes
+            // in flight, and for control commands.
+            let (tx, rx) = mpsc::channel(config.session.receive_window_len() + PUSH_SLOTS + 16);
+            let (registered, wait_registered) = oneshot::channel();
+            let task = tokio::spawn(
+                serve_connection(
+                    stream,
+                    peer,
+                    id,
+                    handle.clone(),
+                    config.clone(),
+                    handler.clone(),
+                    (tx.clone(), rx),
+                    wait_registered,
+                )
+                .instrument(span),
             );
+            if let Ok(mut all) = handle.registry.all.lock() {
+                all.insert(id, Live { commands: tx, abort: task.abort_handle() });
+            }
+            let _ = registered.send(());
         }
     }
 
@@ -359,6 +447,24 @@ impl Server {
     }
 }
 
+/// Cleans up after a connection however its task ends (aborted at shutdown included):
+/// deregisters it and counts it closed.
+struct ConnectionGuard {
+    server: ServerHandle,
+    id: u64,
+    system_id: Arc<Mutex<Option<String>>>,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let system_id = self.system_id.lock().ok().and_then(|s| s.clone());
+        self.server.registry.remove(self.id, system_id.as_deref());
+        self.server.registry.connections.fetch_sub(1, Ordering::SeqCst);
+        self.server.registry.drained.notify_waiters();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn serve_connection<H: SmscHandler>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -366,11 +472,13 @@ async fn serve_connection<H: SmscHandler>(
     server: ServerHandle,
     config: Arc<ServerConfig>,
     handler: Arc<H>,
+    (tx, mut rx): (mpsc::Sender<SessionCommand>, mpsc::Receiver<SessionCommand>),
+    registered: oneshot::Receiver<()>,
 ) {
-    let (tx, mut rx) = mpsc::channel(1024);
-    if let Ok(mut all) = server.registry.all.lock() {
-        all.insert(id, tx.clone());
-    }
+    // Registered (with its abort handle) before it does anything.
+    let _ = registered.await;
+    let bound_as = Arc::new(Mutex::new(None));
+    let _guard = ConnectionGuard { server: server.clone(), id, system_id: bound_as.clone() };
     let session = Session::smsc(now(), config.session.clone());
     let driver = config.driver;
     let mut conn = Connection {
@@ -380,6 +488,8 @@ async fn serve_connection<H: SmscHandler>(
         config,
         handler,
         commands: tx,
+        push_slots: Arc::new(tokio::sync::Semaphore::new(PUSH_SLOTS)),
+        bound_as,
         info: None,
         pushes: HashMap::new(),
         queued: std::collections::VecDeque::new(),
@@ -395,11 +505,6 @@ async fn serve_connection<H: SmscHandler>(
     for (_, reply) in conn.queued.drain(..) {
         let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
     }
-    if let Ok(mut all) = server.registry.all.lock() {
-        all.remove(&id);
-    }
-    server.registry.connections.fetch_sub(1, Ordering::SeqCst);
-    server.registry.drained.notify_waiters();
 }
 
 struct Connection<H> {
@@ -409,6 +514,10 @@ struct Connection<H> {
     config: Arc<ServerConfig>,
     handler: Arc<H>,
     commands: mpsc::Sender<SessionCommand>,
+    /// Pushes this session's queue may hold at once.
+    push_slots: Arc<tokio::sync::Semaphore>,
+    /// The account once bound, for the cleanup guard.
+    bound_as: Arc<Mutex<Option<String>>>,
     info: Option<SessionInfo>,
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
@@ -474,7 +583,14 @@ impl<H: SmscHandler> Connection<H> {
             version,
         };
         if let Ok(mut accounts) = self.server.registry.accounts.lock() {
-            accounts.entry(system_id).or_default().push(Entry { info: info.clone(), commands: self.commands.clone() });
+            accounts.entry(system_id.clone()).or_default().push(Entry {
+                info: info.clone(),
+                commands: self.commands.clone(),
+                pushes: self.push_slots.clone(),
+            });
+        }
+        if let Ok(mut bound_as) = self.bound_as.lock() {
+            *bound_as = Some(system_id);
         }
         self.handler.on_bound(&info);
         self.info = Some(info);
@@ -486,7 +602,7 @@ impl<H: SmscHandler> Handler for Connection<H> {
 
     fn on_command(&mut self, now: Instant, session: &mut Session, command: SessionCommand) {
         match command {
-            SessionCommand::Push(request, reply) => {
+            SessionCommand::Push(request, reply, _permit) => {
                 if self.queued.len() >= MAX_QUEUED_PUSHES {
                     let _ = reply.send(Err(PushError::QueueFull));
                     return;
@@ -509,8 +625,7 @@ impl<H: SmscHandler> Handler for Connection<H> {
     }
 
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
-        let completes =
-            matches!(event, Event::Response { .. } | Event::ResponseTimeout { .. } | Event::MalformedResponse { .. });
+        let completes = matches!(event, Event::Response { .. } | Event::ResponseTimeout { .. });
         self.on_session_event(now, session, event);
         // A completed push frees room in the window for the queued ones.
         if completes && !self.queued.is_empty() {
@@ -537,7 +652,7 @@ impl<H: SmscHandler> Connection<H> {
     fn on_session_event(&mut self, now: Instant, session: &mut Session, event: Event) {
         match event {
             Event::BindRequest { seq, mode, bind } => self.on_bind(now, session, seq, mode, bind),
-            Event::Request { seq, request } => {
+            Event::Request { seq, request, .. } => {
                 let Some(info) = &self.info else { return };
                 if let Request::SubmitSm(sm) = &request
                     && let Some(f) = smpp_pdu::text::fragment_of(sm.esm_class, &sm.short_message, &sm.tlvs)
@@ -575,7 +690,7 @@ impl<H: SmscHandler> Connection<H> {
                 }
             }
             Event::WindowOpen => {}
-            Event::ResponseTimeout { seq, .. } | Event::MalformedResponse { seq, .. } => {
+            Event::ResponseTimeout { seq, .. } => {
                 if let Some(reply) = self.pushes.remove(&seq.value()) {
                     let _ = reply.send(Err(PushError::Timeout));
                 }

@@ -136,7 +136,17 @@ async fn throttling_and_error_injection() {
     config.throttle = Some(5);
     config.errors.insert("447700900000".to_owned(), CommandStatus::ESME_RSUBMITFAIL);
     let sim = start(config, |_| {}).await;
+    // The client absorbs the throttling: every submit gets through, some after retries.
     let (client, _incoming) = Client::connect(client_config(&sim, "alice", "secret")).await.unwrap();
+    for _ in 0..8 {
+        assert!(client.submit(sm("447700900123", false)).await.is_ok());
+    }
+    let stats = client.stats();
+    assert!(stats.throttled >= 2 && stats.retries == stats.throttled, "burst of 5, then throttled: {stats:?}");
+    // Without retries, the status comes back.
+    let mut no_retry = client_config(&sim, "alice", "secret");
+    no_retry.retry_throttled(None);
+    let (client, _incoming) = Client::connect(no_retry).await.unwrap();
     let mut throttled = 0;
     for _ in 0..8 {
         if client.submit(sm("447700900123", false)).await == Err(RequestError::Throttled) {
