@@ -43,7 +43,28 @@ fn status_name(r: &Result<smpp_client::Submitted, RequestError>) -> String {
         Err(RequestError::Status(s)) => s.name().map_or_else(|| format!("{:#x}", s.0), str::to_owned),
         Err(RequestError::Timeout) => "timeout".into(),
         Err(RequestError::ConnectionLost(_)) => "connection lost".into(),
+        Err(RequestError::NotSent(_) | RequestError::NotConnected(_)) => "not sent".into(),
         Err(other) => other.to_string(),
+    }
+}
+
+/// What became of the submits: counts by fate.
+#[derive(Debug, Default)]
+struct Fates {
+    accepted: u64,
+    refused: u64,
+    never_sent: u64,
+    outcome_unknown: u64,
+}
+
+impl Fates {
+    fn add(&mut self, r: &Result<smpp_client::Submitted, RequestError>) {
+        match r.as_ref().map_err(RequestError::fate) {
+            Ok(_) => self.accepted += 1,
+            Err(smpp_client::Fate::Refused) => self.refused += 1,
+            Err(smpp_client::Fate::NeverSent) => self.never_sent += 1,
+            Err(_) => self.outcome_unknown += 1,
+        }
     }
 }
 
@@ -81,27 +102,36 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+            let mut fates = Fates::default();
             while issued.fetch_add(1, Ordering::Relaxed) < count {
                 let t = Instant::now();
                 let r = pool.submit(template.clone()).await;
                 latencies.push(t.elapsed());
                 *statuses.entry(status_name(&r)).or_default() += 1;
+                fates.add(&r);
                 progress.inc(1);
             }
-            (latencies, statuses)
+            (latencies, statuses, fates)
         }));
     }
     let mut latencies = Vec::new();
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+    let mut fates = Fates::default();
     for t in tasks {
-        let (l, s) = t.await?;
+        let (l, s, f) = t.await?;
         latencies.extend(l);
         for (k, v) in s {
             *statuses.entry(k).or_default() += v;
         }
+        fates.accepted += f.accepted;
+        fates.refused += f.refused;
+        fates.never_sent += f.never_sent;
+        fates.outcome_unknown += f.outcome_unknown;
     }
     let secs = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
+    let (retries, throttled) =
+        pool.clients().iter().map(|c| c.stats()).fold((0, 0), |(r, t), s| (r + s.retries, t + s.throttled));
     pool.unbind().await;
     latencies.sort_unstable();
     let pct = |p: f64| -> f64 {
@@ -114,6 +144,9 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
             "count": latencies.len(), "secs": secs, "msgs_per_sec": rate,
             "latency_us": { "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "p999": pct(0.999) },
             "statuses": statuses, "window": args.window, "binds": args.binds,
+            "accepted": fates.accepted, "refused": fates.refused,
+            "never_sent": fates.never_sent, "outcome_unknown": fates.outcome_unknown,
+            "retries": retries, "throttled": throttled,
             "busy_poll_us": config.driver_config().busy_poll.map_or(0, |d| d.as_micros()),
         });
         println!("{out}");
@@ -126,6 +159,9 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
         for (status, n) in &statuses {
             println!("{status:<14} {n:>12}");
         }
+        println!("{:<14} {:>12}", "never sent", fates.never_sent);
+        println!("{:<14} {:>12}", "unknown", fates.outcome_unknown);
+        println!("{:<14} {:>12}", "retries", retries);
     }
     let failed = statuses.iter().any(|(k, _)| k != "ESME_ROK");
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -65,7 +65,7 @@ pub(crate) struct Connection {
     pub(crate) system_id: String,
     pub(crate) password: String,
     system_type: String,
-    bind: BindMode,
+    pub(crate) bind: BindMode,
     /// Whether a bind mode was given at all (listen picks receiver otherwise).
     pub(crate) bind_given: Option<BindMode>,
     version: InterfaceVersion,

@@ -172,6 +172,16 @@ pub(crate) fn explain(e: &ClientError) -> String {
     }
 }
 
+/// What a failed submit means for sending it again.
+pub(crate) fn fate(e: &smpp_client::RequestError) -> &'static str {
+    match e.fate() {
+        smpp_client::Fate::Refused => "refused by the SMSC",
+        smpp_client::Fate::NeverSent => "never sent: safe to send again",
+        smpp_client::Fate::Unknown => "outcome unknown: the SMSC may have accepted it",
+        _ => "",
+    }
+}
+
 fn address(s: &str) -> Res<Address<21>> {
     let digits = s.strip_prefix('+').unwrap_or(s);
     Ok(if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -182,6 +192,15 @@ fn address(s: &str) -> Res<Address<21>> {
 }
 
 async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
+    match connection.bind {
+        smpp_client::BindMode::Receiver => {
+            return Err("--bind rx cannot submit messages: send needs --bind trx or tx".into());
+        }
+        smpp_client::BindMode::Transmitter if args.wait_dlr => {
+            return Err("--wait-dlr needs a bind that can receive receipts, and --bind tx cannot: use --bind trx (the default; with --interface-version 33 it binds a transmitter and a receiver)".into());
+        }
+        _ => {}
+    }
     let to = args.to.strip_prefix('+').unwrap_or(&args.to);
     if to.is_empty() || !to.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("--to {:?} is not a phone number (digits, optionally with a leading +)", args.to).into());
@@ -209,7 +228,12 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
     let parts = match client.submit_text(address(&args.from)?, Address::international(to)?, &args.text, options).await {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: submit failed: {e}");
+            if let smpp_client::RequestError::Partial { accepted, parts, .. } = &e {
+                for (k, p) in accepted.iter().enumerate() {
+                    println!("part {}/{}: message_id {}", k + 1, parts, p.message_id);
+                }
+            }
+            eprintln!("error: submit failed: {e} ({})", fate(&e));
             client.unbind().await;
             return Ok(ExitCode::FAILURE);
         }
