@@ -5,6 +5,8 @@
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
 //! - `bench`: the end-to-end benchmark (see `bench.rs`).
 //! - `fuzz`: the fuzz targets under cargo-fuzz (see `fuzz.rs`).
+//! - `chaos`: the message-accounting scenario with random seeds for `--secs N`
+//!   (default 60), printing the seed of any failure.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
@@ -21,9 +23,10 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&project_root()),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
+        Some("chaos") => chaos(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|fuzz [TARGET] [--secs N]>"
+                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
             );
             return ExitCode::from(2);
         }
@@ -68,6 +71,11 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     println!("$ {cmd:?}");
     let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+}
+
+/// `cargo xtask chaos [--secs N] [--seed S]`: the accounting scenario, optimised.
+fn chaos(args: &[String]) -> Result<(), String> {
+    run(cargo().args(["run", "--release", "-p", "smpp-chaos", "--bin", "chaos", "--"]).args(args))
 }
 
 fn ci() -> Result<(), String> {

@@ -12,7 +12,7 @@ use std::process::Command;
 /// The crates that must stay free of I/O, clocks and async runtimes.
 const SANS_IO: &[&str] = &["smpp-pdu", "smpp-session"];
 /// The library crates whose files must open with a module doc.
-const LIBRARIES: &[&str] = &["smpp-pdu", "smpp-session", "smpp-client", "smpp-server", "smpp-fuzz"];
+const LIBRARIES: &[&str] = &["smpp-pdu", "smpp-session", "smpp-client", "smpp-server", "smpp-chaos", "smpp-fuzz"];
 
 /// Runs every rule and reports all violations at once.
 pub(crate) fn run(root: &Path) -> Result<(), String> {
