@@ -1,9 +1,7 @@
 //! What the session reports ([`Event`]), why it ended ([`CloseReason`]) and how a
 //! command can be refused ([`SendError`]).
 
-use smpp_pdu::{
-    Bind, Body, CommandId, CommandStatus, FrameError, InterfaceVersion, SequenceNumber, TlvTag,
-};
+use smpp_pdu::{Bind, Body, CommandId, CommandStatus, FrameError, InterfaceVersion, SequenceNumber, TlvTag};
 
 use crate::request::Request;
 use crate::state::BindMode;

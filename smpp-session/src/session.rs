@@ -847,7 +847,12 @@ impl Session {
             // Responses are decoded leniently, so only an unknown command_id gets here:
             // it answers none of our requests. Reported and dropped.
             let late = self.window.timed_out_recently(seq);
-            self.push_event(Event::UnexpectedResponse { seq, command_id: h.command_id, status: h.command_status, late });
+            self.push_event(Event::UnexpectedResponse {
+                seq,
+                command_id: h.command_id,
+                status: h.command_status,
+                late,
+            });
             return;
         }
         if let DecodeError::UnknownCommand { .. } = error {

@@ -843,7 +843,9 @@ fn inbound_requests_are_handled_as_bound_until_our_unbind_is_on_the_wire() {
     p.esme.respond(p.time, inbound, CommandStatus::ESME_ROK, Body::DeliverSmResp(None)).unwrap();
     p.settle();
     assert!(
-        p.smsc_events.iter().any(|e| matches!(e, Event::Response { seq, status: CommandStatus::ESME_ROK, .. } if *seq == d)),
+        p.smsc_events
+            .iter()
+            .any(|e| matches!(e, Event::Response { seq, status: CommandStatus::ESME_ROK, .. } if *seq == d)),
         "{:?}",
         p.smsc_events
     );
