@@ -124,6 +124,10 @@ fn bench_reports_a_table_or_json() {
     assert!(v["msgs_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["latency_us"]["p999"].as_f64().unwrap() >= v["latency_us"]["p50"].as_f64().unwrap());
     assert_eq!(v["busy_poll_us"], 0, "off by default");
+    assert_eq!(
+        (v["accepted"].as_u64(), v["never_sent"].as_u64(), v["outcome_unknown"].as_u64()),
+        (Some(3000), Some(0), Some(0))
+    );
     // Busy polling, from the flag or the environment, reaches the client it benches.
     let (ok, out, err) = run(smpp().args(["bench", "--count", "2000", "--busy-poll-us", "50", "--json"]));
     assert!(ok, "{out}{err}");
@@ -137,6 +141,52 @@ fn bench_reports_a_table_or_json() {
     for row in ["msg/s", "p50 us", "p90 us", "p99 us", "p999 us", "ESME_ROK"] {
         assert!(out.contains(row), "{row} in {out}");
     }
+}
+
+#[test]
+fn bench_against_a_throttling_smsc_gets_every_message_through_and_counts_retries() {
+    let serve = {
+        let mut cmd = smpp();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--throttle", "1000"]);
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+        Serve(child, port)
+    };
+    let port = serve.1.to_string();
+    let (ok, out, err) = run(smpp().args([
+        "bench",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--count",
+        "2000",
+        "--window",
+        "50",
+        "--json",
+    ]));
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["statuses"]["ESME_ROK"], 2000, "{v}");
+    assert_eq!((v["never_sent"].as_u64(), v["outcome_unknown"].as_u64()), (Some(0), Some(0)), "{v}");
+    assert!(v["retries"].as_u64().unwrap() > 0 && v["retries"] == v["throttled"], "{v}");
+}
+
+#[test]
+fn send_over_v33_waits_for_receipts_and_refuses_a_bind_that_cannot_receive() {
+    let (ok, out, err) =
+        run(smpp().args(["send", "--interface-version", "33", "--to", "447700900123", "--wait-dlr", "Hello v3.3"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("stat DELIVRD"), "{out}");
+    let start = std::time::Instant::now();
+    let (ok, out, err) = run(smpp().args(["send", "--bind", "tx", "--to", "447700900123", "--wait-dlr", "Hello"]));
+    assert!(!ok, "{out}");
+    assert!(err.contains("--wait-dlr") && err.contains("--bind tx"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "refused at once");
+    let (ok, _, err) = run(smpp().args(["send", "--bind", "rx", "--to", "447700900123", "Hello"]));
+    assert!(!ok && err.contains("--bind rx"), "{err}");
 }
 
 #[test]

@@ -184,3 +184,49 @@ async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout_and_reques
     assert_eq!(client.link_state(), LinkState::Closed);
     drop(peer);
 }
+
+/// A stream whose reads fail once `broken` is set.
+struct Breakable<T> {
+    inner: T,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Breakable<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Breakable<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_io_error_closes_with_its_own_reason() {
+    use smpp_client::{CloseReason, RequestError};
+    let (a, b) = duplex(1 << 16);
+    let _smsc = TestSmsc::spawn(b, Some(Duration::from_secs(1)));
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = Breakable { inner: a, broken: broken.clone() };
+    let (client, _incoming) =
+        Client::connect_with(ClientConfig::new("test", 0, "user", "secret"), stream).await.unwrap();
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("in flight")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    broken.store(true, Ordering::SeqCst);
+    // Wake the reader: the SMSC's answer arrives and the read fails.
+    assert_eq!(pending.await.unwrap(), Err(RequestError::ConnectionLost(CloseReason::IoError)));
+}

@@ -393,9 +393,8 @@ impl Session {
     // ---- (C) commands -------------------------------------------------------------
 
     /// Sends a request; returns the sequence number allocated to it. Its outcome comes
-    /// later as exactly one of [`Event::Response`], [`Event::MalformedResponse`],
-    /// [`Event::ResponseTimeout`] or [`Event::RequestFailed`] (alert_notification, which
-    /// has no response, excepted).
+    /// later as exactly one of [`Event::Response`], [`Event::ResponseTimeout`] or
+    /// [`Event::RequestFailed`] (alert_notification, which has no response, excepted).
     pub fn send(&mut self, now: Instant, request: Request) -> Result<SequenceNumber, SendError> {
         self.send_body(now, &request.into_body())
     }
