@@ -18,6 +18,21 @@ fn config() -> ClientConfig {
     ClientConfig::new("chaos", 0, "user", "secret")
 }
 
+/// Submits `m0`..`m{n-1}` at once, each from its own task; the outcomes in order.
+async fn submit_all(client: &Client, n: usize) -> Vec<Result<smpp_client::Submitted, smpp_client::RequestError>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm(&format!("m{k}"))).await })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 #[tokio::test(start_paused = true)]
 async fn padded_and_garbled_successes_are_successes_with_their_message_id() {
     for faults in [
@@ -49,15 +64,7 @@ async fn two_thousand_submits_against_30_percent_throttling_all_get_through() {
     let mut c = config();
     c.window(100);
     let (client, _incoming) = Client::connect_via(c, smsc.connector()).await.unwrap();
-    let tasks: Vec<_> = (0..2000)
-        .map(|k| {
-            let client = client.clone();
-            tokio::spawn(async move { client.submit(sm(&format!("m{k}"))).await })
-        })
-        .collect();
-    for t in tasks {
-        assert!(t.await.unwrap().is_ok());
-    }
+    assert!(submit_all(&client, 2000).await.iter().all(Result::is_ok));
     let stats = client.stats();
     let ledger = smsc.ledger();
     assert_eq!(ledger.accepted.len(), 2000, "each accepted once");
@@ -73,15 +80,9 @@ async fn a_crash_mid_window_tells_unknown_from_never_sent() {
     let mut c = config();
     c.window(50);
     let (client, _incoming) = Client::connect_via(c, smsc.connector()).await.unwrap();
-    let tasks: Vec<_> = (0..2000)
-        .map(|k| {
-            let client = client.clone();
-            tokio::spawn(async move { client.submit(sm(&format!("m{k}"))).await })
-        })
-        .collect();
     let (mut ok, mut unknown, mut never) = (0, 0, 0);
-    for t in tasks {
-        match t.await.unwrap().map_err(|e| e.fate()) {
+    for r in submit_all(&client, 2000).await {
+        match r.map_err(|e| e.fate()) {
             Ok(_) => ok += 1,
             Err(Fate::Unknown) => unknown += 1,
             Err(Fate::NeverSent) => never += 1,
@@ -108,15 +109,9 @@ async fn with_reconnection_the_never_sent_wait_for_the_next_link() {
         }
         recovering.set_faults(SmscFaults::none());
     });
-    let tasks: Vec<_> = (0..2000)
-        .map(|k| {
-            let client = client.clone();
-            tokio::spawn(async move { client.submit(sm(&format!("m{k}"))).await })
-        })
-        .collect();
     let mut unknown = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for r in submit_all(&client, 2000).await {
+        match r {
             Ok(_) => {}
             Err(e) if e.fate() == Fate::Unknown => unknown += 1,
             Err(e) => panic!("{e:?}"),

@@ -202,9 +202,10 @@ where
     let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(sleep);
     let mut armed: Option<tokio::time::Instant> = None;
-    // The write-stall timer, armed only while output waits for the peer.
-    let stall = tokio::time::sleep_until(tokio::time::Instant::now());
-    tokio::pin!(stall);
+    // The write-stall timer, made the first time output waits for the peer (most
+    // connections never need one: thousands of idle sessions must stay small), and
+    // armed only while it waits.
+    let mut stall: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut stall_armed = false;
     loop {
         // 1. Write what the session has, without waiting if the stream takes it.
@@ -241,7 +242,11 @@ where
                     if let Some(timeout) = config.write_timeout
                         && (progressed || !stall_armed)
                     {
-                        stall.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
+                        let at = tokio::time::Instant::from_std(t + timeout);
+                        match &mut stall {
+                            Some(s) => s.as_mut().reset(at),
+                            None => stall = Some(Box::pin(tokio::time::sleep_until(at))),
+                        }
                         stall_armed = true;
                     }
                 }
@@ -283,8 +288,8 @@ where
                         Ok(true) => stall_armed = false,
                         // Some went: the stall timer starts again.
                         Ok(false) => {
-                            if let Some(timeout) = config.write_timeout {
-                                stall.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
+                            if let (Some(timeout), Some(s)) = (config.write_timeout, &mut stall) {
+                                s.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
                             }
                         }
                         Err(e) => {
@@ -294,7 +299,7 @@ where
                         }
                     }
                 }
-                () = &mut stall, if stall_armed => {
+                () = async { if let Some(s) = &mut stall { s.as_mut().await } }, if stall_armed && stall.is_some() => {
                     t = now();
                     tracing::info!(pending = out.pending.len(), "the peer takes no output: closing");
                     session.handle_write_stalled(t);

@@ -13,7 +13,7 @@ use smpp_client::smpp_pdu::{
     SubmitSm,
 };
 use smpp_client::{
-    BindMode, BoxStream, Client, ClientConfig, ClientError, InboundMessage, LinkState, Pool, Reconnect, RequestError,
+    BindMode, Client, ClientConfig, ClientError, InboundMessage, LinkState, Pool, Reconnect, RequestError,
 };
 use tokio::io::duplex;
 
@@ -232,33 +232,14 @@ async fn unbind_drains_requests_in_flight() {
     assert_eq!(smsc.log.lock().unwrap().submits.len(), 5);
 }
 
-/// A connector over duplex pairs, each served by a new test SMSC.
-fn duplex_connector(smscs: Arc<std::sync::Mutex<Vec<TestSmsc>>>, refuse: Arc<AtomicUsize>) -> smpp_client::Connector {
-    Arc::new(move || {
-        let smscs = smscs.clone();
-        let refuse = refuse.clone();
-        Box::pin(async move {
-            if refuse.load(Ordering::SeqCst) > 0 {
-                refuse.fetch_sub(1, Ordering::SeqCst);
-                return Err(ClientError::Connect {
-                    addr: "test".into(),
-                    source: std::io::ErrorKind::ConnectionRefused.into(),
-                });
-            }
-            let (a, b) = duplex(1 << 16);
-            smscs.lock().unwrap().push(TestSmsc::spawn(b, None));
-            Ok(Box::new(a) as BoxStream)
-        })
-    })
-}
-
 #[tokio::test(start_paused = true)]
 async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     let smscs = Arc::new(std::sync::Mutex::new(Vec::new()));
     let refuse = Arc::new(AtomicUsize::new(0));
     let mut c = config();
     c.reconnect(Some(Reconnect::default()));
-    let (client, _incoming) = Client::connect_via(c, duplex_connector(smscs.clone(), refuse.clone())).await.unwrap();
+    let (client, _incoming) =
+        Client::connect_via(c, common::connector(smscs.clone(), refuse.clone(), "secret")).await.unwrap();
     assert!(client.submit(sm("1", "first")).await.is_ok());
     // The link drops, and the next two connection attempts are refused.
     refuse.store(2, Ordering::SeqCst);
@@ -282,7 +263,8 @@ async fn requests_fail_clearly_when_the_link_stays_down() {
     let mut r = Reconnect::default();
     r.down_wait = Duration::from_secs(5);
     c.reconnect(Some(r));
-    let (client, _incoming) = Client::connect_via(c, duplex_connector(smscs.clone(), refuse.clone())).await.unwrap();
+    let (client, _incoming) =
+        Client::connect_via(c, common::connector(smscs.clone(), refuse.clone(), "secret")).await.unwrap();
     refuse.store(1000, Ordering::SeqCst);
     let first = smscs.lock().unwrap()[0].commands.clone();
     first.send(SmscCommand::Drop).await.unwrap();

@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{SmscCommand, TestSmsc, mo};
+use common::{SmscCommand, TestSmsc, connector, mo};
 use smpp_client::smpp_pdu::text::{Concatenation, Decoded, Encoding, split};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, Pdu, SequenceNumber, ShortMessage,
@@ -38,26 +38,6 @@ fn reconnecting() -> ClientConfig {
     r.initial = Duration::from_secs(1);
     c.reconnect(Some(r));
     c
-}
-
-/// Connections to fresh `TestSmsc`s; the first `refuse` attempts fail, and `password`
-/// says what each SMSC accepts.
-fn connector(smscs: Arc<Mutex<Vec<TestSmsc>>>, refuse: Arc<AtomicUsize>, password: &'static str) -> Connector {
-    Arc::new(move || {
-        let (smscs, refuse) = (smscs.clone(), refuse.clone());
-        Box::pin(async move {
-            if refuse.load(Ordering::SeqCst) > 0 {
-                refuse.fetch_sub(1, Ordering::SeqCst);
-                return Err(ClientError::Connect {
-                    addr: "test".into(),
-                    source: std::io::ErrorKind::ConnectionRefused.into(),
-                });
-            }
-            let (a, b) = duplex(1 << 16);
-            smscs.lock().unwrap().push(TestSmsc::spawn_with(b, None, password));
-            Ok(Box::new(a) as BoxStream)
-        })
-    })
 }
 
 /// The parts of a long GSM text, as deliver_sm.

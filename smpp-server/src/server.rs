@@ -222,7 +222,7 @@ pub type PushResult = Result<(CommandStatus, Body), PushError>;
 pub(crate) enum SessionCommand {
     /// A push holds one of the session's push permits until the task takes it, so
     /// pushes never fill the room kept for answers.
-    Push(Box<Request>, oneshot::Sender<PushResult>, tokio::sync::OwnedSemaphorePermit),
+    Push(Box<(Request, tokio::sync::OwnedSemaphorePermit)>, oneshot::Sender<PushResult>),
     Respond(SequenceNumber, Box<Reply>),
     Unbind,
 }
@@ -256,17 +256,8 @@ struct Registry {
 }
 
 impl Registry {
-    /// Forgets a session: its bind (if any) and its task.
-    fn remove(&self, id: u64, system_id: Option<&str>) {
-        if let Some(system_id) = system_id
-            && let Ok(mut accounts) = self.accounts.lock()
-            && let Some(v) = accounts.get_mut(system_id)
-        {
-            v.retain(|e| e.info.id != id);
-            if v.is_empty() {
-                accounts.remove(system_id);
-            }
-        }
+    /// Forgets a session's task.
+    fn remove(&self, id: u64) {
         if let Ok(mut all) = self.all.lock() {
             all.remove(&id);
         }
@@ -327,7 +318,7 @@ impl ServerHandle {
         let permit = pushes.acquire_owned().await.map_err(|_| PushError::Closed(CloseReason::Local))?;
         let (tx, rx) = oneshot::channel();
         commands
-            .send(SessionCommand::Push(Box::new(request), tx, permit))
+            .send(SessionCommand::Push(Box::new((request, permit)), tx))
             .await
             .map_err(|_| PushError::Closed(CloseReason::Local))?;
         rx.await.unwrap_or(Err(PushError::Closed(CloseReason::Local)))
@@ -418,24 +409,17 @@ impl Server {
             // Room for every answer the session lets the ESME wait for, for the pushes
             // in flight, and for control commands.
             let (tx, rx) = mpsc::channel(config.session.receive_window_len() + PUSH_SLOTS + 16);
-            let (registered, wait_registered) = oneshot::channel();
             let task = tokio::spawn(
-                serve_connection(
-                    stream,
-                    peer,
-                    id,
-                    handle.clone(),
-                    config.clone(),
-                    handler.clone(),
-                    (tx.clone(), rx),
-                    wait_registered,
-                )
-                .instrument(span),
+                serve_connection(stream, peer, id, handle.clone(), config.clone(), handler.clone(), (tx.clone(), rx))
+                    .instrument(span),
             );
             if let Ok(mut all) = handle.registry.all.lock() {
                 all.insert(id, Live { commands: tx, abort: task.abort_handle() });
             }
-            let _ = registered.send(());
+            // A task that ended before it was registered has cleaned up already.
+            if task.is_finished() {
+                handle.registry.remove(id);
+            }
         }
     }
 
@@ -452,19 +436,16 @@ impl Server {
 struct ConnectionGuard {
     server: ServerHandle,
     id: u64,
-    system_id: Arc<Mutex<Option<String>>>,
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let system_id = self.system_id.lock().ok().and_then(|s| s.clone());
-        self.server.registry.remove(self.id, system_id.as_deref());
+        self.server.registry.remove(self.id);
         self.server.registry.connections.fetch_sub(1, Ordering::SeqCst);
         self.server.registry.drained.notify_waiters();
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn serve_connection<H: SmscHandler>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -473,12 +454,8 @@ async fn serve_connection<H: SmscHandler>(
     config: Arc<ServerConfig>,
     handler: Arc<H>,
     (tx, mut rx): (mpsc::Sender<SessionCommand>, mpsc::Receiver<SessionCommand>),
-    registered: oneshot::Receiver<()>,
 ) {
-    // Registered (with its abort handle) before it does anything.
-    let _ = registered.await;
-    let bound_as = Arc::new(Mutex::new(None));
-    let _guard = ConnectionGuard { server: server.clone(), id, system_id: bound_as.clone() };
+    let _guard = ConnectionGuard { server: server.clone(), id };
     let session = Session::smsc(now(), config.session.clone());
     let driver = config.driver;
     let mut conn = Connection {
@@ -489,7 +466,6 @@ async fn serve_connection<H: SmscHandler>(
         handler,
         commands: tx,
         push_slots: Arc::new(tokio::sync::Semaphore::new(PUSH_SLOTS)),
-        bound_as,
         info: None,
         pushes: HashMap::new(),
         queued: std::collections::VecDeque::new(),
@@ -498,12 +474,34 @@ async fn serve_connection<H: SmscHandler>(
     if let Err(e) = drive_with(stream, session, &mut conn, &mut rx, driver).await {
         tracing::debug!(%e, "connection error");
     }
-    conn.deregister();
-    for (_, reply) in conn.pushes.drain() {
-        let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+    // `conn` deregisters its bind and fails its pushes when dropped: here, or when the
+    // task is cut off at shutdown.
+}
+
+impl<H> Connection<H> {
+    /// Takes the session's bind out of the registry.
+    fn deregister(&mut self) {
+        let Some(info) = &self.info else { return };
+        if let Ok(mut accounts) = self.server.registry.accounts.lock()
+            && let Some(v) = accounts.get_mut(&info.system_id)
+        {
+            v.retain(|e| e.info.id != self.id);
+            if v.is_empty() {
+                accounts.remove(&info.system_id);
+            }
+        }
     }
-    for (_, reply) in conn.queued.drain(..) {
-        let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+}
+
+impl<H> Drop for Connection<H> {
+    fn drop(&mut self) {
+        self.deregister();
+        for (_, reply) in self.pushes.drain() {
+            let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+        }
+        for (_, reply) in self.queued.drain(..) {
+            let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+        }
     }
 }
 
@@ -516,8 +514,6 @@ struct Connection<H> {
     commands: mpsc::Sender<SessionCommand>,
     /// Pushes this session's queue may hold at once.
     push_slots: Arc<tokio::sync::Semaphore>,
-    /// The account once bound, for the cleanup guard.
-    bound_as: Arc<Mutex<Option<String>>>,
     info: Option<SessionInfo>,
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
@@ -540,18 +536,6 @@ impl<H: SmscHandler> Connection<H> {
                 Err(e) => {
                     let _ = reply.send(Err(PushError::Refused(e)));
                 }
-            }
-        }
-    }
-
-    fn deregister(&mut self) {
-        let Some(info) = &self.info else { return };
-        if let Ok(mut accounts) = self.server.registry.accounts.lock()
-            && let Some(v) = accounts.get_mut(&info.system_id)
-        {
-            v.retain(|e| e.info.id != self.id);
-            if v.is_empty() {
-                accounts.remove(&info.system_id);
             }
         }
     }
@@ -589,9 +573,7 @@ impl<H: SmscHandler> Connection<H> {
                 pushes: self.push_slots.clone(),
             });
         }
-        if let Ok(mut bound_as) = self.bound_as.lock() {
-            *bound_as = Some(system_id);
-        }
+
         self.handler.on_bound(&info);
         self.info = Some(info);
     }
@@ -602,7 +584,9 @@ impl<H: SmscHandler> Handler for Connection<H> {
 
     fn on_command(&mut self, now: Instant, session: &mut Session, command: SessionCommand) {
         match command {
-            SessionCommand::Push(request, reply, _permit) => {
+            SessionCommand::Push(push, reply) => {
+                let (request, _permit) = *push;
+                let request = Box::new(request);
                 if self.queued.len() >= MAX_QUEUED_PUSHES {
                     let _ = reply.send(Err(PushError::QueueFull));
                     return;

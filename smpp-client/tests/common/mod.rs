@@ -210,3 +210,28 @@ pub fn receipt(id: &str) -> DeliverSm {
     d.esm_class = EsmClass(0x04);
     d
 }
+
+/// Connections to fresh `TestSmsc`s over in-memory pipes: the first `refuse` attempts
+/// fail, and each SMSC accepts `password`.
+pub fn connector(
+    smscs: Arc<Mutex<Vec<TestSmsc>>>,
+    refuse: Arc<std::sync::atomic::AtomicUsize>,
+    password: &'static str,
+) -> smpp_client::Connector {
+    use std::sync::atomic::Ordering;
+    Arc::new(move || {
+        let (smscs, refuse) = (smscs.clone(), refuse.clone());
+        Box::pin(async move {
+            if refuse.load(Ordering::SeqCst) > 0 {
+                refuse.fetch_sub(1, Ordering::SeqCst);
+                return Err(smpp_client::ClientError::Connect {
+                    addr: "test".into(),
+                    source: std::io::ErrorKind::ConnectionRefused.into(),
+                });
+            }
+            let (a, b) = tokio::io::duplex(1 << 16);
+            smscs.lock().unwrap().push(TestSmsc::spawn_with(b, None, password));
+            Ok(Box::new(a) as smpp_client::BoxStream)
+        })
+    })
+}
