@@ -107,7 +107,13 @@ pub async fn run(p: Params) -> Result<Report, String> {
     reconnect.down_wait = Duration::from_secs(120);
     let mut retry = ThrottleRetry::default();
     retry.deadline = Duration::from_secs(120);
-    config.reconnect(Some(reconnect)).window(10).incoming_capacity(64).retry_throttled(Some(retry));
+    // A write timeout shorter than the longest stall: some stalls end the connection.
+    config
+        .reconnect(Some(reconnect))
+        .window(10)
+        .incoming_capacity(64)
+        .retry_throttled(Some(retry))
+        .write_timeout(Some(Duration::from_secs(3)));
     config.session().response_timeout(Some(Duration::from_secs(5)));
     let (pool, incomings) = Pool::connect_via(config, smsc.connector(), p.binds)
         .await

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
 use smpp_session::{Event, Session};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
 /// The one place the driver reads the clock. It follows tokio's clock, so tests run
@@ -85,10 +85,11 @@ pub struct DriverConfig {
     /// past it the connection is closed with
     /// [`CloseReason::WriteStalled`](smpp_session::CloseReason::WriteStalled).
     ///
-    /// While output waits, the driver stops reading (a peer that does not read gets
-    /// no more answers queued for it) but keeps running the session's timers and
-    /// taking commands, so requests still time out and the application is never left
-    /// waiting. `None`: wait for ever.
+    /// While output waits, the driver keeps reading only as long as less than 256 KiB
+    /// waits to go out (a peer that does not read gets no more answers queued for
+    /// it), and keeps running the session's timers and taking commands, so requests
+    /// still get their outcomes and the application is never left waiting. `None`:
+    /// wait for ever.
     pub write_timeout: Option<std::time::Duration>,
 }
 
@@ -129,6 +130,17 @@ where
     H: Handler,
 {
     drive_with(io, session, handler, commands, DriverConfig::default()).await
+}
+
+/// While output waits for the peer, input is read only while less than this waits.
+const BLOCKED_READ_LIMIT: usize = 256 * 1024;
+
+/// What happened while output waited for the peer.
+enum Blocked {
+    /// Output went: all of it (`true`) or some.
+    Wrote(std::io::Result<bool>),
+    /// Input came: this many octets.
+    Read(std::io::Result<usize>),
 }
 
 /// Output taken from the session and not yet written, and whether a flush is owed.
@@ -207,6 +219,8 @@ where
     // armed only while it waits.
     let mut stall: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut stall_armed = false;
+    // Where input is read while output waits (made the first time it is needed).
+    let mut scratch: Vec<u8> = Vec::new();
     loop {
         // 1. Write what the session has, without waiting if the stream takes it.
         if out.pending.is_empty()
@@ -275,24 +289,43 @@ where
             armed = Some(d);
         }
         if blocked {
+            // Input is still read while what waits to go out stays small, so two peers
+            // both writing more than the other reads do not wait on each other; past
+            // it, a peer that does not read gets no more answers queued for it.
+            let may_read = out.pending.len() + session.output_len() < BLOCKED_READ_LIMIT;
+            if may_read && scratch.is_empty() {
+                scratch = vec![0; READ_MIN * 8];
+            }
             tokio::select! {
                 biased;
-                written = std::future::poll_fn(|cx| {
+                step = std::future::poll_fn(|cx| {
                     let mut progressed = false;
-                    let r = out.poll_write(cx, &mut io, &mut progressed);
-                    if progressed && r.is_pending() { Poll::Ready(Ok(false)) } else { r.map_ok(|()| true) }
+                    match out.poll_write(cx, &mut io, &mut progressed) {
+                        Poll::Ready(r) => return Poll::Ready(Blocked::Wrote(r.map(|()| true))),
+                        Poll::Pending if progressed => return Poll::Ready(Blocked::Wrote(Ok(false))),
+                        Poll::Pending => {}
+                    }
+                    if may_read {
+                        let mut rb = ReadBuf::new(&mut scratch);
+                        if let Poll::Ready(r) = Pin::new(&mut io).poll_read(cx, &mut rb) {
+                            return Poll::Ready(Blocked::Read(r.map(|()| rb.filled().len())));
+                        }
+                    }
+                    Poll::Pending
                 }) => {
                     t = now();
-                    match written {
+                    match step {
                         // Everything went: the next turn takes more output.
-                        Ok(true) => stall_armed = false,
+                        Blocked::Wrote(Ok(true)) => stall_armed = false,
                         // Some went: the stall timer starts again.
-                        Ok(false) => {
+                        Blocked::Wrote(Ok(false)) => {
                             if let (Some(timeout), Some(s)) = (config.write_timeout, &mut stall) {
                                 s.as_mut().reset(tokio::time::Instant::from_std(t + timeout));
                             }
                         }
-                        Err(e) => {
+                        Blocked::Read(Ok(0)) => session.handle_eof(t),
+                        Blocked::Read(Ok(n)) => session.handle_input(t, scratch.get(..n).unwrap_or_default()),
+                        Blocked::Wrote(Err(e)) | Blocked::Read(Err(e)) => {
                             session.handle_io_error(t);
                             drain_events(handler, &mut session, t, usize::MAX);
                             break Err(e);

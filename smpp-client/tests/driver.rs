@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use common::TestSmsc;
 use smpp_client::driver::{DriverConfig, Handler, drive_with, now};
 use smpp_client::smpp_pdu::{
-    Address, Bind, Body, CommandStatus, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, frame_len,
+    Address, Bind, Body, CommandStatus, DeliverSm, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, frame_len,
 };
 use smpp_client::{Client, ClientConfig, Event, Request, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, duplex};
@@ -229,4 +229,53 @@ async fn an_io_error_closes_with_its_own_reason() {
     broken.store(true, Ordering::SeqCst);
     // Wake the reader: the SMSC's answer arrives and the read fails.
     assert_eq!(pending.await.unwrap(), Err(RequestError::ConnectionLost(CloseReason::IoError)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_queued_behind_a_blocked_write_are_never_sent_not_timed_out() {
+    use smpp_client::{CloseReason, Fate, RequestError};
+    let (ours, mut peer) = duplex(4096);
+    let mut config = ClientConfig::new("test", 0, "user", "secret");
+    config.window(50).write_timeout(Some(Duration::from_secs(20)));
+    config.session().response_timeout(Some(Duration::from_secs(5))).enquire_link_interval(None);
+    let (client, _incoming) =
+        tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
+    let submit = |k: usize| {
+        let client = client.clone();
+        tokio::spawn(async move { client.submit(sm(&format!("{k:0>200}"))).await })
+    };
+    // The first batch is handed to the stream (which takes 4 KiB of it)...
+    let first: Vec<_> = (0..20).map(submit).collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // ... the second queues behind it and never leaves.
+    let second: Vec<_> = (20..40).map(submit).collect();
+    for t in first {
+        assert_eq!(t.await.unwrap().map_err(|e| e.fate()), Err(Fate::Unknown));
+    }
+    for t in second {
+        assert_eq!(t.await.unwrap(), Err(RequestError::NotSent(CloseReason::WriteStalled)));
+    }
+    drop(peer);
+}
+
+#[tokio::test(start_paused = true)]
+async fn input_is_still_read_while_output_waits() {
+    let (ours, mut peer) = duplex(4096);
+    let mut config = ClientConfig::new("test", 0, "user", "secret");
+    config.window(50);
+    config.session().response_timeout(None).enquire_link_interval(None);
+    let (client, mut incoming) =
+        tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
+    for k in 0..20 {
+        let client = client.clone();
+        tokio::spawn(async move { client.submit(sm(&format!("{k:0>200}"))).await });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The peer reads nothing but sends a message: it still arrives.
+    let mut d = DeliverSm::default();
+    d.short_message = ShortMessage::new(&b"MO while blocked"[..]).unwrap();
+    peer.write_all(&Pdu::new(SequenceNumber::new(9), Body::DeliverSm(d)).to_bytes()).await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(1), incoming.recv()).await.expect("read while blocked");
+    assert_eq!(m.unwrap().text().as_deref(), Some("MO while blocked"));
+    drop(peer);
 }

@@ -13,7 +13,7 @@ use common::{SmscCommand, TestSmsc, connector, mo};
 use smpp_client::smpp_pdu::text::{Concatenation, Decoded, Encoding, split};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, Pdu, SequenceNumber, ShortMessage,
-    SubmitSm, frame_len,
+    SubmitSm, SubmitSmResp, frame_len,
 };
 use smpp_client::{
     BindMode, BoxStream, Client, ClientConfig, ClientError, Connector, Fate, InboundMessage, LinkState, Reconnect,
@@ -473,4 +473,94 @@ async fn requests_in_flight_are_unknown_and_the_rest_never_sent() {
     assert_eq!(fates.get(&format!("{:?}", Fate::Unknown)), Some(&5), "{fates:?}");
     assert_eq!(fates.get(&format!("{:?}", Fate::NeverSent)), Some(&15), "{fates:?}");
     assert_eq!(smsc.log.lock().unwrap().submits.len(), 5);
+}
+
+// ---- review follow-ups -------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn parts_held_when_the_client_stops_are_handed_over() {
+    let (a, b) = duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, None);
+    let (client, mut incoming) = Client::connect_with(config(), a).await.unwrap();
+    let parts = long_mo(&"Held at unbind. ".repeat(20), 12);
+    assert_eq!(smsc.deliver(parts[0].clone()).await, CommandStatus::ESME_ROK);
+    client.unbind().await;
+    let m = incoming.recv().await.expect("the acked part, not silence");
+    assert!(
+        matches!(&m.message, InboundMessage::Incomplete(e) if e.received == 1 && e.reference == 12),
+        "{:?}",
+        m.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_manual_acks_never_block_requests_or_unbind() {
+    let (near, mut far) = duplex(1 << 20);
+    let mut c = config();
+    c.auto_ack(false).window(10).incoming_capacity(10);
+    let bind = async {
+        let mut inbox = BytesMut::new();
+        let bind = next(&mut far, &mut inbox).await;
+        let resp = Body::BindTransceiverResp(Some(Default::default()));
+        far.write_all(&Pdu::new(bind.sequence, resp).to_bytes()).await.unwrap();
+        inbox
+    };
+    let (client, mut inbox) = tokio::join!(Client::connect_with(c, near), bind);
+    let (client, mut incoming) = client.unwrap();
+    // The application takes 200 messages as they come and holds them unanswered...
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while held.len() < 200 {
+            held.push(incoming.recv().await.unwrap());
+        }
+        (held, incoming)
+    });
+    for chunk in 0..20u32 {
+        for k in 1..=10 {
+            let pdu = Pdu::new(SequenceNumber::new(chunk * 10 + k), Body::DeliverSm(mo("held")));
+            far.write_all(&pdu.to_bytes()).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (held, _incoming) = holder.await.unwrap();
+    // ... and a submit still goes out and comes back.
+    let submit = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("1", "while holding")).await }
+    });
+    let request = loop {
+        let pdu = next(&mut far, &mut inbox).await;
+        if pdu.command_id() == CommandId::SUBMIT_SM {
+            break pdu;
+        }
+    };
+    let mut resp = SubmitSmResp::default();
+    resp.message_id = "m1".parse().unwrap();
+    far.write_all(&Pdu::new(request.sequence, Body::SubmitSmResp(Some(resp))).to_bytes()).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), submit).await.expect("the submit was not blocked");
+    assert_eq!(r.unwrap().unwrap().message_id.to_string(), "m1");
+    drop(held);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_callers_against_an_smsc_that_always_throttles_all_stop_at_the_deadline() {
+    let mut c = config();
+    let mut retry = ThrottleRetry::default();
+    retry.deadline = Duration::from_secs(3);
+    c.window(50).retry_throttled(Some(retry));
+    let (a, b) = duplex(1 << 16);
+    let _smsc = TestSmsc::spawn(b, None);
+    let (client, _incoming) = Client::connect_with(c, a).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let tasks: Vec<_> = (0..50)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("58", &k.to_string())).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), Err(RequestError::Throttled));
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(4), "pacing outlasted the deadline: {took:?}");
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::TestSmsc;
-use smpp_client::smpp_pdu::{Address, SubmitSm};
+use smpp_client::smpp_pdu::{Address, CommandStatus, SubmitSm};
 use smpp_client::{Client, ClientConfig, ClientError, TlsOptions};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -101,4 +101,23 @@ async fn the_password_never_appears_in_logs() {
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("bound"), "logging is on: {logs}");
     assert!(!logs.contains("secret") && !logs.contains("s3cr3tpw"), "{logs}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_incoming_is_warned_about_once_and_messages_stay_with_the_smsc() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, None);
+    let (_client, incoming) = Client::connect_with(ClientConfig::new("test", 0, "user", "secret"), a).await.unwrap();
+    drop(incoming);
+    for _ in 0..3 {
+        let status = smsc.deliver(common::mo("nobody listens")).await;
+        assert_eq!(status, CommandStatus::ESME_RX_T_APPN);
+    }
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logs.matches("Incoming stream was dropped").count(), 1, "{logs}");
 }

@@ -279,6 +279,19 @@ fn expiry_returns_the_arrived_parts_in_order_with_the_first_meta() {
 }
 
 #[test]
+fn drain_hands_over_everything_held_at_once() {
+    let parts = udh_parts(&"z".repeat(400), Encoding::Gsm7, 3);
+    let mut r = Reassembler::new(Duration::from_secs(30), 100, 1 << 20);
+    let t0 = epoch();
+    assert!(matches!(r.push_with(t0, b"a", b"b", DataCoding::MC_DEFAULT, parts[1].clone(), 1), Pushed::Held));
+    assert!(matches!(r.push_with(t0, b"c", b"d", DataCoding::MC_DEFAULT, parts[0].clone(), 2), Pushed::Held));
+    let mut drained = r.drain();
+    drained.sort_by_key(|e| e.first);
+    assert_eq!(drained.iter().map(|e| (e.first, e.received)).collect::<Vec<_>>(), [(1, 1), (2, 1)]);
+    assert!(r.is_empty() && r.drain().is_empty());
+}
+
+#[test]
 fn expired_texts_decode_gsm_with_national_tables() {
     use smpp_pdu::text::{Language, NationalTables};
     let gsm = "Price: 5€ {ok} ".repeat(25);

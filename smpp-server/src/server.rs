@@ -409,8 +409,11 @@ impl Server {
             // Room for every answer the session lets the ESME wait for, for the pushes
             // in flight, and for control commands.
             let (tx, rx) = mpsc::channel(config.session.receive_window_len() + PUSH_SLOTS + 16);
+            // Made here and moved into the task: dropped with it however it ends, even
+            // if it is cut off before it first runs.
+            let guard = ConnectionGuard { server: handle.clone(), id };
             let task = tokio::spawn(
-                serve_connection(stream, peer, id, handle.clone(), config.clone(), handler.clone(), (tx.clone(), rx))
+                serve_connection(stream, peer, guard, config.clone(), handler.clone(), (tx.clone(), rx))
                     .instrument(span),
             );
             if let Ok(mut all) = handle.registry.all.lock() {
@@ -449,13 +452,12 @@ impl Drop for ConnectionGuard {
 async fn serve_connection<H: SmscHandler>(
     stream: TcpStream,
     peer: SocketAddr,
-    id: u64,
-    server: ServerHandle,
+    guard: ConnectionGuard,
     config: Arc<ServerConfig>,
     handler: Arc<H>,
     (tx, mut rx): (mpsc::Sender<SessionCommand>, mpsc::Receiver<SessionCommand>),
 ) {
-    let _guard = ConnectionGuard { server: server.clone(), id };
+    let (id, server) = (guard.id, guard.server.clone());
     let session = Session::smsc(now(), config.session.clone());
     let driver = config.driver;
     let mut conn = Connection {
@@ -470,15 +472,17 @@ async fn serve_connection<H: SmscHandler>(
         pushes: HashMap::new(),
         queued: std::collections::VecDeque::new(),
         reassembler: smpp_pdu::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
+        closed: false,
     };
     if let Err(e) = drive_with(stream, session, &mut conn, &mut rx, driver).await {
         tracing::debug!(%e, "connection error");
     }
+    drop(guard);
     // `conn` deregisters its bind and fails its pushes when dropped: here, or when the
     // task is cut off at shutdown.
 }
 
-impl<H> Connection<H> {
+impl<H: SmscHandler> Connection<H> {
     /// Takes the session's bind out of the registry.
     fn deregister(&mut self) {
         let Some(info) = &self.info else { return };
@@ -493,9 +497,16 @@ impl<H> Connection<H> {
     }
 }
 
-impl<H> Drop for Connection<H> {
+impl<H: SmscHandler> Drop for Connection<H> {
     fn drop(&mut self) {
         self.deregister();
+        // Cut off before its session closed (shutdown's grace period ended): the
+        // handler still hears that it ended.
+        if !self.closed
+            && let Some(info) = &self.info
+        {
+            self.handler.on_closed(info, CloseReason::Local);
+        }
         for (_, reply) in self.pushes.drain() {
             let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
         }
@@ -505,7 +516,7 @@ impl<H> Drop for Connection<H> {
     }
 }
 
-struct Connection<H> {
+struct Connection<H: SmscHandler> {
     id: u64,
     peer: SocketAddr,
     server: ServerHandle,
@@ -519,6 +530,8 @@ struct Connection<H> {
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
     queued: std::collections::VecDeque<(Box<Request>, oneshot::Sender<PushResult>)>,
     reassembler: smpp_pdu::text::Reassembler,
+    /// The session reported `Closed` (the handler heard `on_closed`).
+    closed: bool,
 }
 
 /// Pushes one session holds while its window is full.
@@ -687,6 +700,7 @@ impl<H: SmscHandler> Connection<H> {
             Event::Closed { reason } => {
                 tracing::info!(%reason, "session closed");
                 self.deregister();
+                self.closed = true;
                 if let Some(info) = &self.info {
                     self.handler.on_closed(info, reason);
                 }

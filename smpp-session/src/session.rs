@@ -374,6 +374,13 @@ impl Session {
             }
         }
         while let Some(p) = self.window.pop_expired(now) {
+            if self.unsent.iter().any(|u| u.0 == p.seq) {
+                // Never handed out (the driver's output is backed up): it has not been
+                // sent, so it cannot have timed out. Its clock starts again.
+                let wait = self.config.response_timeout.unwrap_or_default().max(std::time::Duration::from_millis(1));
+                self.window.defer(p, now + wait);
+                continue;
+            }
             self.push_event(Event::ResponseTimeout { seq: p.seq, request: p.command_id });
             self.after_completion(now);
         }
@@ -605,6 +612,11 @@ impl Session {
     /// Whether output is waiting for [`poll_transmit`](Self::poll_transmit).
     pub fn has_output(&self) -> bool {
         !self.tx.is_empty()
+    }
+
+    /// Octets of output waiting for [`poll_transmit`](Self::poll_transmit).
+    pub fn output_len(&self) -> usize {
+        self.tx.len()
     }
 
     /// Whether the session is closed and all its output has been taken: the driver

@@ -134,6 +134,15 @@ impl Window {
         }
     }
 
+    /// Puts back a request taken by [`pop_expired`](Self::pop_expired) with a new
+    /// deadline, which must not be earlier than any queued.
+    pub(crate) fn defer(&mut self, mut p: Pending, deadline: Instant) {
+        p.deadline = Some(deadline);
+        self.restore(p);
+        self.deadlines.push_back((deadline, p.seq));
+        self.timed_out.retain(|s| *s != p.seq);
+    }
+
     /// Removes and returns the request with this number, if one is outstanding.
     pub(crate) fn take(&mut self, seq: SequenceNumber) -> Option<Pending> {
         let k = self.slot(seq);

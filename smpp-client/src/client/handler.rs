@@ -19,14 +19,54 @@ use crate::error::ClientError;
 /// The reassembler of a client, shared by its connections (and by every client of a
 /// [`Pool`](super::Pool)), so a long message survives reconnects and may arrive
 /// spread over several binds.
-pub(crate) type SharedReassembler = Arc<Mutex<Reassembler<DeliverSm>>>;
+#[derive(Debug)]
+pub(crate) struct Reassembly {
+    pub(crate) reassembler: Mutex<Reassembler<DeliverSm>>,
+    /// Binds still running that may complete what is held. The last to stop hands
+    /// over what is left: its parts were acknowledged.
+    pub(crate) running: std::sync::atomic::AtomicUsize,
+}
+
+/// A shared [`Reassembly`].
+pub(crate) type SharedReassembler = Arc<Reassembly>;
+
+impl Reassembly {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Reassembler<DeliverSm>> {
+        self.reassembler.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// How long an incomplete long message waits for its other parts.
 pub(crate) const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A new shared reassembler: at most 1024 incomplete messages and 4 MiB of parts.
 pub(crate) fn new_reassembler() -> SharedReassembler {
-    Arc::new(Mutex::new(Reassembler::new(REASSEMBLY_TIMEOUT, 1024, 4 << 20)))
+    Arc::new(Reassembly {
+        reassembler: Mutex::new(Reassembler::new(REASSEMBLY_TIMEOUT, 1024, 4 << 20)),
+        running: std::sync::atomic::AtomicUsize::new(0),
+    })
+}
+
+/// Hands on a message the client put together (a reassembled or expired long
+/// message): its parts were acknowledged, so it is queued, or kept in the backlog
+/// when the queue is full. Only a dropped [`Incoming`](super::Incoming) loses it.
+pub(crate) fn hand_on(shared: &Shared, inbound: Inbound) {
+    match shared.incoming.try_send(inbound) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(inbound)) => shared.backlog.push(inbound),
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            tracing::warn!("the Incoming stream was dropped: a long message whose parts were acknowledged is lost");
+        }
+    }
+}
+
+/// Hands on incomplete long messages as [`InboundMessage::Incomplete`].
+pub(crate) fn hand_on_expired(shared: &Shared, expired: Vec<smpp_pdu::text::Expired<DeliverSm>>) {
+    for e in expired {
+        tracing::info!(reference = e.reference, received = e.received, total = e.total, "long message incomplete");
+        let message = InboundMessage::Incomplete(Box::new(e));
+        hand_on(shared, Inbound { seq: SequenceNumber::from_wire(0), message, salvaged: None, responder: None });
+    }
 }
 
 /// How a request ended, as the connection reports it to the waiting caller.
@@ -181,31 +221,14 @@ impl ClientHandler {
         }
     }
 
-    /// A message the client put together (a reassembled or expired long message):
-    /// its parts were acknowledged, so it is queued, or kept in the backlog when the
-    /// queue is full. Only a dropped [`Incoming`](super::Incoming) loses it.
     fn hand_on(&self, inbound: Inbound) {
-        match self.shared.incoming.try_send(inbound) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(inbound)) => self.shared.backlog.push(inbound),
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::warn!("the Incoming stream was dropped: a long message whose parts were acknowledged is lost");
-            }
-        }
+        hand_on(&self.shared, inbound);
     }
 
     /// Reports incomplete long messages that expired, with the parts that came.
     fn report_expired(&mut self, now: Instant) {
-        let expired = self.shared.reassembler.lock().map(|mut r| r.expire(now)).unwrap_or_default();
-        for e in expired {
-            tracing::info!(reference = e.reference, received = e.received, total = e.total, "long message incomplete");
-            self.hand_on(Inbound {
-                seq: SequenceNumber::from_wire(0),
-                message: InboundMessage::Incomplete(Box::new(e)),
-                salvaged: None,
-                responder: None,
-            });
-        }
+        let expired = self.shared.reassembler.lock().expire(now);
+        hand_on_expired(&self.shared, expired);
     }
 
     /// Adds an acknowledged part to the reassembler; hands on the whole message when
@@ -213,10 +236,8 @@ impl ClientHandler {
     fn reassemble(&mut self, now: Instant, info: PartInfo) -> Option<(DeliverSm, smpp_pdu::text::Fragment)> {
         let PartInfo { source, destination, fragment, deliver } = info;
         let data_coding = deliver.data_coding;
-        let pushed = match self.shared.reassembler.lock() {
-            Ok(mut r) => r.push_with(now, &source, &destination, data_coding, fragment, deliver),
-            Err(_) => return None,
-        };
+        let pushed =
+            self.shared.reassembler.lock().push_with(now, &source, &destination, data_coding, fragment, deliver);
         match pushed {
             Pushed::Complete(a) => {
                 let message = InboundMessage::Long { first: a.first, data: a.data };
@@ -293,10 +314,13 @@ impl ClientHandler {
         };
         let Some(slot) = self.reserve_incoming() else { return retry_later(session) };
         if self.auto_ack {
-            if let Some(body) = ack_body(id, CommandStatus::ESME_ROK) {
-                let _ = session.respond(now, seq, CommandStatus::ESME_ROK, body);
+            // Handed on only if acknowledged: a session closing under it leaves the
+            // message with the SMSC, which delivers it again.
+            let acked = ack_body(id, CommandStatus::ESME_ROK)
+                .is_some_and(|body| session.respond(now, seq, CommandStatus::ESME_ROK, body).is_ok());
+            if acked {
+                slot.send(Inbound { seq, message, salvaged, responder: None });
             }
-            slot.send(Inbound { seq, message, salvaged, responder: None });
             return;
         }
         let permit = self.commands.upgrade().and_then(|c| c.try_reserve_owned().ok());
@@ -335,11 +359,12 @@ impl ClientHandler {
             return;
         };
         let data_coding = d.data_coding;
-        let pushed = match self.shared.reassembler.lock() {
-            Ok(mut r) => r.push_with(now, &source, &destination, data_coding, f, d),
-            Err(_) => return,
-        };
-        let _ = session.respond(now, seq, CommandStatus::ESME_ROK, Body::DeliverSmResp(Some(SubmitSmResp::default())));
+        let ok = Body::DeliverSmResp(Some(SubmitSmResp::default()));
+        if session.respond(now, seq, CommandStatus::ESME_ROK, ok).is_err() {
+            // Not acknowledged (the session is closing): the SMSC delivers it again.
+            return;
+        }
+        let pushed = self.shared.reassembler.lock().push_with(now, &source, &destination, data_coding, f, d);
         let whole = match pushed {
             Pushed::Complete(a) => Some(InboundMessage::Long { first: a.first, data: a.data }),
             Pushed::Invalid(_, d) => Some(InboundMessage::Deliver(d)),
@@ -422,7 +447,7 @@ impl Handler for ClientHandler {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.shared.reassembler.lock().ok()?.poll_timeout()
+        self.shared.reassembler.lock().poll_timeout()
     }
 
     fn on_timeout(&mut self, now: Instant, _session: &mut Session) {

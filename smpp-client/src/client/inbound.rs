@@ -129,10 +129,11 @@ impl Inbound {
     ///
     /// The answer goes on the connection the message came on, and cannot be lost to a
     /// full queue: its room was reserved when the message was handed out. If that
-    /// connection has closed since, the answer is refused with
-    /// [`RequestError::ConnectionChanged`] and goes nowhere (the SMSC delivers the
-    /// message again); it never reaches a newer connection, whose sequence numbers
-    /// mean other messages.
+    /// connection is known to have closed, the answer is refused with
+    /// [`RequestError::ConnectionChanged`]; one that races with the close is dropped
+    /// by the connection that takes it. Either way it never reaches a newer
+    /// connection, whose sequence numbers mean other messages, and the SMSC delivers
+    /// the message again.
     pub fn respond(mut self, status: CommandStatus) -> Result<(), RequestError> {
         match self.responder.take() {
             Some(mut r) => r.send(status),

@@ -431,14 +431,26 @@ impl Client {
     ) -> Result<Body, RequestError> {
         let inner = &self.inner;
         let deadline = inner.retry.as_ref().map(|r| tokio::time::Instant::now() + r.deadline);
+        let mut last_status = CommandStatus::ESME_RTHROTTLED;
+        let mut retrying = false;
         loop {
             if let Some(rate) = &inner.rate {
                 rate.acquire().await;
             }
             if let Some(pacer) = &inner.pacer {
-                pacer.acquire().await;
+                // Pacing never outlasts the retry deadline: past it, the caller gets
+                // the throttle status (nothing was sent this time).
+                match deadline {
+                    Some(d) => tokio::time::timeout_at(d, pacer.acquire())
+                        .await
+                        .map_err(|_| RequestError::from_status(last_status))?,
+                    None => pacer.acquire().await,
+                }
             }
             self.wait_until_up().await?;
+            if retrying {
+                inner.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let (reply, outcome) = oneshot::channel();
             inner
                 .tx
@@ -460,9 +472,9 @@ impl Client {
                 Ok(Outcome::NotConnected(wait)) => return Err(RequestError::NotConnected(wait)),
                 Ok(Outcome::BindRefused(status)) => return Err(RequestError::BindRefused(status)),
                 Ok(Outcome::Refused(e)) => return Err(RequestError::Send(e)),
-                // The connection task went away without an answer: it ended before the
-                // request could be tracked, so it never went out.
-                Err(_) => return Err(RequestError::NotSent(CloseReason::Local)),
+                // The connection task went away without an answer (the runtime shutting
+                // down): whether the request went out is not known.
+                Err(_) => return Err(RequestError::ConnectionLost(CloseReason::Local)),
             };
             let throttle = matches!(status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL);
             if !throttle {
@@ -476,7 +488,8 @@ impl Client {
                 Some(d) if tokio::time::Instant::now() < d => {}
                 _ => return Err(RequestError::from_status(status)),
             }
-            inner.retries.fetch_add(1, Ordering::Relaxed);
+            retrying = true;
+            last_status = status;
             tracing::debug!(%status, "throttled: sending again");
             if inner.pacer.is_none() {
                 // Without the adaptive rate, a pause before trying again.
@@ -580,9 +593,11 @@ fn spawn_side(
     let mut config = config.clone();
     config.mode = mode;
     let bind = bind_request(&config)?;
-    // Room for the window's requests, for every manual-ack answer the inbound queue
-    // can hand out, and for control commands.
-    let (command_tx, command_rx) = mpsc::channel(config.window + config.incoming_capacity + 64);
+    // Room for the window's requests, for every manual-ack answer the session lets
+    // the SMSC wait for (its receive window), and for control commands: answers
+    // reserve their room, and can never take the room of requests or of unbind.
+    let answers = config.session.receive_window_len().max(config.incoming_capacity);
+    let (command_tx, command_rx) = mpsc::channel(config.window + answers + 64);
     let shutdown = command_tx.clone().try_reserve_owned().ok();
     let (link_tx, link_rx) = watch::channel(LinkState::Connecting);
     let (first_tx, first_rx) = oneshot::channel();

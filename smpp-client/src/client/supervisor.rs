@@ -42,6 +42,7 @@ type Notify = Option<oneshot::Sender<Result<(), ClientError>>>;
 
 impl Supervisor {
     pub(crate) async fn run(mut self, first: oneshot::Sender<Result<(), ClientError>>) {
+        self.shared.reassembler.running.fetch_add(1, Ordering::SeqCst);
         let mut notify: Notify = Some(first);
         let reconnect = self.config.reconnect.clone();
         let initial = reconnect.as_ref().map_or(Duration::ZERO, |r| r.initial);
@@ -130,6 +131,12 @@ impl Supervisor {
             }
         }
         self.side.live.store(0, Ordering::Release);
+        // The last bind to stop hands over the parts of long messages still held: they
+        // were acknowledged, and nobody is left to complete them.
+        if self.shared.reassembler.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let held = self.shared.reassembler.lock().drain();
+            super::handler::hand_on_expired(&self.shared, held);
+        }
         if !matches!(*self.link.borrow(), LinkState::Refused(_)) {
             let _ = self.link.send(LinkState::Closed);
         }

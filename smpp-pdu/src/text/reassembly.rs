@@ -311,6 +311,16 @@ impl<M> Reassembler<M> {
         std::mem::take(&mut self.evicted)
     }
 
+    /// Gives up on every message held, complete or not, and returns them with those
+    /// evicted earlier: for a caller that stops and must hand over what it holds.
+    pub fn drain(&mut self) -> Vec<Expired<M>> {
+        let keys: Vec<Key> = self.pending.keys().cloned().collect();
+        for key in keys {
+            self.remove(key);
+        }
+        std::mem::take(&mut self.evicted)
+    }
+
     /// When [`expire`](Self::expire) should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.pending.values().map(|p| p.first_seen + self.timeout).min()

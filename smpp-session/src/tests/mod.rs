@@ -959,3 +959,20 @@ fn an_smsc_still_refuses_a_submit_with_a_malformed_tlv() {
     assert_eq!(out[0].command_id(), CommandId::SUBMIT_SM_RESP);
     assert!(out[0].status.is_error());
 }
+
+#[test]
+fn a_request_not_yet_handed_out_does_not_time_out() {
+    let now = epoch();
+    let mut config = SessionConfig::default();
+    config.response_timeout(Some(secs(5))).enquire_link_interval(None);
+    let mut s = bound_esme(now, config, BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    // The driver's output is backed up: nothing is taken for 12 s.
+    s.handle_timeout(now + secs(6));
+    s.handle_timeout(now + secs(12));
+    assert!(events(&mut s).is_empty(), "it never left, so it cannot have timed out");
+    assert_eq!(s.in_flight(), 1);
+    let _ = s.poll_transmit();
+    s.handle_timeout(now + secs(30));
+    assert!(matches!(events(&mut s)[..], [Event::ResponseTimeout { seq, .. }] if seq == a));
+}
