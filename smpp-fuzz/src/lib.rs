@@ -22,10 +22,26 @@ use smpp_pdu::{
 };
 use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 
-/// Decoding never panics.
+/// Decoding never panics, strict or lenient; lenient decoding agrees with strict
+/// decoding wherever that succeeds, and whatever it reads re-encodes.
 pub fn decode_pdu(data: &[u8]) {
     let _ = frame_len(data, MAX_PDU_LEN_DEFAULT);
-    let _ = Pdu::decode(Bytes::copy_from_slice(data));
+    let strict = Pdu::decode(Bytes::copy_from_slice(data));
+    let lenient = Pdu::decode_lenient(Bytes::copy_from_slice(data));
+    match (strict, lenient) {
+        (Ok(s), Ok((l, salvaged))) => {
+            assert_eq!(s, l, "lenient decoding changed a clean PDU");
+            assert!(salvaged.is_none());
+        }
+        (Ok(s), Err(e)) => panic!("strict decoding read {s:?}, lenient failed: {e}"),
+        (Err(_), Ok((l, salvaged))) => {
+            assert!(salvaged.is_some(), "a PDU read only leniently must say so");
+            let mut out = BytesMut::new();
+            l.encode(&mut out);
+            assert_eq!(out.len(), l.encoded_len());
+        }
+        (Err(_), Err(_)) => {}
+    }
 }
 
 /// Whatever decodes re-encodes to exactly `encoded_len` octets and decodes to the same PDU.
