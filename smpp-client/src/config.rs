@@ -49,8 +49,9 @@ impl Default for Reconnect {
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ThrottleRetry {
-    /// Retrying stops this long after the first attempt; the caller then gets the
-    /// throttle status (default 60 s).
+    /// Retrying stops this long after the first throttle answer; the caller then gets
+    /// the throttle status (default 60 s). Waiting for the adaptive rate never
+    /// outlasts it.
     pub deadline: Duration,
     /// Adapt the send rate to throttle answers (default on): a throttle answer (at
     /// most one a second counts) sets the rate to a little more than what the SMSC

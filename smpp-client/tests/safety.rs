@@ -362,8 +362,10 @@ async fn a_throttled_submit_is_retried_until_the_deadline_then_reported() {
     let (client, _incoming) = Client::connect_with(c, a).await.unwrap();
     let start = tokio::time::Instant::now();
     assert_eq!(client.submit(sm("58", "always throttled")).await, Err(RequestError::Throttled));
+    // Retried for the 5 s after the first throttle answer, and never past them (a
+    // retry whose turn would come later is not made).
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(7), "{waited:?}");
+    assert!(waited >= Duration::from_secs(4) && waited <= Duration::from_secs(5), "{waited:?}");
     let stats = client.stats();
     assert!(stats.retries > 2 && stats.throttled == stats.retries + 1, "{stats:?}");
     assert_eq!(smsc.log.lock().unwrap().submits.len() as u64, stats.throttled);

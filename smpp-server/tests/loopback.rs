@@ -225,7 +225,10 @@ async fn shutdown_with_requests_in_flight_leaves_none_hanging() {
         // Every submit resolves: answered, or failed with a clear error.
         match tokio::time::timeout(Duration::from_secs(5), t).await.unwrap().unwrap() {
             Ok(_) => ok += 1,
-            Err(e) => assert!(matches!(e, RequestError::ConnectionLost(_) | RequestError::Closed), "{e:?}"),
+            Err(e) => assert!(
+                matches!(e, RequestError::ConnectionLost(_) | RequestError::NotSent(_) | RequestError::Closed),
+                "{e:?}"
+            ),
         }
     }
     assert_eq!(ok as u64, sim.submits(), "what the SMSC accepted is what the client saw accepted");

@@ -72,9 +72,11 @@ pub(crate) fn hand_on_expired(shared: &Shared, expired: Vec<smpp_pdu::text::Expi
 /// How a request ended, as the connection reports it to the waiting caller.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// The peer answered. The request and its window permit come back, so a throttled
-    /// request can be sent again without a copy.
-    Response { status: CommandStatus, body: Body, request: Box<Body>, permit: OwnedSemaphorePermit },
+    /// The peer answered `ESME_ROK`.
+    Accepted(Body),
+    /// The peer answered an error status. The request and its window permit come
+    /// back, so a throttled request can be sent again without a copy.
+    Response { status: CommandStatus, request: Box<Body>, permit: OwnedSemaphorePermit },
     /// No response within the response timeout: the outcome is unknown.
     Timeout,
     /// The request went out and the connection ended before its response.
@@ -187,6 +189,8 @@ impl ClientHandler {
         let Held { request, reply, permit, .. } = held;
         match session.send_body(now, &request) {
             Ok(seq) => {
+                // One writer (this task): the pacer reads it when the SMSC throttles.
+                self.side.sent.fetch_add(1, Ordering::Relaxed);
                 self.pending.insert(seq.value(), (reply, permit, request));
             }
             Err(e) => {
@@ -476,7 +480,12 @@ impl Handler for ClientHandler {
                 }
             }
             Event::Response { seq, status, response, .. } => {
-                self.complete(seq, |permit, request| Outcome::Response { status, body: response, request, permit })
+                if status.is_ok() {
+                    // The request and its permit are done with here.
+                    self.complete(seq, |_, _| Outcome::Accepted(response));
+                } else {
+                    self.complete(seq, |permit, request| Outcome::Response { status, request, permit });
+                }
             }
             Event::ResponseTimeout { seq, .. } => self.complete(seq, |_, _| Outcome::Timeout),
             Event::RequestFailed { seq, reason, sent, .. } => {

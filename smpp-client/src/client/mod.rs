@@ -135,6 +135,8 @@ pub(crate) struct Side {
     pub(crate) stop: AtomicBool,
     /// Wakes the supervisor from its back-off.
     pub(crate) wake: Notify,
+    /// Requests sent on this bind, for the adaptive rate's first measurement.
+    pub(crate) sent: AtomicU64,
 }
 
 /// Connection numbers, unique in the process.
@@ -295,12 +297,13 @@ impl Client {
             None => None,
         };
         let retry = config.retry.clone();
+        let pacer = retry.as_ref().filter(|r| r.adaptive).map(|r| Pacer::new(r.min_rate, tx.side.clone()));
         let inner = Inner {
             tx,
             rx,
             window: Arc::new(Semaphore::new(config.window)),
             rate: config.rate_limit.map(RateLimiter::new),
-            pacer: retry.as_ref().filter(|r| r.adaptive).map(|r| Pacer::new(r.min_rate)),
+            pacer,
             retry,
             down_wait: config.reconnect.as_ref().map_or(Duration::ZERO, |r| r.down_wait),
             references: Mutex::new(smpp_pdu::text::References::new()),
@@ -430,22 +433,25 @@ impl Client {
         mut permit: OwnedSemaphorePermit,
     ) -> Result<Body, RequestError> {
         let inner = &self.inner;
-        let deadline = inner.retry.as_ref().map(|r| tokio::time::Instant::now() + r.deadline);
+        // Set at the first throttle answer (no clock read while all goes well).
+        let mut deadline: Option<tokio::time::Instant> = None;
         let mut last_status = CommandStatus::ESME_RTHROTTLED;
         let mut retrying = false;
         loop {
             if let Some(rate) = &inner.rate {
                 rate.acquire().await;
             }
-            if let Some(pacer) = &inner.pacer {
-                // Pacing never outlasts the retry deadline: past it, the caller gets
-                // the throttle status (nothing was sent this time).
-                match deadline {
-                    Some(d) => tokio::time::timeout_at(d, pacer.acquire())
-                        .await
-                        .map_err(|_| RequestError::from_status(last_status))?,
-                    None => pacer.acquire().await,
+            if let Some(pacer) = &inner.pacer
+                && let Some((at, now)) = pacer.slot()
+            {
+                // Pacing never outlasts the retry deadline (for a first attempt, the
+                // deadline it would have): past it, the caller gets the throttle
+                // status, and nothing is sent.
+                let limit = deadline.or_else(|| inner.retry.as_ref().map(|r| now + r.deadline));
+                if limit.is_some_and(|d| at > d) {
+                    return Err(RequestError::from_status(last_status));
                 }
+                tokio::time::sleep_until(at).await;
             }
             self.wait_until_up().await?;
             if retrying {
@@ -459,13 +465,13 @@ impl Client {
                 .await
                 .map_err(|_| RequestError::Closed)?;
             let (status, back, back_permit) = match outcome.await {
-                Ok(Outcome::Response { status, body, .. }) if status.is_ok() => {
+                Ok(Outcome::Accepted(body)) => {
                     if let Some(pacer) = &inner.pacer {
                         pacer.on_success();
                     }
                     return Ok(body);
                 }
-                Ok(Outcome::Response { status, request, permit, .. }) => (status, request, permit),
+                Ok(Outcome::Response { status, request, permit }) => (status, request, permit),
                 Ok(Outcome::Timeout) => return Err(RequestError::Timeout),
                 Ok(Outcome::Lost(reason)) => return Err(RequestError::ConnectionLost(reason)),
                 Ok(Outcome::NotSent(reason)) => return Err(RequestError::NotSent(reason)),
@@ -484,9 +490,11 @@ impl Client {
             if let Some(pacer) = &inner.pacer {
                 pacer.on_throttle();
             }
-            match deadline {
-                Some(d) if tokio::time::Instant::now() < d => {}
-                _ => return Err(RequestError::from_status(status)),
+            let now = tokio::time::Instant::now();
+            let Some(retry) = &inner.retry else { return Err(RequestError::from_status(status)) };
+            let d = *deadline.get_or_insert(now + retry.deadline);
+            if now >= d {
+                return Err(RequestError::from_status(status));
             }
             retrying = true;
             last_status = status;

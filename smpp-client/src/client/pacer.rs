@@ -1,8 +1,8 @@
 //! Pacing requests: a fixed client-side rate limit, and a rate that adapts to the
 //! SMSC's throttling answers.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -52,12 +52,14 @@ const MIN_WINDOW: Duration = Duration::from_millis(10);
 /// against one that throttles a share of requests whatever the rate, it climbs slowly
 /// rather than falling to the floor.
 ///
-/// The unlimited case costs two relaxed atomic adds per request.
+/// The unlimited case costs one relaxed atomic load per request.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     min_rate: f64,
     limited: AtomicBool,
-    sent: AtomicU64,
+    /// Requests sent, counted by the connection's task (one writer).
+    sent: Arc<super::Side>,
+    /// Requests accepted while limited.
     accepted: AtomicU64,
     state: Mutex<PacerState>,
 }
@@ -81,12 +83,12 @@ impl PacerState {
 }
 
 impl Pacer {
-    pub(crate) fn new(min_rate: f64) -> Self {
+    pub(crate) fn new(min_rate: f64, sent: Arc<super::Side>) -> Self {
         let now = Instant::now();
         Self {
             min_rate: min_rate.max(0.01),
             limited: AtomicBool::new(false),
-            sent: AtomicU64::new(0),
+            sent,
             accepted: AtomicU64::new(0),
             state: Mutex::new(PacerState { base: f64::INFINITY, cut_at: now, next: now, mark: (now, 0, 0) }),
         }
@@ -101,29 +103,36 @@ impl Pacer {
         self.limited.load(Ordering::Relaxed).then(|| self.lock().rate(Instant::now()))
     }
 
-    /// Waits for this request's turn.
-    pub(crate) async fn acquire(&self) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
+    /// This request's turn: `None` to go at once (the rate is not limited), or when to
+    /// go and the time now. Unlimited, it costs one relaxed atomic load.
+    pub(crate) fn slot(&self) -> Option<(Instant, Instant)> {
         if !self.limited.load(Ordering::Relaxed) {
-            return;
+            return None;
         }
-        let at = {
-            let mut s = self.lock();
-            let now = Instant::now();
-            if now.saturating_duration_since(s.cut_at) >= LIFT_AFTER {
-                self.limited.store(false, Ordering::Relaxed);
-                return;
-            }
-            let at = s.next.max(now);
-            s.next = at + Duration::from_secs_f64(1.0 / s.rate(now));
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        let mut s = self.lock();
+        let now = Instant::now();
+        if now.saturating_duration_since(s.cut_at) >= LIFT_AFTER {
+            self.limited.store(false, Ordering::Relaxed);
+            return None;
+        }
+        let at = s.next.max(now);
+        s.next = at + Duration::from_secs_f64(1.0 / s.rate(now));
+        Some((at, now))
     }
 
-    /// The SMSC accepted a request.
+    /// Waits for this request's turn.
+    #[cfg(test)]
+    pub(crate) async fn acquire(&self) {
+        if let Some((at, _)) = self.slot() {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// The SMSC accepted a request (counted only while the rate is limited).
     pub(crate) fn on_success(&self) {
-        self.accepted.fetch_add(1, Ordering::Relaxed);
+        if self.limited.load(Ordering::Relaxed) {
+            self.accepted.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The SMSC answered a throttle status: slow down.
@@ -134,7 +143,7 @@ impl Pacer {
         if limited && now.saturating_duration_since(s.cut_at) < CUT_GAP {
             return;
         }
-        let (sent, accepted) = (self.sent.load(Ordering::Relaxed), self.accepted.load(Ordering::Relaxed));
+        let (sent, accepted) = (self.sent.sent.load(Ordering::Relaxed), self.accepted.load(Ordering::Relaxed));
         let window = now.saturating_duration_since(s.mark.0).max(MIN_WINDOW).as_secs_f64();
         let accepted_rate = accepted.saturating_sub(s.mark.2) as f64 / window;
         s.base = if limited {
@@ -158,12 +167,22 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    fn pacer(min_rate: f64) -> Pacer {
+        Pacer::new(min_rate, Arc::new(crate::client::Side::default()))
+    }
+
+    /// A request sent: the connection counts it.
+    async fn send(p: &Pacer) {
+        p.acquire().await;
+        p.sent.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_throttle_sets_the_rate_which_then_doubles_each_second_and_is_lifted() {
-        let p = Pacer::new(1.0);
+        let p = pacer(1.0);
         // 100 requests over one second, all accepted: 100/s.
         for _ in 0..100 {
-            p.acquire().await;
+            send(&p).await;
             p.on_success();
             tokio::time::advance(Duration::from_millis(10)).await;
         }
@@ -177,7 +196,7 @@ mod tests {
         // Requests are now spaced at that rate.
         let start = Instant::now();
         for _ in 0..10 {
-            p.acquire().await;
+            send(&p).await;
         }
         let spent = start.elapsed();
         assert!(spent >= Duration::from_secs_f64(8.0 / r) && spent < Duration::from_secs_f64(11.0 / r), "{spent:?}");
@@ -201,12 +220,12 @@ mod tests {
     /// Sends as fast as the pacer allows for 30 s against `throttles(rate)`; returns
     /// the rate it ended at and the requests accepted.
     async fn run(throttled: impl Fn(&mut u64, f64) -> bool) -> (f64, u32) {
-        let p = Pacer::new(1.0);
+        let p = pacer(1.0);
         let mut rng = 0x2545_F491_4F6C_DD1Du64;
         let start = Instant::now();
         let mut accepted = 0u32;
         while start.elapsed() < Duration::from_secs(30) {
-            p.acquire().await;
+            send(&p).await;
             if throttled(&mut rng, p.rate().unwrap_or(f64::INFINITY)) {
                 p.on_throttle();
             } else {
@@ -244,7 +263,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_rate_never_falls_below_the_floor() {
-        let p = Pacer::new(2.0);
+        let p = pacer(2.0);
         for _ in 0..20 {
             p.on_throttle();
             tokio::time::advance(CUT_GAP).await;
