@@ -6,27 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{SmscCommand, TestSmsc, mo, receipt};
+use common::{SmscCommand, TestSmsc, config, mo, receipt, sm};
 use smpp_client::smpp_pdu::text::Encoding;
 use smpp_client::smpp_pdu::{
-    Address, CancelSm, CommandStatus, DataSm, DestAddress, MessageState, QuerySm, ReplaceSm, ShortMessage, SubmitMulti,
-    SubmitSm,
+    Address, CancelSm, CommandStatus, DataSm, DestAddress, MessageState, QuerySm, ReplaceSm, SubmitMulti,
 };
 use smpp_client::{
     BindMode, Client, ClientConfig, ClientError, InboundMessage, LinkState, Pool, Reconnect, RequestError,
 };
 use tokio::io::duplex;
-
-fn config() -> ClientConfig {
-    ClientConfig::new("test", 0, "user", "secret")
-}
-
-fn sm(to: &str, text: &str) -> SubmitSm {
-    let mut s = SubmitSm::default();
-    s.destination_addr = Address::new(Default::default(), Default::default(), to).unwrap();
-    s.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
-    s
-}
 
 async fn connected(config: ClientConfig, delay: Option<Duration>) -> (Client, smpp_client::Incoming, TestSmsc) {
     let (a, b) = duplex(1 << 16);

@@ -9,28 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{SmscCommand, TestSmsc, connector, mo};
+use common::{SmscCommand, TestSmsc, config, connector, mo, sm};
 use smpp_client::smpp_pdu::text::{Concatenation, Decoded, Encoding, split};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, Pdu, SequenceNumber, ShortMessage,
-    SubmitSm, SubmitSmResp, frame_len,
+    SubmitSmResp, frame_len,
 };
 use smpp_client::{
     BindMode, BoxStream, Client, ClientConfig, ClientError, Connector, Fate, InboundMessage, LinkState, Reconnect,
     RequestError, TextOptions, ThrottleRetry,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
-
-fn config() -> ClientConfig {
-    ClientConfig::new("test", 0, "user", "secret")
-}
-
-fn sm(to: &str, text: &str) -> SubmitSm {
-    let mut s = SubmitSm::default();
-    s.destination_addr = Address::new(Default::default(), Default::default(), to).unwrap();
-    s.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
-    s
-}
 
 fn reconnecting() -> ClientConfig {
     let mut c = config();
@@ -115,14 +104,7 @@ async fn three_hundred_manual_acks_in_a_burst_all_reach_the_smsc() {
     let (near, mut far) = duplex(1 << 20);
     let mut c = config();
     c.auto_ack(false).window(1).incoming_capacity(1000);
-    let bind = async {
-        let mut inbox = BytesMut::new();
-        let bind = next(&mut far, &mut inbox).await;
-        let resp = Body::BindTransceiverResp(Some(Default::default()));
-        far.write_all(&Pdu::new(bind.sequence, resp).to_bytes()).await.unwrap();
-        inbox
-    };
-    let (client, inbox) = tokio::join!(Client::connect_with(c, near), bind);
+    let (client, inbox) = tokio::join!(Client::connect_with(c, near), accept_bind(&mut far));
     let (_client, mut incoming) = client.unwrap();
     let mut inbox = inbox;
     for k in 1..=300u32 {
@@ -146,6 +128,15 @@ async fn three_hundred_manual_acks_in_a_burst_all_reach_the_smsc() {
             answered += 1;
         }
     }
+}
+
+/// A raw SMSC's side of a bind: reads the bind, answers it; returns what else was read.
+async fn accept_bind(far: &mut tokio::io::DuplexStream) -> BytesMut {
+    let mut inbox = BytesMut::new();
+    let bind = next(far, &mut inbox).await;
+    let resp = Body::BindTransceiverResp(Some(Default::default()));
+    far.write_all(&Pdu::new(bind.sequence, resp).to_bytes()).await.unwrap();
+    inbox
 }
 
 /// The next whole PDU from the peer.
@@ -500,14 +491,7 @@ async fn held_manual_acks_never_block_requests_or_unbind() {
     let (near, mut far) = duplex(1 << 20);
     let mut c = config();
     c.auto_ack(false).window(10).incoming_capacity(10);
-    let bind = async {
-        let mut inbox = BytesMut::new();
-        let bind = next(&mut far, &mut inbox).await;
-        let resp = Body::BindTransceiverResp(Some(Default::default()));
-        far.write_all(&Pdu::new(bind.sequence, resp).to_bytes()).await.unwrap();
-        inbox
-    };
-    let (client, mut inbox) = tokio::join!(Client::connect_with(c, near), bind);
+    let (client, mut inbox) = tokio::join!(Client::connect_with(c, near), accept_bind(&mut far));
     let (client, mut incoming) = client.unwrap();
     // The application takes 200 messages as they come and holds them unanswered...
     let holder = tokio::spawn(async move {

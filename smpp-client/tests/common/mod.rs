@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use smpp_client::driver::{Handler, drive};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
-    SubmitMultiResp, SubmitSmResp,
+    SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
 use smpp_client::smpp_session::Initiator;
 use smpp_client::{CloseReason, Event, Request, Session, SessionConfig};
@@ -234,4 +234,17 @@ pub fn connector(
             Ok(Box::new(a) as smpp_client::BoxStream)
         })
     })
+}
+
+/// A client configuration for user/secret (the host is not used over a duplex).
+pub fn config() -> smpp_client::ClientConfig {
+    smpp_client::ClientConfig::new("test", 0, "user", "secret")
+}
+
+/// A submit_sm of `text` to `to`.
+pub fn sm(to: &str, text: &str) -> SubmitSm {
+    let mut s = SubmitSm::default();
+    s.destination_addr = Address::new(Default::default(), Default::default(), to).unwrap();
+    s.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
+    s
 }
