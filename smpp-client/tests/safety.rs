@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{SmscCommand, TestSmsc, config, connector, mo, sm};
+use common::{SmscCommand, TestSmsc, config, connector, deliver_via, mo, sm};
 use smpp_client::smpp_pdu::text::{Concatenation, Decoded, Encoding, split};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, Pdu, SequenceNumber, ShortMessage,
@@ -178,15 +178,11 @@ async fn a_long_message_is_put_together_across_a_reconnect() {
     let text = "Parts on two connections. ".repeat(10);
     let parts = long_mo(&text, 33);
     let first = smscs.lock().unwrap()[0].commands.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    first.send(SmscCommand::Deliver(parts[0].clone(), tx)).await.unwrap();
-    assert_eq!(rx.await.unwrap(), CommandStatus::ESME_ROK);
+    assert_eq!(deliver_via(&first, parts[0].clone()).await, CommandStatus::ESME_ROK);
     first.send(SmscCommand::Drop).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let second = smscs.lock().unwrap()[1].commands.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    second.send(SmscCommand::Deliver(parts[1].clone(), tx)).await.unwrap();
-    assert_eq!(rx.await.unwrap(), CommandStatus::ESME_ROK);
+    assert_eq!(deliver_via(&second, parts[1].clone()).await, CommandStatus::ESME_ROK);
     let m = incoming.recv().await.unwrap();
     assert!(matches!(m.message, InboundMessage::Long { .. }), "{:?}", m.message);
     assert_eq!(m.text().as_deref(), Some(text.as_str()));
@@ -206,9 +202,7 @@ async fn a_long_message_is_put_together_across_the_binds_of_a_pool() {
         (s[0].commands.clone(), s[1].commands.clone())
     };
     for (smsc, part) in [(s0, &parts[0]), (s1, &parts[1])] {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        smsc.send(SmscCommand::Deliver(part.clone(), tx)).await.unwrap();
-        assert_eq!(rx.await.unwrap(), CommandStatus::ESME_ROK);
+        assert_eq!(deliver_via(&smsc, part.clone()).await, CommandStatus::ESME_ROK);
     }
     let m = incomings[1].recv().await.unwrap();
     assert_eq!(m.text().as_deref(), Some(text.as_str()));
@@ -434,9 +428,7 @@ async fn a_v33_transceiver_binds_a_transmitter_and_a_receiver() {
     };
     client.submit(sm("1", "on the transmitter")).await.unwrap();
     assert_eq!(tx_smsc.lock().unwrap().submits, vec!["on the transmitter".to_owned()]);
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    rx_smsc.send(SmscCommand::Deliver(common::receipt("42"), tx)).await.unwrap();
-    assert_eq!(rx.await.unwrap(), CommandStatus::ESME_ROK);
+    assert_eq!(deliver_via(&rx_smsc, common::receipt("42")).await, CommandStatus::ESME_ROK);
     assert!(incoming.recv().await.unwrap().is_receipt());
     client.unbind().await;
 }

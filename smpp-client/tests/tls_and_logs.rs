@@ -84,13 +84,17 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_password_never_appears_in_logs() {
+/// Collects this thread's log lines at `level` and above while the guard lives.
+fn capture_logs(level: tracing::Level) -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let writer = capture.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let subscriber = tracing_subscriber::fmt().with_max_level(level).with_writer(move || writer.clone()).finish();
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_password_never_appears_in_logs() {
+    let (capture, _guard) = capture_logs(tracing::Level::TRACE);
     let (a, b) = tokio::io::duplex(1 << 16);
     let _smsc = TestSmsc::spawn(b, None);
     let (client, _incoming) = Client::connect_with(ClientConfig::new("test", 0, "user", "secret"), a).await.unwrap();
@@ -105,11 +109,7 @@ async fn the_password_never_appears_in_logs() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_incoming_is_warned_about_once_and_messages_stay_with_the_smsc() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_logs(tracing::Level::WARN);
     let (a, b) = tokio::io::duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
     let (_client, incoming) = Client::connect_with(ClientConfig::new("test", 0, "user", "secret"), a).await.unwrap();

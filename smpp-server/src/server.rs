@@ -75,11 +75,9 @@ impl Defer<'_> {
     /// session lets the ESME have unanswered: its receive window).
     pub fn responder(self) -> Responder {
         self.taken.set(true);
+        // Fails only when the session has ended: its answer would go nowhere anyway.
         let permit = self.commands.clone().try_reserve_owned().ok();
-        if permit.is_none() {
-            tracing::error!(seq = ?self.seq, "no room reserved for a deferred answer: the session queue is full");
-        }
-        Responder { permit, commands: self.commands.downgrade(), seq: self.seq, fallback: self.fallback }
+        Responder { permit, seq: self.seq, fallback: self.fallback }
     }
 }
 
@@ -88,9 +86,9 @@ impl Defer<'_> {
 /// then, the answer goes nowhere.
 #[derive(Debug)]
 pub struct Responder {
-    /// Room in the session's queue, reserved when the responder was made.
+    /// Room in the session's queue, reserved when the responder was made (`None`: the
+    /// session had ended).
     permit: Option<mpsc::OwnedPermit<SessionCommand>>,
-    commands: mpsc::WeakSender<SessionCommand>,
     seq: SequenceNumber,
     fallback: Option<Body>,
 }
@@ -103,19 +101,8 @@ impl Responder {
     }
 
     fn send(&mut self, reply: Reply) {
-        let command = SessionCommand::Respond(self.seq, Box::new(reply));
-        match self.permit.take() {
-            Some(permit) => {
-                permit.send(command);
-            }
-            // Only if the queue had no room when the responder was made.
-            None => {
-                if let Some(commands) = self.commands.upgrade()
-                    && commands.try_send(command).is_err()
-                {
-                    tracing::error!(seq = ?self.seq, "a deferred answer could not be queued");
-                }
-            }
+        if let Some(permit) = self.permit.take() {
+            permit.send(SessionCommand::Respond(self.seq, Box::new(reply)));
         }
     }
 }
@@ -528,7 +515,7 @@ struct Connection<H: SmscHandler> {
     info: Option<SessionInfo>,
     pushes: HashMap<u32, oneshot::Sender<PushResult>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
-    queued: std::collections::VecDeque<(Box<Request>, oneshot::Sender<PushResult>)>,
+    queued: std::collections::VecDeque<(Request, oneshot::Sender<PushResult>)>,
     reassembler: smpp_pdu::text::Reassembler,
     /// The session reported `Closed` (the handler heard `on_closed`).
     closed: bool,
@@ -542,7 +529,7 @@ impl<H: SmscHandler> Connection<H> {
     fn flush_pushes(&mut self, now: Instant, session: &mut Session) {
         while session.window_room() > 0 {
             let Some((request, reply)) = self.queued.pop_front() else { return };
-            match session.send(now, *request) {
+            match session.send(now, request) {
                 Ok(seq) => {
                     self.pushes.insert(seq.value(), reply);
                 }
@@ -598,8 +585,8 @@ impl<H: SmscHandler> Handler for Connection<H> {
     fn on_command(&mut self, now: Instant, session: &mut Session, command: SessionCommand) {
         match command {
             SessionCommand::Push(push, reply) => {
+                // Taken from the queue: its push slot is free again.
                 let (request, _permit) = *push;
-                let request = Box::new(request);
                 if self.queued.len() >= MAX_QUEUED_PUSHES {
                     let _ = reply.send(Err(PushError::QueueFull));
                     return;

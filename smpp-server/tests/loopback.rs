@@ -221,9 +221,12 @@ async fn shutdown_with_requests_in_flight_leaves_none_hanging() {
     let left = sim.shutdown(Duration::from_secs(5)).await;
     assert_eq!(left, 0, "every session closed within the grace period");
     let mut ok = 0;
-    for t in tasks {
+    for (k, t) in tasks.into_iter().enumerate() {
         // Every submit resolves: answered, or failed with a clear error.
-        match tokio::time::timeout(Duration::from_secs(5), t).await.unwrap().unwrap() {
+        let outcome = tokio::time::timeout(Duration::from_secs(5), t).await.unwrap_or_else(|_| {
+            panic!("submit {k} has no outcome 5 s after shutdown (link {:?}, {ok} answered)", client.link_state())
+        });
+        match outcome.unwrap() {
             Ok(_) => ok += 1,
             Err(e) => assert!(
                 matches!(e, RequestError::ConnectionLost(_) | RequestError::NotSent(_) | RequestError::Closed),

@@ -82,4 +82,4 @@ pub use config::{MissingScVersion, SessionConfig};
 pub use event::{CloseReason, Event, Initiator, SendError};
 pub use request::Request;
 pub use session::{BindRequest, Session, SessionStats, TimerKind, Transmit};
-pub use state::{BindMode, Role, SessionState};
+pub use state::{BindMode, Role, SessionState, effective_version};

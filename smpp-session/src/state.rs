@@ -113,8 +113,13 @@ pub(crate) fn allowed(id: CommandId, from: Sender, mode: BindMode) -> bool {
 }
 
 /// The version a bind's `interface_version` means on the platform we serve: 0x34 is
-/// v3.4 and 0x50 v5.0 (TLVs allowed); anything else is v3.3 (no TLVs).
-pub(crate) const fn effective_version(requested: InterfaceVersion) -> InterfaceVersion {
+/// v3.4 and 0x50 v5.0 (TLVs and bind_transceiver allowed); anything else is v3.3.
+///
+/// ```
+/// use smpp_session::{effective_version, smpp_pdu::InterfaceVersion};
+/// assert_eq!(effective_version(InterfaceVersion(0x7B)), InterfaceVersion::V33);
+/// ```
+pub const fn effective_version(requested: InterfaceVersion) -> InterfaceVersion {
     match requested.0 {
         0x34 => InterfaceVersion::V34,
         0x50 => InterfaceVersion::V50,

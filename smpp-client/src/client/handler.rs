@@ -225,10 +225,6 @@ impl ClientHandler {
         }
     }
 
-    fn hand_on(&self, inbound: Inbound) {
-        hand_on(&self.shared, inbound);
-    }
-
     /// Reports incomplete long messages that expired, with the parts that came.
     fn report_expired(&mut self, now: Instant) {
         let expired = self.shared.reassembler.lock().expire(now);
@@ -245,7 +241,10 @@ impl ClientHandler {
         match pushed {
             Pushed::Complete(a) => {
                 let message = InboundMessage::Long { first: a.first, data: a.data };
-                self.hand_on(Inbound { seq: SequenceNumber::from_wire(0), message, salvaged: None, responder: None });
+                hand_on(
+                    &self.shared,
+                    Inbound { seq: SequenceNumber::from_wire(0), message, salvaged: None, responder: None },
+                );
                 None
             }
             Pushed::Invalid(fragment, deliver) => Some((deliver, fragment)),
@@ -412,12 +411,10 @@ impl Handler for ClientHandler {
                             && let Some((d, _)) = self.reassemble(now, *info)
                         {
                             // Not a valid part after all: hand it on as it is.
-                            self.hand_on(Inbound {
-                                seq,
-                                message: InboundMessage::Deliver(d),
-                                salvaged: None,
-                                responder: None,
-                            });
+                            hand_on(
+                                &self.shared,
+                                Inbound { seq, message: InboundMessage::Deliver(d), salvaged: None, responder: None },
+                            );
                         }
                     }
                     Err(e) => tracing::debug!(%e, "response not sent"),

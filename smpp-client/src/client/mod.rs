@@ -22,7 +22,7 @@ use smpp_pdu::{
     Body, COctetString, CancelSm, CommandStatus, DataSm, InterfaceVersion, Password, QuerySm, QuerySmResp, ReplaceSm,
     SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
-use smpp_session::{BindMode, BindRequest, CloseReason, Request};
+use smpp_session::{BindMode, BindRequest, CloseReason, Request, effective_version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::Instrument;
@@ -199,11 +199,6 @@ impl Drop for Inner {
     }
 }
 
-/// Whether an `interface_version` has a transceiver bind (and TLVs): 0x34 and 0x50.
-fn has_transceiver(version: InterfaceVersion) -> bool {
-    matches!(version.0, 0x34 | 0x50)
-}
-
 impl Client {
     /// Connects to `config.host:config.port` (TCP, or TLS when configured) and binds.
     /// Returns once bound, or with the reason it could not bind.
@@ -225,11 +220,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn connect(config: ClientConfig) -> Result<(Self, Incoming), ClientError> {
-        let c = config.clone();
-        let connector: Connector = Arc::new(move || {
-            let c = c.clone();
-            Box::pin(async move { crate::tls::open_stream(&c).await })
-        });
+        let connector = tcp_connector(&config);
         Self::connect_via(config, connector).await
     }
 
@@ -237,7 +228,9 @@ impl Client {
     /// up some other way). Reconnection is not available on this path, nor is the
     /// two-bind v3.3 transceiver (use [`connect_via`](Self::connect_via)).
     pub async fn connect_with<T: Stream>(config: ClientConfig, stream: T) -> Result<(Self, Incoming), ClientError> {
-        if config.mode == BindMode::Transceiver && !has_transceiver(config.session.requested_version()) {
+        if config.mode == BindMode::Transceiver
+            && effective_version(config.session.requested_version()) < InterfaceVersion::V34
+        {
             return Err(ClientError::Config(
                 "a v3.3 transceiver is two binds (transmitter and receiver): use connect or connect_via, or bind as transmitter or receiver".into(),
             ));
@@ -272,30 +265,30 @@ impl Client {
             reassembler,
             warned_incoming_dropped: AtomicBool::new(false),
         });
-        let split = config.mode == BindMode::Transceiver && !has_transceiver(config.session.requested_version());
+        let split = config.mode == BindMode::Transceiver
+            && effective_version(config.session.requested_version()) < InterfaceVersion::V34;
         let tx_mode = if split { BindMode::Transmitter } else { config.mode };
         let (tx, tx_bound) = spawn_side(&config, tx_mode, connector.clone(), shared.clone())?;
-        let rx = if split { Some(spawn_side(&config, BindMode::Receiver, connector, shared.clone())?) } else { None };
-        let stop_all = |tx: &SideHandle, rx: &Option<(SideHandle, _)>| {
+        let (rx, rx_bound) = match split {
+            true => {
+                spawn_side(&config, BindMode::Receiver, connector, shared.clone()).map(|(h, b)| (Some(h), Some(b)))?
+            }
+            false => (None, None),
+        };
+        let bound = async {
+            tx_bound.await.map_err(|_| ClientError::DriverGone)??;
+            if let Some(b) = rx_bound {
+                b.await.map_err(|_| ClientError::DriverGone)??;
+            }
+            Ok::<(), ClientError>(())
+        };
+        if let Err(e) = bound.await {
             tx.stop(true);
-            if let Some((rx, _)) = rx {
+            if let Some(rx) = &rx {
                 rx.stop(true);
             }
-        };
-        if let Err(e) = tx_bound.await.map_err(|_| ClientError::DriverGone).and_then(|r| r) {
-            stop_all(&tx, &rx);
             return Err(e);
         }
-        let rx = match rx {
-            Some((rx, rx_bound)) => {
-                if let Err(e) = rx_bound.await.map_err(|_| ClientError::DriverGone).and_then(|r| r) {
-                    stop_all(&tx, &Some((rx, oneshot::channel().1)));
-                    return Err(e);
-                }
-                Some(rx)
-            }
-            None => None,
-        };
         let retry = config.retry.clone();
         let pacer = retry.as_ref().filter(|r| r.adaptive).map(|r| Pacer::new(r.min_rate, tx.side.clone()));
         let inner = Inner {
@@ -591,6 +584,15 @@ impl Client {
     }
 }
 
+/// Connections to `config.host:config.port`, over TLS when configured.
+fn tcp_connector(config: &ClientConfig) -> Connector {
+    let c = config.clone();
+    Arc::new(move || {
+        let c = c.clone();
+        Box::pin(async move { crate::tls::open_stream(&c).await })
+    })
+}
+
 /// Starts the supervisor of one bind; returns its handle and the bind result.
 fn spawn_side(
     config: &ClientConfig,
@@ -661,11 +663,7 @@ pub struct Pool {
 impl Pool {
     /// Opens `binds` binds with the same configuration.
     pub async fn connect(config: ClientConfig, binds: usize) -> Result<(Self, Vec<Incoming>), ClientError> {
-        let c = config.clone();
-        let connector: Connector = Arc::new(move || {
-            let c = c.clone();
-            Box::pin(async move { crate::tls::open_stream(&c).await })
-        });
+        let connector = tcp_connector(&config);
         Self::connect_via(config, connector, binds).await
     }
 

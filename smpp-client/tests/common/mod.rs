@@ -189,9 +189,7 @@ impl TestSmsc {
 
     /// Pushes a deliver_sm; returns the status the client answered with.
     pub async fn deliver(&self, d: DeliverSm) -> CommandStatus {
-        let (tx, rx) = oneshot::channel();
-        self.commands.send(SmscCommand::Deliver(d, tx)).await.unwrap();
-        rx.await.unwrap()
+        deliver_via(&self.commands, d).await
     }
 }
 
@@ -247,4 +245,12 @@ pub fn sm(to: &str, text: &str) -> SubmitSm {
     s.destination_addr = Address::new(Default::default(), Default::default(), to).unwrap();
     s.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap();
     s
+}
+
+/// Pushes a deliver_sm through a test SMSC's command queue; returns the status the
+/// client answered with.
+pub async fn deliver_via(commands: &mpsc::Sender<SmscCommand>, d: DeliverSm) -> CommandStatus {
+    let (tx, rx) = oneshot::channel();
+    commands.send(SmscCommand::Deliver(d, tx)).await.unwrap();
+    rx.await.unwrap()
 }

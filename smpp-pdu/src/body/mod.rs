@@ -233,6 +233,19 @@ fn response<T: Wire + Default>(status: CommandStatus, body: &[u8], cx: &Cx<'_>) 
     }
 }
 
+/// The header of a whole frame, whose `command_length` must match the frame.
+#[inline(always)]
+fn frame_header(frame: &[u8]) -> Result<Header, DecodeError> {
+    let Some(header) = Header::parse(frame) else {
+        return Err(DecodeError::ShortHeader { len: frame.len() });
+    };
+    // A u32 always fits in usize on supported targets.
+    if header.command_length as usize != frame.len() {
+        return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
+    }
+    Ok(header)
+}
+
 /// What [`Pdu::decode_lenient`] overlooked to read a PDU.
 #[non_exhaustive]
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -289,13 +302,7 @@ impl Pdu {
     /// Octet fields share `frame` (no copy); C-octet string fields are copied inline.
     /// The `command_status` of requests is ignored, as the spec asks, and kept.
     pub fn decode(frame: Bytes) -> Result<Self, DecodeError> {
-        let Some(header) = Header::parse(&frame) else {
-            return Err(DecodeError::ShortHeader { len: frame.len() });
-        };
-        // A u32 always fits in usize on supported targets.
-        if header.command_length as usize != frame.len() {
-            return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
-        }
+        let header = frame_header(&frame)?;
         let mut pdu = Self { status: header.command_status, sequence: header.sequence_number, body: Body::EnquireLink };
         let cx = Cx::new(&frame);
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
@@ -333,12 +340,7 @@ impl Pdu {
     /// assert!(salvaged.is_some());
     /// ```
     pub fn decode_lenient(frame: Bytes) -> Result<(Self, Option<Box<Salvaged>>), DecodeError> {
-        let Some(header) = Header::parse(&frame) else {
-            return Err(DecodeError::ShortHeader { len: frame.len() });
-        };
-        if header.command_length as usize != frame.len() {
-            return Err(DecodeError::LengthMismatch { command_length: header.command_length, actual: frame.len() });
-        }
+        let header = frame_header(&frame)?;
         let body = frame.get(HEADER_LEN..).unwrap_or_default();
         let mut pdu = Self { status: header.command_status, sequence: header.sequence_number, body: Body::EnquireLink };
         let strict = {
