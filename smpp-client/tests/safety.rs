@@ -542,3 +542,43 @@ async fn many_callers_against_an_smsc_that_always_throttles_all_stop_at_the_dead
     let took = start.elapsed();
     assert!(took < Duration::from_secs(4), "pacing outlasted the deadline: {took:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_message_the_client_could_not_ack_is_not_handed_on() {
+    let (near, mut far) = duplex(1 << 16);
+    let (client, _inbox) = tokio::join!(Client::connect_with(config(), near), accept_bind(&mut far));
+    let (_client, mut incoming) = client.unwrap();
+    // A deliver_sm, then a frame whose command_length is impossible, in one write: the
+    // session closes in the same turn, before the deliver_sm can be acknowledged.
+    let mut bytes = Pdu::new(SequenceNumber::new(5), Body::DeliverSm(mo("unacked"))).to_bytes().to_vec();
+    bytes.extend_from_slice(&[0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6]);
+    far.write_all(&bytes).await.unwrap();
+    assert!(incoming.recv().await.is_none(), "handed on without an ack: the SMSC will deliver it again");
+}
+
+#[test]
+fn a_request_whose_connection_task_vanishes_is_outcome_unknown() {
+    let a = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (client, smsc) = a.block_on(async {
+        let (near, far) = duplex(1 << 16);
+        // It never answers in time.
+        let smsc = TestSmsc::spawn(far, Some(Duration::from_secs(600)));
+        let (client, _incoming) = Client::connect_with(config(), near).await.unwrap();
+        (client, smsc)
+    });
+    let b = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    b.block_on(async move {
+        let submit = tokio::spawn(async move { client.submit(sm("1", "in flight")).await });
+        for _ in 0..5_000 {
+            if !smsc.log.lock().unwrap().submits.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(smsc.log.lock().unwrap().submits.len(), 1, "the SMSC has it");
+        // The runtime the connection ran on goes away.
+        a.shutdown_background();
+        let r = submit.await.unwrap();
+        assert_eq!(r.map_err(|e| e.fate()), Err(Fate::Unknown));
+    });
+}
