@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use smpp_client::driver::{Handler, drive, now};
+use smpp_tokio::{Handler, drive, now};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, RegisteredDelivery, ShortMessage, SubmitSm, SubmitSmResp,
 };

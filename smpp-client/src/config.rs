@@ -94,7 +94,7 @@ pub struct ClientConfig {
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) incoming_capacity: usize,
     pub(crate) bind_timeout: Duration,
-    pub(crate) driver: crate::driver::DriverConfig,
+    pub(crate) driver: smpp_tokio::DriverConfig,
     pub(crate) retry: Option<ThrottleRetry>,
 }
 
@@ -118,14 +118,14 @@ impl ClientConfig {
             reconnect: None,
             incoming_capacity: 1024,
             bind_timeout: Duration::from_secs(10),
-            driver: crate::driver::DriverConfig::default(),
+            driver: smpp_tokio::DriverConfig::default(),
             retry: Some(ThrottleRetry::default()),
         }
     }
 
     /// Keep polling the connection for this long after each burst of activity instead
     /// of sleeping (default `None`): lower latency for a busy CPU. See
-    /// [`DriverConfig::busy_poll`](crate::driver::DriverConfig::busy_poll).
+    /// [`DriverConfig::busy_poll`](smpp_tokio::DriverConfig::busy_poll).
     pub fn busy_poll(&mut self, spin: Option<Duration>) -> &mut Self {
         self.driver.busy_poll = spin;
         self
@@ -133,7 +133,7 @@ impl ClientConfig {
 
     /// How long output may wait for an SMSC that reads none of it before the
     /// connection is closed (default 60 s; `None`: for ever). See
-    /// [`DriverConfig::write_timeout`](crate::driver::DriverConfig::write_timeout).
+    /// [`DriverConfig::write_timeout`](smpp_tokio::DriverConfig::write_timeout).
     pub fn write_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.driver.write_timeout = timeout;
         self
@@ -148,7 +148,7 @@ impl ClientConfig {
     }
 
     /// How the connection's driver waits (see [`busy_poll`](Self::busy_poll)).
-    pub fn driver_config(&self) -> crate::driver::DriverConfig {
+    pub fn driver_config(&self) -> smpp_tokio::DriverConfig {
         self.driver
     }
 

@@ -1,11 +1,7 @@
-//! `smpp-client`: the tokio driver for [`smpp_session`] and the SMPP ESME client.
+//! `smpp-client`: the SMPP ESME client for tokio.
 //!
-//! The [`driver`] runs one sans-IO [`Session`] over any
-//! `AsyncRead + AsyncWrite` (TCP, TLS, an in-memory duplex) in one task, writing
-//! coalesced buffers and sleeping until the session's next deadline. It makes no
-//! protocol decision; the server crate runs on it too.
-//!
-//! [`Client`] is the ESME on top: connect and bind in one call, many concurrent
+//! Each connection runs one sans-IO [`Session`] on the [`smpp_tokio`] driver (over
+//! TCP, TLS, or any `AsyncRead + AsyncWrite` you bring). [`Client`] is the ESME on top: connect and bind in one call, many concurrent
 //! requests sharing the window (waiting for room by default), inbound deliver_sm and
 //! data_sm as a stream ([`Incoming`]) with delivery receipts recognised, an optional
 //! rate limit, optional reconnection with back-off, and [`Pool`]s of binds.
@@ -31,7 +27,8 @@
 //! ```
 //!
 //! # Features
-//! None. TLS uses rustls with the ring provider.
+//! - `tls` (default): connections over TLS (rustls with the ring provider), see
+//!   [`ClientConfig::tls`].
 //!
 //! # MSRV
 //! Rust 1.95.
@@ -40,12 +37,13 @@
 
 mod client;
 mod config;
-pub mod driver;
 mod error;
 mod tls;
 
 pub use smpp_pdu;
 pub use smpp_session;
+pub use smpp_tokio;
+pub use smpp_tokio::DriverConfig;
 pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session, SessionConfig};
 
 pub use client::{

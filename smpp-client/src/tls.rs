@@ -1,15 +1,10 @@
-//! Opening the stream: TCP with a connect timeout, optionally TLS (rustls).
-
-use std::sync::Arc;
+//! Opening the stream: TCP with a connect timeout, optionally TLS (feature `tls`).
 
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-use tokio_rustls::rustls::{ClientConfig as RustlsConfig, RootCertStore};
 
-use crate::client::BoxStream;
-use crate::config::{ClientConfig, TlsOptions};
+use crate::config::ClientConfig;
 use crate::error::ClientError;
+use smpp_tokio::BoxStream;
 
 /// Connects to the configured address, over TLS when configured.
 pub(crate) async fn open_stream(config: &ClientConfig) -> Result<BoxStream, ClientError> {
@@ -20,37 +15,36 @@ pub(crate) async fn open_stream(config: &ClientConfig) -> Result<BoxStream, Clie
         Ok(Ok(tcp)) => tcp,
     };
     let _ = tcp.set_nodelay(true);
-    let Some(tls) = &config.tls else { return Ok(Box::new(tcp)) };
+    match &config.tls {
+        None => Ok(Box::new(tcp)),
+        Some(tls) => handshake(config, tls, tcp).await,
+    }
+}
+
+#[cfg(feature = "tls")]
+async fn handshake(
+    config: &ClientConfig,
+    tls: &crate::config::TlsOptions,
+    tcp: TcpStream,
+) -> Result<BoxStream, ClientError> {
+    use smpp_tokio::tls::tokio_rustls::rustls::pki_types::ServerName;
+    let addr = config.addr();
     let tls_error = |reason: String| ClientError::Tls { addr: addr.clone(), reason };
-    let connector = TlsConnector::from(Arc::new(rustls_config(tls).map_err(&tls_error)?));
+    let connector = smpp_tokio::tls::connector(tls.ca_pem.as_deref()).map_err(|e| tls_error(e.0))?;
     let name = tls.server_name.clone().unwrap_or_else(|| config.host.clone());
     let name = ServerName::try_from(name).map_err(|e| tls_error(e.to_string()))?;
-    let handshake = connector.connect(name, tcp);
-    match tokio::time::timeout(config.connect_timeout, handshake).await {
+    match tokio::time::timeout(config.connect_timeout, connector.connect(name, tcp)).await {
         Err(_) => Err(tls_error(format!("handshake timed out after {:?}", config.connect_timeout))),
         Ok(Err(e)) => Err(tls_error(e.to_string())),
         Ok(Ok(stream)) => Ok(Box::new(stream)),
     }
 }
 
-/// Trusts the configured CA certificates, or the public web roots.
-fn rustls_config(tls: &TlsOptions) -> Result<RustlsConfig, String> {
-    let mut roots = RootCertStore::empty();
-    match &tls.ca_pem {
-        Some(pem) => {
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                roots.add(cert.map_err(|e| format!("bad CA PEM: {e}"))?).map_err(|e| e.to_string())?;
-            }
-            if roots.is_empty() {
-                return Err("the CA PEM holds no certificate".into());
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    Ok(RustlsConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+#[cfg(not(feature = "tls"))]
+async fn handshake(
+    config: &ClientConfig,
+    _tls: &crate::config::TlsOptions,
+    _tcp: TcpStream,
+) -> Result<BoxStream, ClientError> {
+    Err(ClientError::Tls { addr: config.addr(), reason: "smpp-client was built without the `tls` feature".into() })
 }

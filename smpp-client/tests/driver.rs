@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::TestSmsc;
-use smpp_client::driver::{DriverConfig, Handler, drive_with, now};
+use smpp_tokio::{DriverConfig, Handler, drive_with, now};
 use smpp_client::smpp_pdu::{
     Address, Bind, Body, CommandStatus, DeliverSm, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, frame_len,
 };

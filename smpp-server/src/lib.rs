@@ -38,7 +38,8 @@ mod clock;
 mod server;
 mod simulator;
 
-pub use smpp_client::{smpp_pdu, smpp_session};
+pub use smpp_tokio::DriverConfig;
+pub use {smpp_pdu, smpp_session, smpp_tokio};
 
 pub use server::{
     Defer, PushError, PushResult, Reply, Responder, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler,

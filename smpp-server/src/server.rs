@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_client::driver::{DriverConfig, Handler, drive_with, now};
+use smpp_tokio::{DriverConfig, Handler, drive_with, now};
 use smpp_pdu::{Bind, Body, CommandStatus, InterfaceVersion, SequenceNumber};
 use smpp_session::{BindMode, CloseReason, Event, Request, Session, SessionConfig};
 use tokio::net::{TcpListener, TcpStream};
@@ -157,7 +157,7 @@ pub struct ServerConfig {
     /// timeout (default 5 min, as the platform), enquire_link.
     pub session: SessionConfig,
     /// How each connection's driver waits: see
-    /// [`DriverConfig::busy_poll`](smpp_client::driver::DriverConfig::busy_poll)
+    /// [`DriverConfig::busy_poll`](smpp_tokio::DriverConfig::busy_poll)
     /// (default: sleep at once).
     pub driver: DriverConfig,
 }

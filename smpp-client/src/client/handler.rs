@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 
 use super::inbound::{Inbound, InboundMessage, PartInfo, Responder};
 use super::{LinkState, Shared};
-use crate::driver::Handler;
+use smpp_tokio::Handler;
 use crate::error::ClientError;
 
 /// The reassembler of a client, shared by its connections (and by every client of a

@@ -23,7 +23,6 @@ use smpp_pdu::{
     SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
 use smpp_session::{BindMode, BindRequest, CloseReason, Request, effective_version};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::Instrument;
 
@@ -33,14 +32,7 @@ pub use self::inbound::{Inbound, InboundMessage, Incoming};
 use self::pacer::{Pacer, RateLimiter};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, RequestError};
-
-/// Any byte stream the client can run over: TCP, TLS, an in-memory duplex.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
-
-/// A boxed stream.
-pub type BoxStream = Box<dyn Stream>;
+pub use smpp_tokio::{BoxStream, Stream};
 
 /// A boxed future returning a new stream, for [`Client::connect_via`].
 pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<BoxStream, ClientError>> + Send>>;

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::handler::{ClientHandler, Command, Ending, Held, Outcome};
 use super::{Connector, LinkState, Shared, Side};
 use crate::config::ClientConfig;
-use crate::driver::{drive_with, now};
+use smpp_tokio::{drive_with, now};
 use crate::error::ClientError;
 
 /// Bind refusals that another attempt cannot mend: the account or its credentials

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_client::driver::{Handler, drive};
+use smpp_tokio::{Handler, drive};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
     SubmitMultiResp, SubmitSm, SubmitSmResp,
@@ -181,7 +181,7 @@ impl TestSmsc {
         let mut handler =
             SmscHandler { log: log.clone(), delay, self_tx: tx.downgrade(), next_id: 0, acks: Vec::new(), password };
         tokio::spawn(async move {
-            let session = Session::smsc(smpp_client::driver::now(), SessionConfig::default());
+            let session = Session::smsc(smpp_tokio::now(), SessionConfig::default());
             let _ = drive(stream, session, &mut handler, &mut rx).await;
         });
         Self { log, commands: tx }

@@ -62,7 +62,7 @@ const COMMAND_BATCH: usize = 256;
 ///
 /// ```
 /// use std::time::Duration;
-/// use smpp_client::driver::DriverConfig;
+/// use smpp_tokio::DriverConfig;
 /// let mut config = DriverConfig::default();
 /// config.busy_poll = Some(Duration::from_micros(50));
 /// config.write_timeout = Some(Duration::from_secs(30));

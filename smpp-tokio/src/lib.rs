@@ -1,0 +1,55 @@
+//! `smpp-tokio`: the tokio driver that runs one sans-IO
+//! [`Session`](smpp_session::Session) over any async byte stream.
+//!
+//! [`drive_with`] moves bytes between a stream (TCP, TLS, an in-memory duplex: any
+//! `AsyncRead + AsyncWrite`) and the session, reads the clock in one place ([`now`],
+//! tokio's clock, so tests run in virtual time), writes coalesced output, and sleeps
+//! until the session's next deadline. A [`Handler`] receives the session's events
+//! and the application's commands. Both `smpp-client` (the ESME) and `smpp-server`
+//! (the SMSC) run every connection on it.
+//!
+//! What it is **not**: it makes no protocol decision (that is the session's) and keeps
+//! no application state (that is the handler's). It does not connect, accept or
+//! reconnect; the client and the server do.
+//!
+//! ```
+//! use std::time::Instant;
+//! use smpp_session::{Event, Session, SessionConfig};
+//! use smpp_tokio::{Handler, drive, now};
+//!
+//! /// Logs every event, takes no commands.
+//! struct Log;
+//! impl Handler for Log {
+//!     type Command = ();
+//!     fn on_command(&mut self, _now: Instant, _session: &mut Session, _command: ()) {}
+//!     fn on_event(&mut self, _now: Instant, _session: &mut Session, event: Event) {
+//!         println!("{event:?}");
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let (ours, _theirs) = tokio::io::duplex(4096);
+//! let session = Session::esme(now(), SessionConfig::default());
+//! let (_commands, mut rx) = tokio::sync::mpsc::channel(8);
+//! drive(ours, session, &mut Log, &mut rx).await
+//! # }
+//! ```
+//!
+//! # Features
+//! - `tls`: rustls (ring provider) helpers, [`tls::connector`] and
+//!   [`tls::acceptor`]. Off by default: without it nothing of rustls or ring is
+//!   compiled.
+//!
+//! # MSRV
+//! Rust 1.95.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod driver;
+mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+pub use driver::{DriverConfig, Handler, drive, drive_with, now};
+pub use smpp_session;
+pub use stream::{BoxStream, Stream};
