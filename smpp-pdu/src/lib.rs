@@ -22,6 +22,9 @@
 //!   `command_status` the peer should get ([`DecodeError::command_status`]).
 //! - [`Pdu::encode`] writes into the caller's buffer after reserving exactly
 //!   [`Pdu::encoded_len`] octets. It cannot fail: the types bound every field.
+//! - [`COMMANDS`] is the spec's table of command ids, one [`CommandInfo`] row each
+//!   (name, [`Sender`], the versions that have it, its response), and
+//!   [`CommandId::info`] finds a row.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -69,7 +72,7 @@ mod write;
 pub mod arbitrary;
 
 pub use body::*;
-pub use command_id::CommandId;
+pub use command_id::{COMMANDS, CommandId, CommandInfo, Sender};
 pub use error::{DecodeError, FieldError};
 pub use fields::{Field, FieldValue};
 pub use frame::{FrameError, HEADER_LEN, Header, MAX_PDU_LEN_DEFAULT, frame_len};

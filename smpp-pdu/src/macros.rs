@@ -14,8 +14,8 @@ macro_rules! wire_newtype {
 
         impl $name {
             $(
-                $(#[$cmeta])*
                 #[doc = concat!("`", $label, "`: ", $desc, ".")]
+                $(#[$cmeta])*
                 pub const $cname: Self = Self($val);
             )*
 

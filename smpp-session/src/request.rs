@@ -25,6 +25,11 @@ macro_rules! requests {
                 }
             }
 
+            /// Whether `id` is the command_id of one of these requests.
+            pub(crate) const fn is_request_id(id: CommandId) -> bool {
+                matches!(id, $( CommandId::$id )|*)
+            }
+
             /// The TLVs of the request.
             pub fn tlvs(&self) -> &Tlvs {
                 match self {

@@ -1,7 +1,10 @@
-//! Session states, bind modes, roles, and the table of which request may travel in
-//! which direction in which state (reference section 5.3).
+//! Session states, bind modes, roles, and the rules for which request may travel in
+//! which direction in which state (reference section 5.3), read from the command
+//! table of `smpp-pdu` ([`CommandId::info`]).
 
 use smpp_pdu::{CommandId, InterfaceVersion};
+
+use crate::request::Request;
 
 /// Which side of the protocol a session plays.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
@@ -70,46 +73,39 @@ pub enum SessionState {
     Closed,
 }
 
-/// Who sends a request.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(crate) enum Sender {
-    Esme,
-    Smsc,
-}
+impl Role {
+    /// Whether this side sends `id`, by the sender column of the command table
+    /// ([`CommandId::info`]). False for an id the spec does not name.
+    pub(crate) const fn sends(self, id: CommandId) -> bool {
+        let Some(info) = id.info() else {
+            return false;
+        };
+        match self {
+            Self::Esme => info.sender.esme_sends(),
+            Self::Smsc => info.sender.smsc_sends(),
+        }
+    }
 
-/// Which side sends a request, for the application-level requests.
-pub(crate) const fn sender_of(id: CommandId) -> Option<Sender> {
-    match id {
-        CommandId::SUBMIT_SM
-        | CommandId::SUBMIT_MULTI
-        | CommandId::QUERY_SM
-        | CommandId::CANCEL_SM
-        | CommandId::REPLACE_SM
-        | CommandId::BROADCAST_SM
-        | CommandId::QUERY_BROADCAST_SM
-        | CommandId::CANCEL_BROADCAST_SM => Some(Sender::Esme),
-        CommandId::DELIVER_SM | CommandId::ALERT_NOTIFICATION => Some(Sender::Smsc),
-        _ => None,
+    /// Whether this side may send message traffic in bind mode `mode`.
+    pub(crate) const fn sends_in(self, mode: BindMode) -> bool {
+        match self {
+            Self::Esme => mode.esme_sends(),
+            Self::Smsc => mode.smsc_sends(),
+        }
     }
 }
 
-/// Whether `id`, sent by `from`, may travel in bind mode `mode`.
+/// Whether the application-level request `id` (a [`Request`]), sent by `from`, may
+/// travel in bind mode `mode` (reference section 5.3).
 ///
-/// ESME requests need a transmitter or transceiver bind; SMSC requests a receiver or
-/// transceiver bind; data_sm goes either way, ESME to SMSC on TX/TRX and SMSC to ESME
-/// on RX/TRX (the v5.0 reading, which v3.4 practice follows).
-pub(crate) fn allowed(id: CommandId, from: Sender, mode: BindMode) -> bool {
-    match (id, from) {
-        (CommandId::DATA_SM, Sender::Esme) => mode.esme_sends(),
-        (CommandId::DATA_SM, Sender::Smsc) => mode.smsc_sends(),
-        _ => match sender_of(id) {
-            Some(s) if s == from => match from {
-                Sender::Esme => mode.esme_sends(),
-                Sender::Smsc => mode.smsc_sends(),
-            },
-            _ => false,
-        },
-    }
+/// `from` must be a sender of `id` in the command table, and the bind must carry
+/// traffic from `from`: ESME requests need a transmitter or transceiver bind, SMSC
+/// requests a receiver or transceiver bind. So data_sm, which either side sends, goes
+/// ESME to SMSC on TX/TRX and SMSC to ESME on RX/TRX (the v5.0 reading, which v3.4
+/// practice follows). The PDUs the session runs itself (binds, unbind, enquire_link,
+/// outbind, generic_nack) are not requests and are never allowed here.
+pub(crate) fn allowed(id: CommandId, from: Role, mode: BindMode) -> bool {
+    Request::is_request_id(id) && from.sends(id) && from.sends_in(mode)
 }
 
 /// The version a bind's `interface_version` means on the platform we serve: 0x34 is
@@ -127,18 +123,11 @@ pub const fn effective_version(requested: InterfaceVersion) -> InterfaceVersion 
     }
 }
 
-/// PDUs that do not exist in v3.3.
-pub(crate) const fn needs_v34(id: CommandId) -> bool {
-    matches!(
-        id,
-        CommandId::DATA_SM
-            | CommandId::BIND_TRANSCEIVER
-            | CommandId::ALERT_NOTIFICATION
-            | CommandId::OUTBIND
-            | CommandId::BROADCAST_SM
-            | CommandId::QUERY_BROADCAST_SM
-            | CommandId::CANCEL_BROADCAST_SM
-    )
+/// Whether `id` is a PDU that v3.3 does not have but later versions do (the command
+/// table's versions: bind_transceiver, outbind, data_sm, alert_notification, the v5.0
+/// broadcast family).
+pub(crate) fn needs_v34(id: CommandId) -> bool {
+    id.info().is_some_and(|info| !info.in_version(InterfaceVersion::V33))
 }
 
 #[cfg(test)]
@@ -148,20 +137,73 @@ mod table_tests {
     #[test]
     fn who_may_send_what() {
         use BindMode::*;
-        assert!(allowed(CommandId::SUBMIT_SM, Sender::Esme, Transmitter));
-        assert!(allowed(CommandId::SUBMIT_SM, Sender::Esme, Transceiver));
-        assert!(!allowed(CommandId::SUBMIT_SM, Sender::Esme, Receiver));
-        assert!(!allowed(CommandId::SUBMIT_SM, Sender::Smsc, Transceiver));
-        assert!(allowed(CommandId::DELIVER_SM, Sender::Smsc, Receiver));
-        assert!(!allowed(CommandId::DELIVER_SM, Sender::Smsc, Transmitter));
-        assert!(!allowed(CommandId::DELIVER_SM, Sender::Esme, Transceiver));
-        assert!(allowed(CommandId::DATA_SM, Sender::Esme, Transmitter));
-        assert!(!allowed(CommandId::DATA_SM, Sender::Esme, Receiver));
-        assert!(allowed(CommandId::DATA_SM, Sender::Smsc, Receiver));
-        assert!(!allowed(CommandId::QUERY_SM, Sender::Esme, Receiver));
-        assert!(allowed(CommandId::REPLACE_SM, Sender::Esme, Transceiver));
-        assert!(allowed(CommandId::ALERT_NOTIFICATION, Sender::Smsc, Receiver));
-        assert!(!allowed(CommandId::ENQUIRE_LINK, Sender::Esme, Transceiver), "session-run PDUs are not in the table");
+        assert!(allowed(CommandId::SUBMIT_SM, Role::Esme, Transmitter));
+        assert!(allowed(CommandId::SUBMIT_SM, Role::Esme, Transceiver));
+        assert!(!allowed(CommandId::SUBMIT_SM, Role::Esme, Receiver));
+        assert!(!allowed(CommandId::SUBMIT_SM, Role::Smsc, Transceiver));
+        assert!(allowed(CommandId::DELIVER_SM, Role::Smsc, Receiver));
+        assert!(!allowed(CommandId::DELIVER_SM, Role::Smsc, Transmitter));
+        assert!(!allowed(CommandId::DELIVER_SM, Role::Esme, Transceiver));
+        assert!(allowed(CommandId::DATA_SM, Role::Esme, Transmitter));
+        assert!(!allowed(CommandId::DATA_SM, Role::Esme, Receiver));
+        assert!(allowed(CommandId::DATA_SM, Role::Smsc, Receiver));
+        assert!(!allowed(CommandId::QUERY_SM, Role::Esme, Receiver));
+        assert!(allowed(CommandId::REPLACE_SM, Role::Esme, Transceiver));
+        assert!(allowed(CommandId::ALERT_NOTIFICATION, Role::Smsc, Receiver));
+        assert!(!allowed(CommandId::ENQUIRE_LINK, Role::Esme, Transceiver), "session-run PDUs are not in the table");
+        assert!(!allowed(CommandId::DATA_SM, Role::Smsc, Transmitter));
+        assert!(allowed(CommandId::DATA_SM, Role::Smsc, Transceiver));
+        assert!(!allowed(CommandId::ALERT_NOTIFICATION, Role::Smsc, Transmitter));
+        assert!(!allowed(CommandId::ALERT_NOTIFICATION, Role::Esme, Transceiver));
+        assert!(allowed(CommandId::BROADCAST_SM, Role::Esme, Transmitter));
+        assert!(!allowed(CommandId::CANCEL_BROADCAST_SM, Role::Smsc, Transceiver));
+        assert!(!allowed(CommandId::BIND_TRANSMITTER, Role::Esme, Transmitter));
+        assert!(!allowed(CommandId::SUBMIT_SM_RESP, Role::Smsc, Transceiver));
+        assert!(!allowed(CommandId(0x0000_0110), Role::Esme, Transceiver));
+    }
+
+    #[test]
+    fn senders_and_versions_come_from_the_command_table() {
+        assert!(Role::Esme.sends(CommandId::SUBMIT_SM) && !Role::Smsc.sends(CommandId::SUBMIT_SM));
+        assert!(Role::Esme.sends(CommandId::QUERY_BROADCAST_SM));
+        assert!(Role::Smsc.sends(CommandId::DELIVER_SM) && !Role::Esme.sends(CommandId::DELIVER_SM));
+        assert!(Role::Smsc.sends(CommandId::ALERT_NOTIFICATION));
+        assert!(!Role::Esme.sends(CommandId(0x0000_0110)) && !Role::Smsc.sends(CommandId(0x0000_0110)));
+        assert!(Role::Esme.sends(CommandId::DATA_SM) && Role::Smsc.sends(CommandId::DATA_SM));
+        assert!(!Role::Esme.sends(CommandId::OUTBIND));
+
+        let v34_on: Vec<_> = [
+            CommandId::BIND_TRANSCEIVER,
+            CommandId::OUTBIND,
+            CommandId::ALERT_NOTIFICATION,
+            CommandId::DATA_SM,
+            CommandId::BROADCAST_SM,
+            CommandId::QUERY_BROADCAST_SM,
+            CommandId::CANCEL_BROADCAST_SM,
+        ]
+        .into_iter()
+        .filter(|&id| !needs_v34(id))
+        .collect();
+        assert_eq!(v34_on, []);
+        assert!(!needs_v34(CommandId::SUBMIT_SM));
+        assert!(!needs_v34(CommandId::PARAM_RETRIEVE), "v3.3-only");
+        assert!(!needs_v34(CommandId(0x0000_0110)));
+    }
+
+    #[test]
+    fn every_request_has_a_sender_and_a_version_in_the_command_table() {
+        let requests: Vec<_> = smpp_pdu::COMMANDS.iter().filter(|c| Request::is_request_id(c.id)).collect();
+        assert_eq!(requests.len(), 11, "one row per Request variant");
+        for row in requests {
+            assert!(!row.is_response(), "{}", row.name);
+            assert!(row.in_version(InterfaceVersion::V50), "{}: a current PDU", row.name);
+            let modes = [BindMode::Transmitter, BindMode::Receiver, BindMode::Transceiver];
+            assert!(
+                [Role::Esme, Role::Smsc].iter().any(|&r| modes.iter().any(|&m| allowed(row.id, r, m))),
+                "{}: no one may ever send it",
+                row.name
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,27 @@ macro_rules! bodies {
             }
         }
 
+        impl Body {
+            /// The header-only body of a response id, or `None` if `id` is not a
+            /// response this codec has a body for.
+            const fn header_only_response(id: CommandId) -> Option<Self> {
+                Some(match id {
+                    $( CommandId::$rid => Self::$rv, )*
+                    $( CommandId::$pid => Self::$pv(None), )*
+                    _ => return None,
+                })
+            }
+        }
+
+        /// The id of every body variant, requests then responses.
+        #[cfg(test)]
+        const BODY_IDS: &[CommandId] = &[
+            $( CommandId::$uid, )*
+            $( CommandId::$qid, )*
+            $( CommandId::$rid, )*
+            $( CommandId::$pid, )*
+        ];
+
         #[cfg(feature = "proptest")]
         pub(crate) const BODY_GENERATORS: &[fn(&mut crate::arbitrary::Gen) -> Body] = &[
             $( |_| Body::$uv, )*
@@ -458,28 +479,45 @@ impl Body {
     }
 
     /// The header-only response body for a request id, or `None` if the id has no
-    /// response PDU.
+    /// response PDU ([`CommandInfo::response`](crate::CommandInfo::response)).
     pub fn empty_response_for(id: CommandId) -> Option<Self> {
-        Some(match id {
-            CommandId::BIND_RECEIVER => Self::BindReceiverResp(None),
-            CommandId::BIND_TRANSMITTER => Self::BindTransmitterResp(None),
-            CommandId::BIND_TRANSCEIVER => Self::BindTransceiverResp(None),
-            CommandId::SUBMIT_SM => Self::SubmitSmResp(None),
-            CommandId::DELIVER_SM => Self::DeliverSmResp(None),
-            CommandId::SUBMIT_MULTI => Self::SubmitMultiResp(None),
-            CommandId::DATA_SM => Self::DataSmResp(None),
-            CommandId::QUERY_SM => Self::QuerySmResp(None),
-            CommandId::CANCEL_SM => Self::CancelSmResp,
-            CommandId::REPLACE_SM => Self::ReplaceSmResp,
-            CommandId::UNBIND => Self::UnbindResp,
-            CommandId::ENQUIRE_LINK => Self::EnquireLinkResp,
-            CommandId::BROADCAST_SM => Self::BroadcastSmResp(None),
-            CommandId::QUERY_BROADCAST_SM => Self::QueryBroadcastSmResp(None),
-            CommandId::CANCEL_BROADCAST_SM => Self::CancelBroadcastSmResp,
-            CommandId::PARAM_RETRIEVE => Self::ParamRetrieveResp(None),
-            CommandId::QUERY_LAST_MSGS => Self::QueryLastMsgsResp(None),
-            CommandId::QUERY_MSG_DETAILS => Self::QueryMsgDetailsResp(None),
-            _ => return None,
-        })
+        let response = id.info()?.response?;
+        Self::header_only_response(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::COMMANDS;
+
+    #[test]
+    fn every_table_id_has_exactly_one_body_variant() {
+        let bodies: HashSet<_> = BODY_IDS.iter().copied().collect();
+        assert_eq!(bodies.len(), BODY_IDS.len(), "two body variants share an id");
+        let table: HashSet<_> = COMMANDS.iter().map(|c| c.id).collect();
+        assert_eq!(bodies, table);
+        for &id in BODY_IDS {
+            // A header-only frame of every known id reaches its body parser: never UnknownCommand.
+            let mut frame = vec![0, 0, 0, 16];
+            frame.extend_from_slice(&id.value().to_be_bytes());
+            frame.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+            match Pdu::decode(Bytes::from(frame)) {
+                Ok(pdu) => assert_eq!(pdu.command_id(), id),
+                Err(e) => assert!(!matches!(e, DecodeError::UnknownCommand { .. }), "{id}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_response_follows_the_table() {
+        for row in COMMANDS {
+            let body = Body::empty_response_for(row.id);
+            assert_eq!(body.as_ref().map(Body::command_id), row.response, "{}", row.name);
+            assert_eq!(body.as_ref().map(Pdu::encoded_len_of), row.response.map(|_| HEADER_LEN), "{}", row.name);
+        }
+        assert_eq!(Body::empty_response_for(CommandId(0x0000_0110)), None);
     }
 }
