@@ -85,6 +85,12 @@ impl SessionConfig {
         self
     }
 
+    /// Our requests that may await their responses at once (see
+    /// [`window`](Self::window)).
+    pub fn window_len(&self) -> usize {
+        self.window
+    }
+
     /// Inbound requests the application may have unanswered at once (see
     /// [`receive_window`](Self::receive_window)).
     pub fn receive_window_len(&self) -> usize {

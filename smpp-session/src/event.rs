@@ -8,9 +8,16 @@ use crate::state::BindMode;
 
 /// Something the application should know. Drain with
 /// [`Session::poll_event`](crate::Session::poll_event).
+///
+/// `T` is the application's token for each of its requests (see
+/// [`Session::send_with`](crate::Session::send_with)): it comes back in the one event
+/// that ends the request ([`Response`](Self::Response),
+/// [`ResponseTimeout`](Self::ResponseTimeout) or
+/// [`RequestFailed`](Self::RequestFailed)), so the application needs no map of its
+/// own from sequence numbers to waiting callers.
 #[non_exhaustive]
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<T = ()> {
     /// The session is bound.
     Bound {
         /// The bind mode.
@@ -61,6 +68,8 @@ pub enum Event {
         status: CommandStatus,
         /// The response body.
         response: Body,
+        /// The token the request was sent with.
+        token: T,
     },
     /// No response came within the response timeout. The request is complete.
     ResponseTimeout {
@@ -68,6 +77,8 @@ pub enum Event {
         seq: SequenceNumber,
         /// The request's command_id.
         request: CommandId,
+        /// The token the request was sent with.
+        token: T,
     },
     /// A response matching no outstanding request: late (its request timed out),
     /// unknown, or of a kind that does not answer the request with its sequence
@@ -98,6 +109,8 @@ pub enum Event {
         /// cannot have it and it is safe to send again. `true`: it may have reached the
         /// peer, and its outcome is unknown.
         sent: bool,
+        /// The token the request was sent with.
+        token: T,
     },
     /// The session is closed. Always the last event, emitted exactly once.
     Closed {

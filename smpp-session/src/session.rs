@@ -13,7 +13,7 @@ use smpp_pdu::{
 use crate::config::{MissingScVersion, SessionConfig};
 use crate::event::{CloseReason, Event, Initiator, SendError};
 use crate::request::Request;
-use crate::state::{BindMode, Role, Sender, SessionState, allowed, effective_version, needs_v34, sender_of};
+use crate::state::{BindMode, Role, SessionState, allowed, effective_version, needs_v34};
 
 /// What an ESME binds with.
 ///
@@ -195,7 +195,7 @@ const MAX_EVENTS: usize = 1 << 16;
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Session {
+pub struct Session<T = ()> {
     role: Role,
     config: SessionConfig,
     state: SessionState,
@@ -208,8 +208,8 @@ pub struct Session {
     version: Option<InterfaceVersion>,
     pub(crate) rx: BytesMut,
     tx: BytesMut,
-    events: VecDeque<Event>,
-    window: crate::window::Window,
+    events: VecDeque<Event<T>>,
+    window: crate::window::Window<T>,
     /// Inbound requests awaiting the application's response: command_id and count.
     inbound: SeqMap<(CommandId, u32)>,
     inbound_count: usize,
@@ -271,6 +271,70 @@ impl Session {
         s.write_pdu(now, Pdu::new(SequenceNumber::FIRST, Body::Outbind(outbind)));
         s.state = SessionState::Outbound;
         s
+    }
+}
+
+impl<T> Session<T> {
+    /// The same session carrying tokens of type `U` with its requests (see
+    /// [`send_with`](Self::send_with)). Constructors make a `Session<()>`; convert a
+    /// new one before sending anything:
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// use smpp_session::{Session, SessionConfig};
+    /// let smsc: Session<u64> = Session::smsc(Instant::now(), SessionConfig::default()).with_tokens().unwrap();
+    /// ```
+    ///
+    /// Fails, giving the session back, while one of the application's requests is
+    /// outstanding or events wait to be drained.
+    pub fn with_tokens<U>(self) -> Result<Session<U>, Box<Self>> {
+        if !self.events.is_empty() || self.window.in_flight() > 0 {
+            return Err(Box::new(self));
+        }
+        let Self {
+            role,
+            config,
+            state,
+            bind,
+            bind_mode,
+            pending_bind,
+            version,
+            rx,
+            tx,
+            events: _,
+            window,
+            inbound,
+            inbound_count,
+            timers,
+            keepalive,
+            unbind_seq,
+            unbind_requested,
+            window_blocked,
+            stats,
+            unsent,
+        } = self;
+        Ok(Session {
+            role,
+            config,
+            state,
+            bind,
+            bind_mode,
+            pending_bind,
+            version,
+            rx,
+            tx,
+            events: VecDeque::new(),
+            window: window.retype(),
+            inbound,
+            inbound_count,
+            timers,
+            keepalive,
+            unbind_seq,
+            unbind_requested,
+            window_blocked,
+            stats,
+            unsent,
+        })
     }
 
     fn new(role: Role, config: SessionConfig) -> Self {
@@ -381,12 +445,14 @@ impl Session {
                 self.window.defer(p, now + wait);
                 continue;
             }
-            self.push_event(Event::ResponseTimeout { seq: p.seq, request: p.command_id });
+            if let Some(token) = p.token {
+                self.push_event(Event::ResponseTimeout { seq: p.seq, request: p.command_id, token });
+            }
             self.after_completion(now);
         }
         if self.due(TimerKind::EnquireLink, now) {
             if matches!(self.state, SessionState::Bound(_)) && self.keepalive.is_none() {
-                let seq = self.window.insert(CommandId::ENQUIRE_LINK, None, false);
+                let seq = self.window.insert(CommandId::ENQUIRE_LINK, None, None);
                 self.keepalive = Some(seq);
                 self.stats.enquire_links_sent += 1;
                 self.write_pdu(now, Pdu::new(seq, Body::EnquireLink));
@@ -401,9 +467,62 @@ impl Session {
 
     /// Sends a request; returns the sequence number allocated to it. Its outcome comes
     /// later as exactly one of [`Event::Response`], [`Event::ResponseTimeout`] or
-    /// [`Event::RequestFailed`] (alert_notification, which has no response, excepted).
-    pub fn send(&mut self, now: Instant, request: Request) -> Result<SequenceNumber, SendError> {
+    /// [`Event::RequestFailed`] (alert_notification, which has no response, excepted),
+    /// carrying `T::default()` as its token (see [`send_with`](Self::send_with)).
+    pub fn send(&mut self, now: Instant, request: Request) -> Result<SequenceNumber, SendError>
+    where
+        T: Default,
+    {
         self.send_body(now, &request.into_body())
+    }
+
+    /// Sends a request with the application's `token`, which comes back in the event
+    /// that ends the request: the session is the one place that correlates requests
+    /// with their outcomes (a waiting caller's channel, a message id in a store, ...).
+    /// If the request is refused, the token comes back with the error.
+    pub fn send_with(&mut self, now: Instant, request: Request, token: T) -> Result<SequenceNumber, (SendError, T)> {
+        self.send_body_with(now, &request.into_body(), token)
+    }
+
+    /// [`send_body`](Self::send_body) with a token (see [`send_with`](Self::send_with)).
+    pub fn send_body_with(&mut self, now: Instant, body: &Body, token: T) -> Result<SequenceNumber, (SendError, T)> {
+        match self.check_send(body) {
+            Ok(has_response) => {
+                let seq = self.send_checked(now, body, has_response);
+                if has_response {
+                    self.remember(now, seq, body.command_id(), token);
+                }
+                Ok(seq)
+            }
+            Err(e) => Err((e, token)),
+        }
+    }
+
+    /// Sends the request that `token` holds (a boxed body, say), and keeps the token
+    /// until the request ends: an application that may have to send the request again
+    /// (after `ESME_RTHROTTLED`, or on the next connection) gets it back with the
+    /// outcome, without a copy and without a map of its own.
+    pub fn send_held(&mut self, now: Instant, token: T) -> Result<SequenceNumber, (SendError, T)>
+    where
+        T: std::borrow::Borrow<Body>,
+    {
+        match self.check_send(token.borrow()) {
+            Ok(has_response) => {
+                let seq = self.send_checked(now, token.borrow(), has_response);
+                if has_response {
+                    let id = token.borrow().command_id();
+                    self.remember(now, seq, id, token);
+                }
+                Ok(seq)
+            }
+            Err(e) => Err((e, token)),
+        }
+    }
+
+    /// Records a sent request and its token in the window.
+    fn remember(&mut self, now: Instant, seq: SequenceNumber, id: CommandId, token: T) {
+        let deadline = self.config.response_timeout.map(|t| now + t);
+        self.window.store(seq, id, deadline, Some(token));
     }
 
     /// [`send`](Self::send) for a request held as a PDU body, which the caller keeps:
@@ -411,17 +530,22 @@ impl Session {
     /// (after `ESME_RTHROTTLED`, or on the next connection when this one ends before
     /// the request went out) needs no copy. A body that is not one of the
     /// [`Request`]s is [`SendError::NotARequest`].
-    pub fn send_body(&mut self, now: Instant, body: &Body) -> Result<SequenceNumber, SendError> {
+    pub fn send_body(&mut self, now: Instant, body: &Body) -> Result<SequenceNumber, SendError>
+    where
+        T: Default,
+    {
+        self.send_body_with(now, body, T::default()).map_err(|(e, _)| e)
+    }
+
+    /// Checks that `body` may be sent now; returns whether it has a response.
+    fn check_send(&mut self, body: &Body) -> Result<bool, SendError> {
         let id = body.command_id();
         let Some(tlvs) = Request::body_tlvs(body) else {
             return Err(SendError::NotARequest { command_id: id });
         };
         let mode = self.check_can_send()?;
-        let ours = match self.role {
-            Role::Esme => Sender::Esme,
-            Role::Smsc => Sender::Smsc,
-        };
-        if id != CommandId::DATA_SM && sender_of(id) != Some(ours) {
+        let ours = self.role;
+        if !ours.sends(id) {
             return Err(SendError::WrongRole { command_id: id });
         }
         if !allowed(id, ours, mode) {
@@ -441,19 +565,38 @@ impl Session {
         if len > self.config.max_pdu_len {
             return Err(SendError::TooLong { len, max: self.config.max_pdu_len });
         }
-        let seq = if has_response {
-            let deadline = self.config.response_timeout.map(|t| now + t);
-            self.window.insert(id, deadline, true)
-        } else {
-            self.window.allocate()
-        };
+        Ok(has_response)
+    }
+
+    /// Writes a checked request under a new number; one with a response must then be
+    /// [`remember`](Self::remember)ed under that number.
+    fn send_checked(&mut self, now: Instant, body: &Body, has_response: bool) -> SequenceNumber {
+        if has_response {
+            self.window.make_room();
+        }
+        let seq = self.window.allocate();
         let start = self.tx.len();
         Pdu::encode_parts(seq, CommandStatus::ESME_ROK, body, &mut self.tx);
         self.after_write(now);
         if has_response {
             self.unsent.push((seq, start, self.tx.len()));
         }
-        Ok(seq)
+        seq
+    }
+
+    /// Changes the window (our requests awaiting responses) of a running session, for
+    /// limits known only once the peer is identified (an SMSC's per-account window).
+    /// Requests already outstanding stay; a smaller window takes effect as they end.
+    pub fn set_window(&mut self, window: usize) {
+        self.config.window(window);
+        self.window.set_capacity(window);
+    }
+
+    /// Changes the receive window (the peer's requests the application may leave
+    /// unanswered at once) of a running session; past it, the peer's requests are
+    /// answered `ESME_RTHROTTLED` (see [`SessionConfig::receive_window`]).
+    pub fn set_receive_window(&mut self, window: usize) {
+        self.config.receive_window(window);
     }
 
     /// Whether [`send`](Self::send) can take a request now: bound, and no unbind
@@ -563,7 +706,7 @@ impl Session {
     }
 
     /// The next event, or `None`.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<T>> {
         self.events.pop_front()
     }
 
@@ -676,7 +819,7 @@ impl Session {
         }
     }
 
-    fn push_event(&mut self, event: Event) {
+    fn push_event(&mut self, event: Event<T>) {
         self.events.push_back(event);
     }
 
@@ -718,7 +861,7 @@ impl Session {
     fn send_bind(&mut self, now: Instant, mode: BindMode) {
         let Some(bind) = &self.bind else { return };
         let body = bind.to_body(mode, self.config.interface_version);
-        let seq = self.window.insert(mode.command_id(), None, false);
+        let seq = self.window.insert(mode.command_id(), None, None);
         self.bind_mode = Some(mode);
         self.write_pdu(now, Pdu::new(seq, body));
         self.arm(TimerKind::Bind, now, self.config.bind_timeout);
@@ -727,7 +870,7 @@ impl Session {
 
     fn send_unbind(&mut self, now: Instant) {
         self.state = SessionState::Unbound;
-        let seq = self.window.insert(CommandId::UNBIND, None, false);
+        let seq = self.window.insert(CommandId::UNBIND, None, None);
         self.unbind_seq = Some(seq);
         self.write_pdu(now, Pdu::new(seq, Body::Unbind));
     }
@@ -787,9 +930,9 @@ impl Session {
         self.rx = BytesMut::new();
         let unsent = self.withdraw_unsent();
         for p in self.window.drain() {
-            if p.counted {
+            if let Some(token) = p.token {
                 let sent = !unsent.contains(&p.seq);
-                self.push_event(Event::RequestFailed { seq: p.seq, request: p.command_id, reason, sent });
+                self.push_event(Event::RequestFailed { seq: p.seq, request: p.command_id, reason, sent, token });
             }
         }
         self.inbound.clear();
@@ -913,7 +1056,9 @@ impl Session {
             self.close_with(CloseReason::Unbound { initiator: Initiator::Local });
             return;
         }
-        self.push_event(Event::Response { seq, request: p.command_id, status, response: body });
+        if let Some(token) = p.token {
+            self.push_event(Event::Response { seq, request: p.command_id, status, response: body, token });
+        }
         self.after_completion(now);
     }
 
@@ -1012,8 +1157,8 @@ impl Session {
     ) {
         let id = request.command_id();
         let peer = match self.role {
-            Role::Esme => Sender::Smsc,
-            Role::Smsc => Sender::Esme,
+            Role::Esme => Role::Smsc,
+            Role::Smsc => Role::Esme,
         };
         let ok = match self.state {
             SessionState::Bound(mode) => allowed(id, peer, mode),

@@ -27,11 +27,16 @@ pub trait Handler {
     /// Commands from the application, delivered in order.
     type Command: Send;
 
+    /// What the handler sends with each of its requests and gets back in the event
+    /// that ends it (see [`Session::send_with`]); `()` when it keeps no state per
+    /// request.
+    type Token;
+
     /// Carries out one command.
-    fn on_command(&mut self, now: Instant, session: &mut Session, command: Self::Command);
+    fn on_command(&mut self, now: Instant, session: &mut Session<Self::Token>, command: Self::Command);
 
     /// Reacts to one session event.
-    fn on_event(&mut self, now: Instant, session: &mut Session, event: Event);
+    fn on_event(&mut self, now: Instant, session: &mut Session<Self::Token>, event: Event<Self::Token>);
 
     /// A deadline of the handler's own (e.g. expiring incomplete long messages).
     fn poll_timeout(&self) -> Option<Instant> {
@@ -39,10 +44,10 @@ pub trait Handler {
     }
 
     /// The handler's deadline has passed.
-    fn on_timeout(&mut self, _now: Instant, _session: &mut Session) {}
+    fn on_timeout(&mut self, _now: Instant, _session: &mut Session<Self::Token>) {}
 
     /// Every command handle is gone: the default unbinds gracefully.
-    fn on_commands_closed(&mut self, now: Instant, session: &mut Session) {
+    fn on_commands_closed(&mut self, now: Instant, session: &mut Session<Self::Token>) {
         if session.unbind(now).is_err() {
             session.close(now);
         }
@@ -121,7 +126,7 @@ const MAX_SPINS: u32 = 10_000;
 /// The same as [`drive_with`] and the default [`DriverConfig`].
 pub async fn drive<T, H>(
     io: T,
-    session: Session,
+    session: Session<H::Token>,
     handler: &mut H,
     commands: &mut mpsc::Receiver<H::Command>,
 ) -> std::io::Result<()>
@@ -188,7 +193,7 @@ impl Output {
 /// [`drive`] with a [`DriverConfig`].
 pub async fn drive_with<T, H>(
     mut io: T,
-    mut session: Session,
+    mut session: Session<H::Token>,
     handler: &mut H,
     commands: &mut mpsc::Receiver<H::Command>,
     config: DriverConfig,
@@ -399,7 +404,7 @@ where
 }
 
 /// A deadline passed: the session's timers, and the handler's if due.
-fn on_deadline<H: Handler>(handler: &mut H, session: &mut Session, t: Instant) {
+fn on_deadline<H: Handler>(handler: &mut H, session: &mut Session<H::Token>, t: Instant) {
     session.handle_timeout(t);
     if handler.poll_timeout().is_some_and(|d| d <= t) {
         handler.on_timeout(t, session);
@@ -410,7 +415,7 @@ fn on_deadline<H: Handler>(handler: &mut H, session: &mut Session, t: Instant) {
 /// the handler; returns whether the command queue is still open.
 fn take_commands<H: Handler>(
     handler: &mut H,
-    session: &mut Session,
+    session: &mut Session<H::Token>,
     commands: &mut mpsc::Receiver<H::Command>,
     first: Option<H::Command>,
     t: Instant,
@@ -432,7 +437,7 @@ fn take_commands<H: Handler>(
 /// Hands every queued event to the handler; returns whether the session has output.
 ///
 /// Stops early, once `limit` events are handled and there is output to write.
-fn drain_events<H: Handler>(handler: &mut H, session: &mut Session, now: Instant, limit: usize) -> bool {
+fn drain_events<H: Handler>(handler: &mut H, session: &mut Session<H::Token>, now: Instant, limit: usize) -> bool {
     let mut handled = 0;
     while let Some(event) = session.poll_event() {
         handler.on_event(now, session, event);

@@ -21,6 +21,7 @@
 //! struct Log;
 //! impl Handler for Log {
 //!     type Command = ();
+//!     type Token = ();
 //!     fn on_command(&mut self, _now: Instant, _session: &mut Session, _command: ()) {}
 //!     fn on_event(&mut self, _now: Instant, _session: &mut Session, event: Event) {
 //!         println!("{event:?}");

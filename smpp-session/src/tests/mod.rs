@@ -391,7 +391,9 @@ fn a_late_response_is_reported_not_crashed_on() {
     p.settle();
     let Some(Event::Request { seq: r, .. }) = p.smsc_events.pop() else { panic!() };
     p.advance(secs(30));
-    assert!(matches!(p.esme_events[..], [Event::ResponseTimeout { seq, request: CommandId::SUBMIT_SM }] if seq == s));
+    assert!(
+        matches!(p.esme_events[..], [Event::ResponseTimeout { seq, request: CommandId::SUBMIT_SM, .. }] if seq == s)
+    );
     p.smsc.respond(p.time, r, CommandStatus::ESME_ROK, ok_resp("late")).unwrap();
     p.settle();
     assert!(matches!(p.esme_events[1], Event::UnexpectedResponse { late: true, .. }));
@@ -975,4 +977,71 @@ fn a_request_not_yet_handed_out_does_not_time_out() {
     let _ = s.poll_transmit();
     s.handle_timeout(now + secs(30));
     assert!(matches!(events(&mut s)[..], [Event::ResponseTimeout { seq, .. }] if seq == a));
+}
+
+/// Moves every octet between two sessions of any token types until both are quiet.
+fn pump<A, B>(now: Instant, a: &mut Session<A>, b: &mut Session<B>) {
+    for _ in 0..16 {
+        let mut moved = false;
+        while let Some(t) = a.poll_transmit() {
+            b.handle_input(now, &t.bytes);
+            moved = true;
+        }
+        while let Some(t) = b.poll_transmit() {
+            a.handle_input(now, &t.bytes);
+            moved = true;
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+/// The token a request is sent with comes back in the one event that ends it:
+/// the response, the timeout, or the failure at close (with the octets unsent).
+#[test]
+fn tokens_come_back_with_each_outcome() {
+    let t0 = epoch();
+    let mut config = SessionConfig::default();
+    config.response_timeout(Some(Duration::from_secs(5)));
+    let bind = BindRequest::new(BindMode::Transceiver, "user", "secret").unwrap();
+    let mut esme: Session<&'static str> = Session::esme(t0, config.clone(), bind).unwrap().with_tokens().unwrap();
+    let mut smsc = Session::smsc(t0, config);
+    pump(t0, &mut esme, &mut smsc);
+    let Some(Event::BindRequest { seq, .. }) = smsc.poll_event() else { panic!("no bind") };
+    smsc.accept_bind(t0, seq, "SMSC").unwrap();
+    pump(t0, &mut esme, &mut smsc);
+    while smsc.poll_event().is_some() {}
+    assert!(matches!(esme.poll_event(), Some(Event::Bound { .. })));
+    let answered = esme.send_with(t0, submit("a"), "answered").unwrap();
+    let timed_out = esme.send_with(t0, submit("b"), "timed out").unwrap();
+    pump(t0, &mut esme, &mut smsc);
+    let Some(Event::Request { seq, .. }) = smsc.poll_event() else { panic!("no request") };
+    smsc.respond(t0, seq, CommandStatus::ESME_ROK, Body::SubmitSmResp(None)).unwrap();
+    pump(t0, &mut esme, &mut smsc);
+    assert!(matches!(esme.poll_event(), Some(Event::Response { seq, token: "answered", .. }) if seq == answered));
+    esme.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(
+        matches!(esme.poll_event(), Some(Event::ResponseTimeout { seq, token: "timed out", .. }) if seq == timed_out)
+    );
+    let unsent = esme.send_with(t0, submit("c"), "never sent").unwrap();
+    esme.close(t0);
+    assert!(matches!(
+        esme.poll_event(),
+        Some(Event::RequestFailed { seq, sent: false, token: "never sent", .. }) if seq == unsent
+    ));
+    // A refused request gives its token back.
+    let Err((_, token)) = esme.send_with(t0, submit("d"), "refused") else { panic!("sent on a closed session") };
+    assert_eq!(token, "refused");
+}
+
+#[test]
+fn a_session_with_a_request_outstanding_keeps_its_token_type() {
+    let mut p = Pair::bound(SessionConfig::default());
+    p.esme.send(p.time, submit("x")).unwrap();
+    let Err(esme) = std::mem::replace(&mut p.esme, Session::smsc(p.time, SessionConfig::default())).with_tokens::<u8>()
+    else {
+        panic!("retyped with a request outstanding")
+    };
+    assert_eq!(esme.in_flight(), 1);
 }
