@@ -10,10 +10,8 @@ use smpp_chaos::{Answer, EsmeFaults, FaultEsme};
 use smpp_client::smpp_pdu::{
     Address, Bind, Body, CommandId, CommandStatus, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp,
 };
-use smpp_client::{BindMode, Client, ClientConfig, CloseReason, Request};
-use smpp_server::{
-    Defer, Reply, Responder, Server, ServerConfig, SessionInfo, Simulator, SimulatorConfig, SmscHandler,
-};
+use smpp_client::{Client, ClientConfig, CloseReason, Request};
+use smpp_server::{Defer, Reply, Responder, Server, ServerConfig, Simulator, SimulatorConfig, SmscHandler};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -53,11 +51,13 @@ struct Deferring {
 }
 
 impl SmscHandler for Deferring {
-    fn authenticate(&self, _: SocketAddr, _: BindMode, _: &Bind) -> Result<(), CommandStatus> {
-        Ok(())
+    type Account = ();
+
+    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, CommandStatus> {
+        Ok(smpp_server::Grant::new(()))
     }
 
-    fn on_request(&self, _: &SessionInfo, request: Request, defer: Defer<'_>) -> Option<Reply> {
+    fn on_request(&self, _: &smpp_server::BoundSession<()>, request: Request, defer: Defer<'_>) -> Option<Reply> {
         let Request::SubmitSm(sm) = request else { return None };
         let id = String::from_utf8_lossy(sm.short_message.as_bytes()).into_owned();
         let mut held = self.held.lock().unwrap();
@@ -79,11 +79,10 @@ impl SmscHandler for Deferring {
 async fn three_thousand_deferred_answers_in_a_burst_are_all_delivered() {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.session.receive_window(3000);
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.handle().local_addr();
-    server.spawn(Arc::new(Deferring { burst: 3000, held: Mutex::new(Vec::new()) }));
-    let mut c = ClientConfig::new("127.0.0.1", addr.port(), "user", "secret");
-    c.window(3000).retry_throttled(None);
+    let handle =
+        Server::start(config, Arc::new(Deferring { burst: 3000, held: Mutex::new(Vec::new()) })).await.unwrap();
+    let addr = handle.local_addr();
+    let c = ClientConfig::new("127.0.0.1", addr.port(), "user", "secret").window(3000).retry_throttled(None);
     let (client, _incoming) = Client::connect(c).await.unwrap();
     let tasks: Vec<_> = (0..3000)
         .map(|k| {
@@ -109,11 +108,13 @@ struct Recording {
 }
 
 impl SmscHandler for Recording {
-    fn authenticate(&self, _: SocketAddr, _: BindMode, _: &Bind) -> Result<(), CommandStatus> {
-        Ok(())
+    type Account = ();
+
+    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, CommandStatus> {
+        Ok(smpp_server::Grant::new(()))
     }
 
-    fn on_request(&self, _: &SessionInfo, request: Request, _: Defer<'_>) -> Option<Reply> {
+    fn on_request(&self, _: &smpp_server::BoundSession<()>, request: Request, _: Defer<'_>) -> Option<Reply> {
         let mut r = SubmitSmResp::default();
         r.message_id = "1".parse().unwrap();
         let body = match request {
@@ -123,7 +124,7 @@ impl SmscHandler for Recording {
         Some(Reply { status: CommandStatus::ESME_ROK, body })
     }
 
-    fn on_closed(&self, _: &SessionInfo, reason: CloseReason) {
+    fn on_closed(&self, _: &smpp_server::BoundSession<()>, reason: CloseReason) {
         self.closed.lock().unwrap().push(reason);
     }
 }
@@ -154,10 +155,8 @@ async fn stuck_esme(addr: SocketAddr) -> tokio::task::JoinHandle<()> {
 async fn a_peer_that_stops_reading_is_closed_on_its_own_while_others_go_on() {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.driver.write_timeout = Some(Duration::from_millis(500));
-    let server = Server::bind(config).await.unwrap();
-    let handle = server.handle();
     let recording = Arc::new(Recording::default());
-    let _handle = server.spawn(recording.clone());
+    let handle = Server::start(config, recording.clone()).await.unwrap();
     let addr = handle.local_addr();
     let flood = stuck_esme(addr).await;
     let (client, _incoming) =
@@ -180,8 +179,7 @@ async fn a_peer_that_stops_reading_is_closed_on_its_own_while_others_go_on() {
 async fn shutdown_finishes_within_its_grace_period_even_with_a_stuck_peer() {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.driver.write_timeout = None;
-    let server = Server::bind(config).await.unwrap();
-    let handle = server.spawn(Arc::new(Recording::default()));
+    let handle = Server::start(config, Arc::new(Recording::default())).await.unwrap();
     let flood = stuck_esme(handle.local_addr()).await;
     // Let the stuck session's output back up.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use smpp_tokio::{Handler, drive, now};
 use smpp_client::smpp_pdu::{Address, ShortMessage, SubmitSm};
 use smpp_client::smpp_session::BindRequest;
 use smpp_client::{BindMode, Client, ClientConfig, Event, Session, SessionConfig};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
+use smpp_tokio::{Handler, drive, now};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -108,9 +108,13 @@ fn submit() -> SubmitSm {
 }
 
 async fn throughput(port: u64, count: usize, window: usize) -> Res {
-    let mut config = ClientConfig::new("127.0.0.1", u16::try_from(port)?, "bench", "secret");
-    config.window(window).bind_mode(BindMode::Transmitter).busy_poll(busy_poll());
-    config.session().response_timeout(Some(Duration::from_secs(60)));
+    let config = ClientConfig::new("127.0.0.1", u16::try_from(port)?, "bench", "secret")
+        .window(window)
+        .bind_mode(BindMode::Transmitter)
+        .busy_poll(busy_poll())
+        .with_session(|s| {
+            s.response_timeout(Some(Duration::from_secs(60)));
+        });
     let (client, _incoming) = Client::connect(config).await?;
     let template = submit();
     let per_worker = count / window;
@@ -166,6 +170,7 @@ struct KeepAlive {
 
 impl Handler for KeepAlive {
     type Command = ();
+    type Token = ();
 
     fn on_command(&mut self, _: Instant, _: &mut Session, (): ()) {}
 
@@ -256,6 +261,7 @@ struct Counting<'a> {
 
 impl Handler for Counting<'_> {
     type Command = ();
+    type Token = ();
 
     fn on_command(&mut self, now: Instant, session: &mut Session, c: ()) {
         self.inner.on_command(now, session, c);

@@ -1,14 +1,6 @@
 //! Wall-clock dates for receipts (`YYMMDDhhmm`, UTC). The server crates may read the
 //! clock; the sans-IO crates below them may not.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Now as `YYMMDDhhmm` in UTC.
-pub(crate) fn receipt_date() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    format_date(secs)
-}
-
 /// `YYMMDDhhmm` for seconds since the Unix epoch (UTC).
 pub(crate) fn format_date(secs: u64) -> String {
     let days = secs / 86_400;

@@ -1,15 +1,24 @@
-//! `smpp-server`: the SMSC side of the stack, and the built-in SMSC simulator.
+//! `smpp-server`: the SMSC side of the stack, a library to build SMSCs and gateways
+//! on, and the built-in SMSC simulator.
 //!
-//! [`Server`] listens, runs one [`Session`](smpp_session::Session) per connection in
-//! the SMSC role on the same driver as the client, and keeps a registry of bound
-//! accounts. An [`SmscHandler`] decides binds and answers requests; a
-//! [`ServerHandle`] pushes deliver_sm or data_sm to an account's receivers and shuts
-//! the server down gracefully. Limits: connections, binds per account, the
-//! session-init and inactivity timeouts, and the window.
+//! [`Server`] runs one [`Session`](smpp_session::Session) per connection in the SMSC
+//! role on the [`smpp_tokio`] driver: over TCP ([`Server::listen`]), TLS
+//! ([`Server::listen_tls`], feature `tls`), or any stream you accepted yourself
+//! ([`Server::serve`]). An [`SmscHandler`] decides binds (asynchronously: look the
+//! account up wherever it lives) and grants each bind its account data and
+//! [`Limits`] (window, throttle, most binds), which every later callback sees. It
+//! answers requests at once or later through a [`Responder`]. A [`ServerHandle`]
+//! pushes deliver_sm or data_sm to an account's receivers, lists sessions and unbinds
+//! or drops them, and shuts the server down gracefully.
+//!
+//! Building blocks every SMSC needs: [`DeliveryReceipt`] (Appendix B text, TLVs only
+//! where the session's version allows them), [`MessageIds`], [`Throttle`], and
+//! [`Reply`] helpers.
 //!
 //! [`Simulator`] is a ready handler that behaves like the platform this stack serves:
-//! accounts with passwords, v3.3/v3.4 by `interface_version`, unique message ids,
-//! delivery receipts after a delay, MO injection, throttling and error injection.
+//! accounts with passwords, v3.3 rules held to v3.3 clients, receipts as
+//! registered_delivery asks, kept for a receiver that binds later, MO injection,
+//! throttling and error injection.
 //!
 //! What it is **not**: a store-and-forward SMSC with routing to mobile networks.
 //!
@@ -22,26 +31,36 @@
 //! ```
 //!
 //! # Features
-//! None.
+//! - `tls`: [`Server::listen_tls`] (rustls with the ring provider). Off by default:
+//!   without it, nothing of rustls or ring is compiled.
 //!
 //! # MSRV
 //! Rust 1.95.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-/// The README's Rust examples, compiled as doctests (this crate sees every layer).
+/// The README's Rust examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+mod blocks;
 mod clock;
-mod server;
+mod config;
+mod connection;
+mod handle;
+mod handler;
+mod listener;
+mod registry;
 mod simulator;
 
 pub use smpp_tokio::DriverConfig;
 pub use {smpp_pdu, smpp_session, smpp_tokio};
 
-pub use server::{
-    Defer, PushError, PushResult, Reply, Responder, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler,
-};
+pub use blocks::{DeliveryReceipt, MessageIds, Throttle};
+pub use config::ServerConfig;
+pub use handle::{PushError, PushResult, ServerHandle};
+pub use handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, Responder, SessionInfo, SmscHandler};
+pub use listener::Server;
+pub use registry::SessionSummary;
 pub use simulator::{Simulator, SimulatorConfig, SimulatorHandle};

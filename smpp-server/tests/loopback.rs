@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use smpp_client::smpp_pdu::text::Decoded;
 use smpp_client::smpp_pdu::{
-    Address, Bind, Body, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
+    Address, Body, CommandStatus, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, SubmitSm,
     SubmitSmResp,
 };
 use smpp_client::{BindMode, Client, ClientConfig, ClientError, InboundMessage, LinkState, RequestError};
@@ -89,13 +89,11 @@ async fn message_ids_are_unique_across_sessions() {
 async fn receipts_carry_tlvs_on_v34_binds_only() {
     let sim = start(sim_config(), |_| {}).await;
     for (version, tlvs) in [(InterfaceVersion::V34, true), (InterfaceVersion::V33, false)] {
-        let mut c = client_config(&sim, "alice", "secret");
-        c.interface_version(version);
+        let c = client_config(&sim, "alice", "secret").interface_version(version);
         if version == InterfaceVersion::V33 {
-            c.bind_mode(BindMode::Transmitter);
+            let c = c.bind_mode(BindMode::Transmitter);
             // A v3.3 ESME receives on a second, receiver bind.
-            let mut rx = client_config(&sim, "alice", "secret");
-            rx.interface_version(version).bind_mode(BindMode::Receiver);
+            let rx = client_config(&sim, "alice", "secret").interface_version(version).bind_mode(BindMode::Receiver);
             let (rx_client, mut rx_incoming) = Client::connect(rx).await.unwrap();
             let (tx_client, _) = Client::connect(c).await.unwrap();
             let id = tx_client.submit(sm("447700900123", true)).await.unwrap().message_id;
@@ -144,8 +142,7 @@ async fn throttling_and_error_injection() {
     let stats = client.stats();
     assert!(stats.throttled >= 2 && stats.retries == stats.throttled, "burst of 5, then throttled: {stats:?}");
     // Without retries, the status comes back.
-    let mut no_retry = client_config(&sim, "alice", "secret");
-    no_retry.retry_throttled(None);
+    let no_retry = client_config(&sim, "alice", "secret").retry_throttled(None);
     let (client, _incoming) = Client::connect(no_retry).await.unwrap();
     let mut throttled = 0;
     for _ in 0..8 {
@@ -183,14 +180,16 @@ async fn an_idle_link_is_dropped_after_the_inactivity_timeout() {
         c.session.inactivity_timeout(Some(Duration::from_millis(300)));
     })
     .await;
-    let mut config = client_config(&sim, "alice", "secret");
-    config.session().enquire_link_interval(None);
+    let config = client_config(&sim, "alice", "secret").with_session(|s| {
+        s.enquire_link_interval(None);
+    });
     let (client, _incoming) = Client::connect(config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(matches!(client.link_state(), LinkState::Down(_) | LinkState::Closed), "{:?}", client.link_state());
     // With enquire_link, the same link stays up.
-    let mut config = client_config(&sim, "alice", "secret");
-    config.session().enquire_link_interval(Some(Duration::from_millis(100)));
+    let config = client_config(&sim, "alice", "secret").with_session(|s| {
+        s.enquire_link_interval(Some(Duration::from_millis(100)));
+    });
     let (client, _incoming) = Client::connect(config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(client.is_up());
@@ -208,8 +207,7 @@ async fn the_connection_limit_is_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_with_requests_in_flight_leaves_none_hanging() {
     let sim = start(sim_config(), |_| {}).await;
-    let mut config = client_config(&sim, "alice", "secret");
-    config.window(50);
+    let config = client_config(&sim, "alice", "secret").window(50);
     let (client, _incoming) = Client::connect(config).await.unwrap();
     let tasks: Vec<_> = (0..500)
         .map(|_| {
@@ -244,8 +242,7 @@ async fn receipts_past_the_server_window_wait_for_room_and_none_is_lost() {
         c.session.window(5);
     })
     .await;
-    let mut config = client_config(&sim, "alice", "secret");
-    config.window(50);
+    let config = client_config(&sim, "alice", "secret").window(50);
     let (client, mut incoming) = Client::connect(config).await.unwrap();
     let tasks: Vec<_> = (0..300)
         .map(|_| {
@@ -280,13 +277,15 @@ async fn long_messages_come_out_of_the_server_reassembled() {
 struct Deferring;
 
 impl smpp_server::SmscHandler for Deferring {
-    fn authenticate(&self, _: std::net::SocketAddr, _: BindMode, _: &Bind) -> Result<(), CommandStatus> {
-        Ok(())
+    type Account = ();
+
+    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, CommandStatus> {
+        Ok(smpp_server::Grant::new(()))
     }
 
     fn on_request(
         &self,
-        _: &smpp_server::SessionInfo,
+        _: &smpp_server::BoundSession<()>,
         request: smpp_client::Request,
         defer: smpp_server::Defer<'_>,
     ) -> Option<smpp_server::Reply> {
@@ -307,9 +306,11 @@ impl smpp_server::SmscHandler for Deferring {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_answers_arrive_and_forgotten_requests_still_get_one() {
-    let server = smpp_server::Server::bind(ServerConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
-    let addr = server.handle().local_addr();
-    server.spawn(std::sync::Arc::new(Deferring));
+    let handle =
+        smpp_server::Server::start(ServerConfig::new("127.0.0.1:0".parse().unwrap()), std::sync::Arc::new(Deferring))
+            .await
+            .unwrap();
+    let addr = handle.local_addr();
     let (client, _incoming) = Client::connect(ClientConfig::new("127.0.0.1", addr.port(), "any", "any")).await.unwrap();
     assert_eq!(client.submit(sm("447700900111", false)).await.unwrap().message_id.as_bytes(), b"later");
     assert_eq!(client.submit(sm("447700900222", false)).await, Err(RequestError::Status(CommandStatus::ESME_RSYSERR)));

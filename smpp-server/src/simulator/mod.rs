@@ -1,34 +1,55 @@
 //! The built-in SMSC simulator: the platform this stack serves, in a box.
 //!
 //! - Accounts come from configuration. A bind with an unknown system_id is refused
-//!   `ESME_RINVSYSID`, a wrong password `ESME_RINVPASWD`.
-//! - interface_version 0x34 means v3.4; anything else v3.3, and then no TLV is ever
-//!   sent to that client.
+//!   `ESME_RINVSYSID`, a wrong password `ESME_RINVPASWD`; with
+//!   [`SimulatorConfig::system_type`] set, any other system_type `ESME_RINVSYSTYP`.
+//! - interface_version 0x34 means v3.4; anything else v3.3, and a v3.3 client is
+//!   held to v3.3 as the platform does (unless [`SimulatorConfig::lenient`]), each
+//!   refusal logged with its reason:
+//!   - bind_transceiver is refused `ESME_RINVCMDID` (v3.3 has no transceiver);
+//!   - data_sm is refused `ESME_RINVCMDID` (v3.3 has no data_sm);
+//!   - a submit_sm or submit_multi carrying TLVs is refused `ESME_ROPTPARNOTALLWD`
+//!     (long messages must use a UDH);
+//!   - no TLV is ever sent to it.
 //! - Every submit gets a unique message_id (8 hex digits, valid for v3.3 too).
-//! - A submit asking for a receipt (registered_delivery bit 0 or 1) gets one after
-//!   the configured delay, with the configured final state. The Appendix B text is
-//!   always sent; v3.4 binds also get the receipted_message_id and message_state TLVs.
+//! - registered_delivery is honoured: 1, a receipt whatever the outcome; 2, only on
+//!   failure; 3, only on success; bit 0x10, an intermediate notification (ENROUTE,
+//!   esm_class 0x20) at once. The final state is [`SimulatorConfig::dlr_state`], or
+//!   drawn from [`SimulatorConfig::dlr_mix`]. Receipts carry the submit and done
+//!   dates and the decoded start of the text; v3.4 binds also get the
+//!   receipted_message_id and message_state TLVs. query_sm reports the state, and a
+//!   final_date once the message is final.
+//! - Receipts and MO for an account with no receiver bound wait (in memory, at most
+//!   [`SimulatorConfig::waiting_per_account`] each, the rest dropped and counted)
+//!   until a receiver binds.
 //! - MO messages can be injected ([`SimulatorHandle::inject_mo`]) or sent periodically.
 //! - Optional throttling: past N submits a second per account, `ESME_RTHROTTLED`.
 //! - Error injection by destination: a destination_addr of `999` followed by digits
 //!   (`999` + decimal status, e.g. `99911` for `ESME_RINVDSTADR`, `99988` for
 //!   `ESME_RTHROTTLED`, `99920` for `ESME_RMSGQFUL`) is answered with that status;
 //!   exact destinations can also be mapped to a status in [`SimulatorConfig::errors`].
+//! - Optional delay before each submit's answer ([`SimulatorConfig::resp_delay`]).
 //! - Binds and messages are logged (tracing); passwords never are.
+
+mod store;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use smpp_pdu::text::Decoded;
 use smpp_pdu::{
-    Address, Bind, Body, COctetString, CommandStatus, DeliverSm, EsmClass, MessageState, Npi, RegisteredDelivery,
-    ShortMessage, SubmitSmResp, Tlv, Ton, tlv::TlvString,
+    Address, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, MessageState, Npi, QuerySmResp, ShortMessage, Ton,
 };
-use smpp_session::{BindMode, Request};
+use smpp_session::{BindMode, Request, effective_version};
 
-use crate::server::{Defer, PushResult, Reply, Server, ServerConfig, ServerHandle, SessionInfo, SmscHandler};
+use self::store::{Delivery, MessageRecord, Messages, Waiting};
+use crate::blocks::{DeliveryReceipt, MessageIds};
+use crate::handle::{PushError, PushResult, ServerHandle};
+use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
+use crate::{Server, ServerConfig};
 
 /// What the simulator does.
 #[non_exhaustive]
@@ -36,18 +57,34 @@ use crate::server::{Defer, PushResult, Reply, Server, ServerConfig, ServerHandle
 pub struct SimulatorConfig {
     /// system_id to password.
     pub accounts: HashMap<String, String>,
+    /// Per-account limits (window, throttle, most binds); accounts not named here
+    /// get [`throttle`](Self::throttle) and the server's defaults.
+    pub limits: HashMap<String, Limits>,
+    /// The system_type binds must carry (`None`: any).
+    pub system_type: Option<String>,
+    /// Let v3.3 clients break v3.3 rules (transceiver, data_sm, TLVs).
+    pub lenient: bool,
     /// How long after a submit its receipt goes out (default 1 s).
     pub dlr_delay: Duration,
-    /// The final state receipts report (default DELIVERED).
+    /// The final state receipts report when [`dlr_mix`](Self::dlr_mix) is empty
+    /// (default DELIVERED).
     pub dlr_state: MessageState,
-    /// The `err:` code receipts report (default 0).
+    /// Final states drawn at random with these weights (e.g. DELIVERED 90,
+    /// UNDELIVERABLE 7, EXPIRED 3); empty: always [`dlr_state`](Self::dlr_state).
+    pub dlr_mix: Vec<(MessageState, u32)>,
+    /// The `err:` code receipts of failed messages report (default 0; delivered ones
+    /// always report 000).
     pub dlr_err: u16,
     /// Submits per second per account before `ESME_RTHROTTLED` (default none).
     pub throttle: Option<u32>,
-    /// Send an MO message to every bound receiver this often (default never).
+    /// Send an MO message to every account this often (default never).
     pub mo_every: Option<Duration>,
     /// Destinations answered with a fixed status.
     pub errors: HashMap<String, CommandStatus>,
+    /// Wait this long before answering each submit (default none).
+    pub resp_delay: Duration,
+    /// Receipts and MO kept per account while no receiver is bound (default 10 000).
+    pub waiting_per_account: usize,
 }
 
 impl Default for SimulatorConfig {
@@ -56,33 +93,68 @@ impl Default for SimulatorConfig {
         accounts.insert("smppclient1".to_owned(), "password".to_owned());
         Self {
             accounts,
+            limits: HashMap::new(),
+            system_type: None,
+            lenient: false,
             dlr_delay: Duration::from_secs(1),
             dlr_state: MessageState::DELIVERED,
+            dlr_mix: Vec::new(),
             dlr_err: 0,
             throttle: None,
             mo_every: None,
             errors: HashMap::new(),
+            resp_delay: Duration::ZERO,
+            waiting_per_account: 10_000,
         }
     }
 }
 
-/// A token bucket per account: `rate` a second, bursts of `rate`.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: tokio::time::Instant,
+impl SimulatorConfig {
+    /// Parses a receipt mix such as `DELIVRD:90,UNDELIV:7,EXPIRED:3` (receipt `stat:`
+    /// words or full state names).
+    ///
+    /// ```
+    /// use smpp_server::SimulatorConfig;
+    /// use smpp_server::smpp_pdu::MessageState;
+    /// let mix = SimulatorConfig::parse_dlr_mix("DELIVRD:90,UNDELIV:7,EXPIRED:3").unwrap();
+    /// assert_eq!(mix[1], (MessageState::UNDELIVERABLE, 7));
+    /// assert!(SimulatorConfig::parse_dlr_mix("DELIVRD:x").is_err());
+    /// ```
+    pub fn parse_dlr_mix(text: &str) -> Result<Vec<(MessageState, u32)>, String> {
+        let mut mix = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (stat, weight) = item.split_once(':').ok_or_else(|| format!("`{item}`: expected STATE:WEIGHT"))?;
+            let state = parse_state(stat.trim()).ok_or_else(|| format!("`{stat}`: not a message state"))?;
+            let weight: u32 = weight.trim().parse().map_err(|_| format!("`{weight}`: not a weight"))?;
+            mix.push((state, weight));
+        }
+        if mix.iter().all(|(_, w)| *w == 0) {
+            return Err("the mix has no weight".into());
+        }
+        Ok(mix)
+    }
+}
+
+/// A state from a receipt word (`DELIVRD`) or its name (`DELIVERED`).
+fn parse_state(word: &str) -> Option<MessageState> {
+    MessageState::from_receipt_stat(word.as_bytes())
+        .or_else(|| (0..=9).map(MessageState).find(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(word))))
 }
 
 /// The simulator's [`SmscHandler`].
 #[derive(Debug)]
 pub struct Simulator {
     config: SimulatorConfig,
-    next_id: AtomicU64,
+    ids: MessageIds,
     server: OnceLock<ServerHandle>,
-    buckets: Mutex<HashMap<String, Bucket>>,
     submits: AtomicU64,
+    messages: Messages,
+    waiting: Waiting,
+    rng: Mutex<u64>,
     /// The last 100 long messages reassembled.
     long_messages: Mutex<Vec<smpp_pdu::text::Assembled>>,
+    /// Itself, for the tasks that send receipts later.
+    this: std::sync::Weak<Self>,
 }
 
 /// A running simulator.
@@ -100,9 +172,10 @@ impl SimulatorHandle {
     }
 
     /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`.
+    /// With no receiver bound it waits for one (see the module docs), and this
+    /// returns `Err(PushError::NoReceiver)`.
     pub async fn inject_mo(&self, system_id: &str, from: &str, to: &str, text: &str) -> PushResult {
-        let d = mo(from, to, text);
-        self.server.push(system_id, Request::DeliverSm(d)).await
+        self.simulator.deliver(system_id, Delivery::Mo(Box::new(mo(from, to, text)))).await
     }
 
     /// The most recent long messages the simulator reassembled (at most 100).
@@ -115,6 +188,16 @@ impl SimulatorHandle {
         self.simulator.submits.load(Ordering::Relaxed)
     }
 
+    /// Receipts and MO waiting for a receiver of `system_id` to bind.
+    pub fn waiting(&self, system_id: &str) -> usize {
+        self.simulator.waiting.len(system_id)
+    }
+
+    /// Receipts and MO dropped because an account's waiting queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.simulator.waiting.dropped()
+    }
+
     /// Stops accepting, unbinds everyone, waits up to `grace`.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.server.shutdown(grace).await
@@ -122,56 +205,93 @@ impl SimulatorHandle {
 }
 
 impl Simulator {
-    /// Starts a simulator on `server_config.listen`.
-    pub async fn start(server_config: ServerConfig, config: SimulatorConfig) -> std::io::Result<SimulatorHandle> {
-        let server = Server::bind(server_config).await?;
-        let handle = server.handle();
-        let simulator = Arc::new(Self {
-            config,
-            next_id: AtomicU64::new(1),
+    /// The simulator as a handler, for a [`Server`] you run yourself (over your own
+    /// streams, in virtual time, ...). Call [`attach`](Self::attach) with the
+    /// server's handle before it serves.
+    pub fn new(config: SimulatorConfig) -> Arc<Self> {
+        let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        Arc::new_cyclic(|this| Self {
+            ids: MessageIds::new(),
             server: OnceLock::new(),
-            buckets: Mutex::new(HashMap::new()),
             submits: AtomicU64::new(0),
+            messages: Messages::new(100_000),
+            waiting: Waiting::new(config.waiting_per_account),
+            rng: Mutex::new(seed | 1),
             long_messages: Mutex::new(Vec::new()),
-        });
-        let _ = simulator.server.set(handle.clone());
-        if let Some(every) = simulator.config.mo_every {
-            let sim = simulator.clone();
+            this: this.clone(),
+            config,
+        })
+    }
+
+    /// Connects the simulator to the server it runs in (for receipts and MO), and
+    /// starts the periodic MO if configured. Returns its handle.
+    pub fn attach(self: &Arc<Self>, server: ServerHandle) -> SimulatorHandle {
+        let _ = self.server.set(server.clone());
+        if let Some(every) = self.config.mo_every {
+            let sim = self.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
                     let accounts: Vec<String> = sim.config.accounts.keys().cloned().collect();
-                    if let Some(server) = sim.server.get() {
-                        for a in accounts {
-                            let _ = server
-                                .push(&a, Request::DeliverSm(mo("447700900123", "12345", "Hello from the simulator")))
-                                .await;
-                        }
+                    for a in accounts {
+                        let d = mo("447700900123", "12345", "Hello from the simulator");
+                        let _ = sim.deliver(&a, Delivery::Mo(Box::new(d))).await;
                     }
                 }
             });
         }
-        tracing::info!(addr = %handle.local_addr(), accounts = simulator.config.accounts.len(), "simulator listening");
-        server.spawn(simulator.clone());
-        Ok(SimulatorHandle { server: handle, simulator })
+        SimulatorHandle { server, simulator: self.clone() }
     }
 
-    fn throttled(&self, account: &str) -> bool {
-        let Some(rate) = self.config.throttle else { return false };
-        let rate = f64::from(rate.max(1));
-        let Ok(mut buckets) = self.buckets.lock() else { return false };
-        let now = tokio::time::Instant::now();
-        let b = buckets.entry(account.to_owned()).or_insert(Bucket { tokens: rate, last: now });
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(rate);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            false
-        } else {
-            true
+    /// Starts a simulator on `server_config.listen`.
+    pub async fn start(server_config: ServerConfig, config: SimulatorConfig) -> std::io::Result<SimulatorHandle> {
+        let simulator = Self::new(config);
+        let server = Server::new(server_config.clone(), simulator.clone());
+        let handle = simulator.attach(server.handle());
+        server.listen(server_config.listen).await?;
+        tracing::info!(addr = %handle.local_addr(), accounts = simulator.config.accounts.len(), "simulator listening");
+        Ok(handle)
+    }
+
+    /// Starts a simulator listening for TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(
+        server_config: ServerConfig,
+        config: SimulatorConfig,
+        acceptor: smpp_tokio::tls::tokio_rustls::TlsAcceptor,
+    ) -> std::io::Result<SimulatorHandle> {
+        let simulator = Self::new(config);
+        let server = Server::new(server_config.clone(), simulator.clone());
+        let handle = simulator.attach(server.handle());
+        server.listen_tls(server_config.listen, acceptor).await?;
+        tracing::info!(addr = %handle.local_addr(), "simulator listening (TLS)");
+        Ok(handle)
+    }
+
+    fn random(&self) -> u64 {
+        let mut r = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *r ^= *r << 13;
+        *r ^= *r >> 7;
+        *r ^= *r << 17;
+        *r
+    }
+
+    /// The final state of a new message.
+    fn final_state(&self) -> MessageState {
+        let total: u64 = self.config.dlr_mix.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return self.config.dlr_state;
         }
+        let mut pick = self.random() % total;
+        for (state, w) in &self.config.dlr_mix {
+            if pick < u64::from(*w) {
+                return *state;
+            }
+            pick -= u64::from(*w);
+        }
+        self.config.dlr_state
     }
 
     fn injected_error(&self, dest: &[u8]) -> Option<CommandStatus> {
@@ -186,92 +306,204 @@ impl Simulator {
         code.parse::<u32>().ok().map(CommandStatus)
     }
 
-    fn schedule_receipt(
-        &self,
-        session: &SessionInfo,
-        message_id: String,
-        source: Address<21>,
-        dest: Address<21>,
-        text: Vec<u8>,
-    ) {
-        let Some(server) = self.server.get().cloned() else { return };
-        let account = session.system_id.clone();
-        let (delay, state, err) = (self.config.dlr_delay, self.config.dlr_state, self.config.dlr_err);
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            // v3.4 receivers get the TLVs too; v3.3 receivers only the text.
-            let with_tlvs = receipt(&message_id, &source, &dest, state, err, &text, true);
-            let mut pushed =
-                server.push_where(&account, Request::DeliverSm(with_tlvs), SessionInfo::tlvs_allowed).await;
-            if matches!(pushed, Err(crate::server::PushError::NoReceiver(_))) {
-                let plain = receipt(&message_id, &source, &dest, state, err, &text, false);
-                pushed = server.push_where(&account, Request::DeliverSm(plain), |s| !s.tlvs_allowed()).await;
-            }
-            match pushed {
-                Ok((status, _)) if status.is_ok() => {}
-                Ok((status, _)) => {
-                    tracing::info!(%account, message_id = %message_id, %status, "receipt refused by the ESME")
+    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds.
+    async fn deliver(&self, account: &str, delivery: Delivery) -> PushResult {
+        let Some(server) = self.server.get().cloned() else {
+            return Err(PushError::NoReceiver(account.into()));
+        };
+        let result = push(&server, account, &delivery).await;
+        if matches!(result, Err(PushError::NoReceiver(_))) {
+            if self.waiting.keep(account, delivery) {
+                tracing::debug!(%account, "no receiver bound: kept until one binds");
+                // A receiver that bound meanwhile has flushed already: flush again.
+                if has_receiver(&server, account) {
+                    self.flush(account).await;
                 }
-                Err(e) => tracing::warn!(%account, message_id = %message_id, %e, "receipt not delivered"),
+            } else {
+                tracing::warn!(%account, "no receiver bound and the waiting queue is full: dropped");
+            }
+        }
+        result
+    }
+
+    /// Sends what waits for `account`'s receivers, in order.
+    async fn flush(&self, account: &str) {
+        let Some(server) = self.server.get().cloned() else { return };
+        while let Some(d) = self.waiting.take(account) {
+            if let Err(PushError::NoReceiver(_)) = push(&server, account, &d).await {
+                self.waiting.put_back(account, d);
+                return;
+            }
+        }
+    }
+
+    /// The outcome and receipts of an accepted message.
+    fn after_submit(&self, session: &BoundSession<()>, message_id: &str, submit: Submitted) {
+        let final_state = self.final_state();
+        let now = SystemTime::now();
+        self.messages.insert(message_id, MessageRecord { state: MessageState::ENROUTE, submitted: now, done: None });
+        let rd = submit.registered_delivery;
+        let delivered = final_state == MessageState::DELIVERED;
+        let wanted = match rd & 0x03 {
+            1 => true,
+            2 => !delivered,
+            3 => delivered,
+            _ => false,
+        };
+        let mut receipt = DeliveryReceipt::new(message_id, submit.source, submit.destination, final_state);
+        receipt.submitted = now;
+        receipt.text = submit.text;
+        receipt.error = if delivered { 0 } else { self.config.dlr_err };
+        let Some(sim) = self.server.get().and(self.me()) else { return };
+        let account = session.system_id.clone();
+        let delay = self.config.dlr_delay;
+        let intermediate = rd & 0x10 != 0;
+        let id = message_id.to_owned();
+        tokio::spawn(async move {
+            if intermediate {
+                let mut note = receipt.clone();
+                note.state = MessageState::ENROUTE;
+                note.done = SystemTime::now();
+                let _ = sim.deliver(&account, Delivery::Receipt(Box::new(note))).await;
+            }
+            tokio::time::sleep(delay).await;
+            let done = SystemTime::now();
+            sim.messages.finish(&id, final_state, done);
+            if !wanted {
+                return;
+            }
+            receipt.done = done;
+            match sim.deliver(&account, Delivery::Receipt(Box::new(receipt))).await {
+                Ok((status, _)) if status.is_ok() => {}
+                Ok((status, _)) => tracing::info!(%account, message_id = %id, %status, "receipt refused by the ESME"),
+                Err(e) => tracing::info!(%account, message_id = %id, %e, "receipt not delivered now"),
             }
         });
+    }
+
+    fn me(&self) -> Option<Arc<Self>> {
+        self.this.upgrade()
+    }
+}
+
+/// What the simulator keeps of an accepted submit for its receipt.
+struct Submitted {
+    source: Address<21>,
+    destination: Address<21>,
+    registered_delivery: u8,
+    /// The decoded start of the text.
+    text: String,
+}
+
+/// The first 20 characters of a message's text, decoded.
+fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]) -> String {
+    match smpp_pdu::text::decode_message(data_coding, esm_class, octets) {
+        Decoded::Text(t) => t.chars().take(20).collect(),
+        _ => String::new(),
+    }
+}
+
+/// Whether a session of `account` can take pushes now.
+fn has_receiver(server: &ServerHandle, account: &str) -> bool {
+    server.account_sessions(account).iter().any(|s| s.info.mode.smsc_sends())
+}
+
+/// Pushes a delivery to a receiver of `account`: a receipt with its TLVs to a v3.4
+/// session, without to a v3.3 one.
+async fn push(server: &ServerHandle, account: &str, delivery: &Delivery) -> PushResult {
+    match delivery {
+        Delivery::Mo(d) => server.push(account, Request::DeliverSm((**d).clone())).await,
+        Delivery::Receipt(r) => {
+            let v34 = Request::DeliverSm(r.to_deliver_sm(InterfaceVersion::V34));
+            let pushed = server.push_where(account, v34, crate::SessionInfo::tlvs_allowed).await;
+            if !matches!(pushed, Err(PushError::NoReceiver(_))) {
+                return pushed;
+            }
+            let v33 = Request::DeliverSm(r.to_deliver_sm(InterfaceVersion::V33));
+            server.push_where(account, v33, |s| !s.tlvs_allowed()).await
+        }
     }
 }
 
 impl SmscHandler for Simulator {
-    fn authenticate(&self, _peer: SocketAddr, _mode: BindMode, bind: &Bind) -> Result<(), CommandStatus> {
-        let system_id = String::from_utf8_lossy(bind.system_id.as_bytes());
-        match self.config.accounts.get(system_id.as_ref()) {
-            None => Err(CommandStatus::ESME_RINVSYSID),
-            Some(p) if p.as_bytes() != bind.password.expose() => Err(CommandStatus::ESME_RINVPASWD),
-            Some(_) => Ok(()),
+    type Account = ();
+
+    async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<()>, CommandStatus> {
+        let system_id = bind.system_id();
+        let Some(password) = self.config.accounts.get(&system_id) else { return Err(CommandStatus::ESME_RINVSYSID) };
+        if !bind.password_is(password) {
+            return Err(CommandStatus::ESME_RINVPASWD);
         }
+        if let Some(wanted) = &self.config.system_type
+            && bind.system_type() != *wanted
+        {
+            tracing::info!(%system_id, system_type = %bind.system_type(), %wanted, "bind refused: wrong system_type");
+            return Err(CommandStatus::ESME_RINVSYSTYP);
+        }
+        let v33 = effective_version(bind.bind.interface_version) < InterfaceVersion::V34;
+        if v33 && bind.mode == BindMode::Transceiver && !self.config.lenient {
+            tracing::info!(%system_id, version = ?bind.bind.interface_version, "bind refused: v3.3 has no bind_transceiver (bind a transmitter and a receiver)");
+            return Err(CommandStatus::ESME_RINVCMDID);
+        }
+        let mut limits = self.config.limits.get(&system_id).cloned().unwrap_or_default();
+        if limits.throttle.is_none() {
+            limits.throttle = self.config.throttle;
+        }
+        Ok(Grant::new(()).limits(limits))
     }
 
-    fn on_request(&self, session: &SessionInfo, request: Request, _defer: Defer<'_>) -> Option<Reply> {
-        let (dest, source, text, receipt_wanted) = match &request {
-            Request::SubmitSm(s) => {
-                (s.destination_addr, s.source_addr, s.short_message.as_bytes().to_vec(), s.registered_delivery)
-            }
+    fn on_request(&self, session: &BoundSession<()>, request: Request, defer: Defer<'_>) -> Option<Reply> {
+        if let Some(status) = self.v33_violation(session, &request) {
+            return Some(Reply::error(&request, status));
+        }
+        let submitted = match &request {
+            Request::SubmitSm(s) => Submitted {
+                source: s.source_addr,
+                destination: s.destination_addr,
+                registered_delivery: s.registered_delivery.0,
+                text: preview(s.data_coding, s.esm_class, s.short_message.as_bytes()),
+            },
             Request::DataSm(d) => {
                 let payload = d.tlvs.message_payload().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
-                let dest =
-                    Address::new(d.destination_addr.ton, d.destination_addr.npi, d.destination_addr.addr.as_bytes())
-                        .unwrap_or_default();
-                let source = Address::new(d.source_addr.ton, d.source_addr.npi, d.source_addr.addr.as_bytes())
-                    .unwrap_or_default();
-                (dest, source, payload, d.registered_delivery)
+                let addr = |a: &Address<65>| Address::new(a.ton, a.npi, a.addr.as_bytes()).unwrap_or_default();
+                Submitted {
+                    source: addr(&d.source_addr),
+                    destination: addr(&d.destination_addr),
+                    registered_delivery: d.registered_delivery.0,
+                    text: preview(d.data_coding, d.esm_class, &payload),
+                }
             }
-            Request::SubmitMulti(_) | Request::QuerySm(_) | Request::CancelSm(_) | Request::ReplaceSm(_) => {
-                return Some(self.other(session, &request));
+            Request::SubmitMulti(_) => {
+                return Some(Reply::accepted(&request, &self.ids.next_id()));
+            }
+            Request::QuerySm(q) => return Some(self.query(&request, q)),
+            Request::CancelSm(_) | Request::ReplaceSm(_) => {
+                return Some(Reply::ok(smpp_pdu::Body::empty_response_for(request.command_id())?));
             }
             _ => return Some(Reply::error(&request, CommandStatus::ESME_RINVCMDID)),
         };
-        if let Some(status) = self.injected_error(dest.addr.as_bytes()) {
+        if let Some(status) = self.injected_error(submitted.destination.addr.as_bytes()) {
             return Some(Reply::error(&request, status));
         }
-        if self.throttled(&session.system_id) {
-            return Some(Reply::error(&request, CommandStatus::ESME_RTHROTTLED));
-        }
         self.submits.fetch_add(1, Ordering::Relaxed);
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        // 8 hex digits: unique for 2^32 messages and valid as a v3.3 message_id.
-        let id = format!("{:08x}", n & 0xFFFF_FFFF);
+        let id = self.ids.next_id();
         tracing::debug!(account = %session.system_id, message_id = %id, "submit accepted");
-        tracing::trace!(dest = %dest.addr, "submit destination");
-        if !matches!(receipt_wanted.receipt(), smpp_pdu::ReceiptRequest::None) {
-            self.schedule_receipt(session, id.clone(), source, dest, text);
+        tracing::trace!(dest = %submitted.destination.addr, "submit destination");
+        self.after_submit(session, &id, submitted);
+        let reply = Reply::accepted(&request, &id);
+        if self.config.resp_delay.is_zero() {
+            return Some(reply);
         }
-        let mut resp = SubmitSmResp::default();
-        resp.message_id = COctetString::new(&id).unwrap_or_default();
-        let body = match request {
-            Request::DataSm(_) => Body::DataSmResp(Some(resp)),
-            _ => Body::SubmitSmResp(Some(resp)),
-        };
-        Some(Reply { status: CommandStatus::ESME_ROK, body })
+        let responder = defer.responder();
+        let delay = self.config.resp_delay;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            responder.respond(reply);
+        });
+        None
     }
 
-    fn on_long_message(&self, session: &SessionInfo, message: smpp_pdu::text::Assembled) {
+    fn on_long_message(&self, session: &BoundSession<()>, message: smpp_pdu::text::Assembled) {
         tracing::debug!(account = %session.system_id, parts = message.total, octets = message.data.len(), "long message reassembled");
         if let Ok(mut log) = self.long_messages.lock() {
             if log.len() >= 100 {
@@ -281,34 +513,56 @@ impl SmscHandler for Simulator {
         }
     }
 
-    fn on_incomplete(&self, session: &SessionInfo, expired: smpp_pdu::text::Expired) {
+    fn on_incomplete(&self, session: &BoundSession<()>, expired: smpp_pdu::text::Expired) {
         tracing::info!(account = %session.system_id, reference = expired.reference, received = expired.received, total = expired.total, "long message incomplete");
     }
 
-    fn on_bound(&self, session: &SessionInfo) {
+    fn on_bound(&self, session: &BoundSession<()>) {
         tracing::info!(account = %session.system_id, mode = ?session.mode, version = ?session.version, "bound");
+        if session.mode.smsc_sends()
+            && self.waiting.len(&session.system_id) > 0
+            && let Some(sim) = self.me()
+        {
+            let account = session.system_id.clone();
+            tokio::spawn(async move { sim.flush(&account).await });
+        }
     }
 }
 
 impl Simulator {
-    fn other(&self, _session: &SessionInfo, request: &Request) -> Reply {
-        match request {
-            Request::SubmitMulti(_) => {
-                let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let mut resp = smpp_pdu::SubmitMultiResp::default();
-                resp.message_id = COctetString::new(format!("{:08x}", n & 0xFFFF_FFFF)).unwrap_or_default();
-                Reply { status: CommandStatus::ESME_ROK, body: Body::SubmitMultiResp(Some(resp)) }
-            }
-            Request::QuerySm(q) => {
-                let mut resp = smpp_pdu::QuerySmResp::default();
-                resp.message_id = q.message_id;
-                resp.message_state = self.config.dlr_state;
-                Reply { status: CommandStatus::ESME_ROK, body: Body::QuerySmResp(Some(resp)) }
-            }
-            Request::CancelSm(_) => Reply { status: CommandStatus::ESME_ROK, body: Body::CancelSmResp },
-            Request::ReplaceSm(_) => Reply { status: CommandStatus::ESME_ROK, body: Body::ReplaceSmResp },
-            other => Reply::error(other, CommandStatus::ESME_RINVCMDID),
+    /// The v3.3 rule a request from a v3.3 session breaks, if any, logged.
+    fn v33_violation(&self, session: &BoundSession<()>, request: &Request) -> Option<CommandStatus> {
+        if self.config.lenient || session.version >= InterfaceVersion::V34 {
+            return None;
         }
+        let (status, why) = match request {
+            Request::DataSm(_) => (CommandStatus::ESME_RINVCMDID, "v3.3 has no data_sm"),
+            Request::SubmitSm(s) if !s.tlvs.is_empty() => {
+                (CommandStatus::ESME_ROPTPARNOTALLWD, "a v3.3 submit may carry no TLV (long messages need a UDH)")
+            }
+            Request::SubmitMulti(s) if !s.tlvs.is_empty() => {
+                (CommandStatus::ESME_ROPTPARNOTALLWD, "a v3.3 submit may carry no TLV (long messages need a UDH)")
+            }
+            _ => return None,
+        };
+        tracing::info!(account = %session.system_id, command = %request.command_id(), %status, "refused: {why}");
+        Some(status)
+    }
+
+    fn query(&self, request: &Request, q: &smpp_pdu::QuerySm) -> Reply {
+        let id = String::from_utf8_lossy(q.message_id.as_bytes()).into_owned();
+        let Some(record) = self.messages.get(&id) else {
+            return Reply::error(request, CommandStatus::ESME_RQUERYFAIL);
+        };
+        let mut resp = QuerySmResp::default();
+        resp.message_id = q.message_id;
+        resp.message_state = record.state;
+        if let Some(done) = record.done {
+            let date = crate::blocks::smpp_time(done);
+            resp.final_date = smpp_pdu::COctetString::new(date).unwrap_or_default();
+        }
+        let _ = record.submitted;
+        Reply::ok(smpp_pdu::Body::QuerySmResp(Some(resp)))
     }
 }
 
@@ -317,43 +571,5 @@ fn mo(from: &str, to: &str, text: &str) -> DeliverSm {
     d.source_addr = Address::new(Ton::INTERNATIONAL, Npi::ISDN, from).unwrap_or_default();
     d.destination_addr = Address::new(Ton::INTERNATIONAL, Npi::ISDN, to).unwrap_or_default();
     d.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap_or_default();
-    d
-}
-
-/// The receipt for a message: Appendix B text, and the TLVs when allowed.
-fn receipt(
-    id: &str,
-    source: &Address<21>,
-    dest: &Address<21>,
-    state: MessageState,
-    err: u16,
-    text: &[u8],
-    tlvs: bool,
-) -> DeliverSm {
-    let mut d = DeliverSm::default();
-    // A receipt travels from the original destination to the original source.
-    d.source_addr = *dest;
-    d.destination_addr = *source;
-    d.esm_class = EsmClass(0x04);
-    d.registered_delivery = RegisteredDelivery::NONE;
-    let date = smpp_pdu::text::ReceiptDate::parse(&crate::clock::receipt_date());
-    let mut r = smpp_pdu::text::Receipt::default();
-    r.id = Some(id.to_owned());
-    r.sub = Some(1);
-    r.dlvrd = Some(u32::from(state == MessageState::DELIVERED));
-    r.submit_date = date;
-    r.done_date = date;
-    r.state = Some(state);
-    r.err = Some(format!("{err:03}"));
-    r.text = Some(String::from_utf8_lossy(&text.iter().take(20).copied().collect::<Vec<u8>>()).into_owned());
-    let mut bytes = r.format().into_bytes();
-    bytes.truncate(254);
-    d.short_message = ShortMessage::new(bytes).unwrap_or_default();
-    if tlvs {
-        if let Ok(v) = TlvString::new(id) {
-            d.tlvs.push(Tlv::ReceiptedMessageId(v));
-        }
-        d.tlvs.push(Tlv::MessageState(state));
-    }
     d
 }

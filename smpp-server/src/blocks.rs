@@ -1,0 +1,205 @@
+//! Building blocks every SMSC author otherwise rebuilds: a rate limit
+//! ([`Throttle`]), unique message ids ([`MessageIds`]) and delivery receipts
+//! ([`DeliveryReceipt`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use smpp_pdu::text::{Receipt, ReceiptDate};
+use smpp_pdu::tlv::{NetworkErrorCode, TlvString};
+use smpp_pdu::{Address, DeliverSm, EsmClass, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, Tlv};
+
+/// A token bucket: `rate` requests a second, in bursts of up to one second's worth.
+/// Time comes from the caller, so it runs in virtual time in tests.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use smpp_server::Throttle;
+/// let mut t = Throttle::new(2);
+/// let now = Instant::now();
+/// assert!(t.try_take(now) && t.try_take(now));
+/// assert!(!t.try_take(now), "a third in the same instant is over the rate");
+/// assert!(t.try_take(now + Duration::from_millis(500)), "half a second later, one more");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    rate: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    /// `per_second` requests a second (at least 1).
+    pub fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second.max(1));
+        Self { rate, tokens: rate, last: None }
+    }
+
+    /// Takes one token if there is one; `false` means over the rate.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            self.tokens = (self.tokens + now.saturating_duration_since(last).as_secs_f64() * self.rate).min(self.rate);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Unique message ids: 8 lowercase hex digits (valid as a v3.3 message_id, which
+/// has room for 8 characters), from a counter that starts at a random point, so two
+/// runs of a server hand out different ids for a long while. Unique for 2^32 ids.
+///
+/// ```
+/// use smpp_server::MessageIds;
+/// let ids = MessageIds::starting_at(0xfe);
+/// assert_eq!(ids.next_id(), "000000fe");
+/// assert_eq!(ids.next_id(), "000000ff");
+/// ```
+#[derive(Debug)]
+pub struct MessageIds {
+    next: AtomicU64,
+}
+
+impl Default for MessageIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MessageIds {
+    /// A generator starting at a random point.
+    pub fn new() -> Self {
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        // A splitmix step spreads nearby seeds apart.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Self::starting_at(z ^ (z >> 31))
+    }
+
+    /// A generator whose first id is `first` (modulo 2^32).
+    pub fn starting_at(first: u64) -> Self {
+        Self { next: AtomicU64::new(first) }
+    }
+
+    /// The next id.
+    pub fn next_id(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}", n & 0xFFFF_FFFF)
+    }
+}
+
+/// A delivery receipt: the Appendix B text, plus (for v3.4 sessions only) the
+/// receipted_message_id, message_state and network_error_code TLVs.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use smpp_server::DeliveryReceipt;
+/// use smpp_server::smpp_pdu::{Address, InterfaceVersion, MessageState};
+/// let to = Address::international("447700900123").unwrap();
+/// let from = Address::international("447700900999").unwrap();
+/// let mut r = DeliveryReceipt::new("0a1b2c3d", from, to, MessageState::DELIVERED);
+/// r.text = "Hello".into();
+/// let v34 = r.to_deliver_sm(InterfaceVersion::V34);
+/// assert!(v34.esm_class.is_receipt());
+/// assert_eq!(v34.tlvs.receipted_message_id().map(|id| id.as_bytes().to_vec()), Some(b"0a1b2c3d".to_vec()));
+/// let v33 = r.to_deliver_sm(InterfaceVersion::V33);
+/// assert!(v33.tlvs.is_empty(), "no TLV for a v3.3 session");
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct DeliveryReceipt {
+    /// The message id the submit was answered with.
+    pub message_id: String,
+    /// The original submit's source (the receipt goes to it).
+    pub source: Address<21>,
+    /// The original submit's destination (the receipt comes from it).
+    pub destination: Address<21>,
+    /// The state reached.
+    pub state: MessageState,
+    /// The `err:` code (three digits in the text).
+    pub error: u16,
+    /// The network_error_code TLV (v3.4 only), if any.
+    pub network_error: Option<NetworkErrorCode>,
+    /// When the message was submitted.
+    pub submitted: SystemTime,
+    /// When it reached this state.
+    pub done: SystemTime,
+    /// The start of the message's text (the first 20 characters go in `text:`).
+    pub text: String,
+    /// `sub:` (default 1).
+    pub submitted_count: u32,
+}
+
+impl DeliveryReceipt {
+    /// A receipt for `message_id` in `state`, submitted and done now.
+    pub fn new(message_id: &str, source: Address<21>, destination: Address<21>, state: MessageState) -> Self {
+        let now = SystemTime::now();
+        Self {
+            message_id: message_id.to_owned(),
+            source,
+            destination,
+            state,
+            error: 0,
+            network_error: None,
+            submitted: now,
+            done: now,
+            text: String::new(),
+            submitted_count: 1,
+        }
+    }
+
+    /// The receipt's Appendix B fields.
+    pub fn receipt(&self) -> Receipt {
+        let mut r = Receipt::default();
+        r.id = Some(self.message_id.clone());
+        r.sub = Some(self.submitted_count);
+        r.dlvrd = Some(if self.state == MessageState::DELIVERED { self.submitted_count } else { 0 });
+        r.submit_date = ReceiptDate::parse(&receipt_date(self.submitted));
+        r.done_date = ReceiptDate::parse(&receipt_date(self.done));
+        r.state = Some(self.state);
+        r.err = Some(format!("{:03}", self.error.min(999)));
+        r.text = Some(self.text.chars().take(20).collect());
+        r
+    }
+
+    /// The deliver_sm carrying it to a session of `version`: TLVs only for v3.4.
+    pub fn to_deliver_sm(&self, version: InterfaceVersion) -> DeliverSm {
+        let mut d = DeliverSm::default();
+        // A receipt travels from the original destination to the original source.
+        d.source_addr = self.destination;
+        d.destination_addr = self.source;
+        d.esm_class = EsmClass(0x04);
+        d.registered_delivery = RegisteredDelivery::NONE;
+        let mut bytes = self.receipt().format().into_bytes();
+        bytes.truncate(254);
+        d.short_message = ShortMessage::new(bytes).unwrap_or_default();
+        if version >= InterfaceVersion::V34 {
+            if let Ok(v) = TlvString::new(self.message_id.as_str()) {
+                d.tlvs.push(Tlv::ReceiptedMessageId(v));
+            }
+            d.tlvs.push(Tlv::MessageState(self.state));
+            if let Some(e) = self.network_error {
+                d.tlvs.push(Tlv::NetworkErrorCode(e));
+            }
+        }
+        d
+    }
+}
+
+/// A time as `YYMMDDhhmm` in UTC, the receipt's date form.
+pub(crate) fn receipt_date(t: SystemTime) -> String {
+    crate::clock::format_date(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+/// A time as an absolute SMPP time in UTC, `YYMMDDhhmmss000+` (query_sm_resp's
+/// final_date).
+pub(crate) fn smpp_time(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{}{:02}000+", crate::clock::format_date(secs), secs % 60)
+}

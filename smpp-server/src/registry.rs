@@ -1,0 +1,164 @@
+//! The server's registry: every connection's task, the bound sessions by account,
+//! and the per-account state (bind count, shared throttle).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+
+use crate::blocks::Throttle;
+use crate::connection::SessionCommand;
+use crate::handler::SessionInfo;
+
+/// What one session did, counted as it goes.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) pushes: AtomicU64,
+}
+
+/// A bound session, as an administrator sees it.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct SessionSummary {
+    /// Identity, bind mode, version, peer and when it bound.
+    pub info: SessionInfo,
+    /// Requests the ESME sent since it bound.
+    pub requests: u64,
+    /// Of those, answered `ESME_RTHROTTLED` by the account's throttle.
+    pub throttled: u64,
+    /// Pushes (deliver_sm, data_sm) sent to it.
+    pub pushes: u64,
+}
+
+/// A bound session in the registry.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) info: SessionInfo,
+    pub(crate) commands: mpsc::Sender<SessionCommand>,
+    pub(crate) pushes: Arc<Semaphore>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// An account's bound sessions and shared state.
+#[derive(Debug, Default)]
+pub(crate) struct Account {
+    pub(crate) sessions: Vec<Entry>,
+    pub(crate) throttle: Option<Arc<Mutex<Throttle>>>,
+}
+
+/// A connection's task, as the registry knows it.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub(crate) commands: mpsc::Sender<SessionCommand>,
+    pub(crate) abort: tokio::task::AbortHandle,
+}
+
+/// Bound sessions by account, and the counters.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub(crate) accounts: Mutex<HashMap<String, Account>>,
+    pub(crate) connections: AtomicUsize,
+    pub(crate) next_id: AtomicU64,
+    pub(crate) round_robin: AtomicUsize,
+    pub(crate) all: Mutex<HashMap<u64, Live>>,
+    pub(crate) drained: Notify,
+    /// Set at shutdown: listeners stop, new streams are refused.
+    pub(crate) stop: watch::Sender<bool>,
+    /// The first address a listener of this server bound.
+    pub(crate) local_addr: OnceLock<SocketAddr>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            accounts: Mutex::default(),
+            connections: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            round_robin: AtomicUsize::new(0),
+            all: Mutex::default(),
+            drained: Notify::new(),
+            stop: watch::Sender::new(false),
+            local_addr: OnceLock::new(),
+        }
+    }
+}
+
+/// Why a bind could not be registered.
+#[derive(Debug)]
+pub(crate) struct TooManyBinds;
+
+impl Registry {
+    pub(crate) fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Account>> {
+        self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn all(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Live>> {
+        self.all.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets a session's task.
+    pub(crate) fn remove(&self, id: u64) {
+        self.all().remove(&id);
+    }
+
+    /// Registers a bound session if its account holds fewer than `max_binds`: the
+    /// check and the registration are one step, so concurrent binds cannot both pass
+    /// it. Returns the account's shared throttle (made with the first bind that asks
+    /// for one).
+    pub(crate) fn register(
+        &self,
+        entry: Entry,
+        max_binds: usize,
+        throttle: Option<u32>,
+    ) -> Result<Option<Arc<Mutex<Throttle>>>, TooManyBinds> {
+        let mut accounts = self.accounts();
+        let account = accounts.entry(entry.info.system_id.clone()).or_default();
+        if account.sessions.len() >= max_binds {
+            if account.sessions.is_empty() {
+                let id = entry.info.system_id.clone();
+                accounts.remove(&id);
+            }
+            return Err(TooManyBinds);
+        }
+        if account.throttle.is_none()
+            && let Some(rate) = throttle
+        {
+            account.throttle = Some(Arc::new(Mutex::new(Throttle::new(rate))));
+        }
+        account.sessions.push(entry);
+        Ok(account.throttle.clone())
+    }
+
+    /// Takes a session out of its account.
+    pub(crate) fn deregister(&self, system_id: &str, id: u64) {
+        let mut accounts = self.accounts();
+        if let Some(a) = accounts.get_mut(system_id) {
+            a.sessions.retain(|e| e.info.id != id);
+            if a.sessions.is_empty() {
+                accounts.remove(system_id);
+            }
+        }
+    }
+
+    /// Every bound session, by account then id.
+    pub(crate) fn summaries(&self, only: Option<&str>) -> Vec<SessionSummary> {
+        let accounts = self.accounts();
+        let mut out: Vec<SessionSummary> = accounts
+            .iter()
+            .filter(|(name, _)| only.is_none_or(|o| o == name.as_str()))
+            .flat_map(|(_, a)| a.sessions.iter())
+            .map(|e| SessionSummary {
+                info: e.info.clone(),
+                requests: e.counters.requests.load(Ordering::Relaxed),
+                throttled: e.counters.throttled.load(Ordering::Relaxed),
+                pushes: e.counters.pushes.load(Ordering::Relaxed),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.info.system_id, a.info.id).cmp(&(&b.info.system_id, b.info.id)));
+        out
+    }
+}
