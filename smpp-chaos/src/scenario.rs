@@ -100,21 +100,21 @@ pub async fn run(p: Params) -> Result<Report, String> {
     tracing::info!(seed = p.seed, ?faults, "chaos run");
     let smsc = FaultSmsc::new(rng.next_u64(), faults, "user", "secret");
 
-    let mut config = ClientConfig::new("chaos", 0, "user", "secret");
-    let mut reconnect = Reconnect::default();
-    reconnect.initial = Duration::from_millis(100);
-    reconnect.max = Duration::from_secs(2);
-    reconnect.down_wait = Duration::from_secs(120);
-    let mut retry = ThrottleRetry::default();
-    retry.deadline = Duration::from_secs(120);
+    let reconnect = Reconnect::default()
+        .initial(Duration::from_millis(100))
+        .max(Duration::from_secs(2))
+        .down_wait(Duration::from_secs(120));
+    let retry = ThrottleRetry::default().deadline(Duration::from_secs(120));
     // A write timeout shorter than the longest stall: some stalls end the connection.
-    config
+    let config = ClientConfig::new("chaos", 0, "user", "secret")
         .reconnect(Some(reconnect))
         .window(10)
         .incoming_capacity(64)
         .retry_throttled(Some(retry))
-        .write_timeout(Some(Duration::from_secs(3)));
-    config.session().response_timeout(Some(Duration::from_secs(5)));
+        .write_timeout(Some(Duration::from_secs(3)))
+        .with_session(|s| {
+            s.response_timeout(Some(Duration::from_secs(5)));
+        });
     let (pool, incomings) = Pool::connect_via(config, smsc.connector(), p.binds)
         .await
         .map_err(|e| format!("seed {}: the pool did not bind: {e}", p.seed))?;

@@ -61,8 +61,7 @@ async fn a_generic_nack_with_status_0_is_reported_refused() {
 #[tokio::test(start_paused = true)]
 async fn two_thousand_submits_against_30_percent_throttling_all_get_through() {
     let smsc = FaultSmsc::new(7, SmscFaults { throttle: 0.3, ..SmscFaults::none() }, "user", "secret");
-    let mut c = config();
-    c.window(100);
+    let c = config().window(100);
     let (client, _incoming) = Client::connect_via(c, smsc.connector()).await.unwrap();
     assert!(submit_all(&client, 2000).await.iter().all(Result::is_ok));
     let stats = client.stats();
@@ -77,8 +76,7 @@ async fn a_crash_mid_window_tells_unknown_from_never_sent() {
     // 500 answered, 50 accepted in silence, then the connection drops.
     let faults = SmscFaults { silent_after: Some(500), reset_at: Some(550), ..SmscFaults::none() };
     let smsc = FaultSmsc::new(3, faults, "user", "secret");
-    let mut c = config();
-    c.window(50);
+    let c = config().window(50);
     let (client, _incoming) = Client::connect_via(c, smsc.connector()).await.unwrap();
     let (mut ok, mut unknown, mut never) = (0, 0, 0);
     for r in submit_all(&client, 2000).await {
@@ -97,9 +95,9 @@ async fn a_crash_mid_window_tells_unknown_from_never_sent() {
 async fn with_reconnection_the_never_sent_wait_for_the_next_link() {
     let faults = SmscFaults { silent_after: Some(500), reset_at: Some(550), ..SmscFaults::none() };
     let smsc = FaultSmsc::new(3, faults, "user", "secret");
-    let mut c = config();
-    c.window(50).reconnect(Some(smpp_client::Reconnect::default()));
-    c.session().response_timeout(Some(Duration::from_secs(5)));
+    let c = config().window(50).reconnect(Some(smpp_client::Reconnect::default())).with_session(|s| {
+        s.response_timeout(Some(Duration::from_secs(5)));
+    });
     let (client, _incoming) = Client::connect_via(c, smsc.connector()).await.unwrap();
     // The SMSC recovers after its crash.
     let recovering = smsc.clone();

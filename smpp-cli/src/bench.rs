@@ -69,12 +69,11 @@ impl Fates {
 }
 
 pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode> {
-    let (mut config, _sim) = crate::target(&connection, SimulatorConfig::default()).await?;
-    config.window(args.window.max(1));
-    config.bind_mode(smpp_client::BindMode::Transmitter);
-    if let Some(rate) = args.rate {
-        config.rate_limit(Some(rate / args.binds.max(1) as f64));
-    }
+    let (config, _sim) = crate::target(&connection, SimulatorConfig::default()).await?;
+    let config = config
+        .window(args.window.max(1))
+        .bind_mode(smpp_client::BindMode::Transmitter)
+        .rate_limit(args.rate.map(|rate| rate / args.binds.max(1) as f64));
     let mut clients = Vec::new();
     for _ in 0..args.binds.max(1) {
         let (c, _incoming) = Client::connect(config.clone()).await.map_err(|e| crate::explain(&e))?;

@@ -119,11 +119,11 @@ impl ConnectionArgs {
 impl Connection {
     /// The client configuration for `host:port`.
     pub(crate) fn client_config(&self, host: &str, port: u16) -> ClientConfig {
-        let mut c = ClientConfig::new(host, port, &self.system_id, &self.password);
-        c.bind_mode(self.bind).system_type(&self.system_type).interface_version(self.version).busy_poll(self.busy_poll);
-        if self.tls {
-            c.tls(Some(TlsOptions::default()));
-        }
-        c
+        ClientConfig::new(host, port, &self.system_id, &self.password)
+            .bind_mode(self.bind)
+            .system_type(&self.system_type)
+            .interface_version(self.version)
+            .busy_poll(self.busy_poll)
+            .tls(self.tls.then(TlsOptions::default))
     }
 }

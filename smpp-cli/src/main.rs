@@ -301,7 +301,7 @@ async fn listen(connection: Connection, args: ListenArgs) -> Res<ExitCode> {
     sim.mo_every = Some(Duration::from_secs(1));
     let (mut config, _sim) = target(&connection, sim).await?;
     if connection.bind_given.is_none() {
-        config.bind_mode(smpp_client::BindMode::Receiver);
+        config = config.bind_mode(smpp_client::BindMode::Receiver);
     }
     let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
     eprintln!("bound; waiting for messages (Ctrl-C to stop)");

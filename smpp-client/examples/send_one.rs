@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use smpp_tokio::{Handler, drive, now};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, RegisteredDelivery, ShortMessage, SubmitSm, SubmitSmResp,
 };
 use smpp_client::{Client, ClientConfig, Event, InboundMessage, Request, Session, SessionConfig};
+use smpp_tokio::{Handler, drive, now};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,6 +66,7 @@ struct Tiny;
 
 impl Handler for Tiny {
     type Command = ();
+    type Token = ();
 
     fn on_command(&mut self, _: Instant, _: &mut Session, (): ()) {}
 

@@ -1,11 +1,18 @@
 //! [`ClientConfig`]: where to connect, how to bind, and how the client behaves.
 
+use std::fmt;
 use std::time::Duration;
 
 use smpp_pdu::{Address, InterfaceVersion};
 use smpp_session::{BindMode, SessionConfig};
 
-/// TLS options (rustls).
+/// TLS options (rustls), built in one expression:
+///
+/// ```
+/// use smpp_client::{ClientConfig, TlsOptions};
+/// let tls = TlsOptions::default().server_name("smsc.example.com");
+/// let config = ClientConfig::new("10.0.0.1", 3550, "smppclient1", "password").tls(Some(tls));
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, Default)]
 pub struct TlsOptions {
@@ -16,7 +23,30 @@ pub struct TlsOptions {
     pub server_name: Option<String>,
 }
 
+impl TlsOptions {
+    /// Trust these PEM certificates instead of the public web roots.
+    #[must_use = "a builder method returns the changed options"]
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Check the certificate against this name instead of the host.
+    #[must_use = "a builder method returns the changed options"]
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+}
+
 /// Reconnection with exponential back-off and jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// use smpp_client::{ClientConfig, Reconnect};
+/// let reconnect = Reconnect::default().max(Duration::from_secs(10)).down_wait(Duration::from_secs(5));
+/// let config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password").reconnect(Some(reconnect));
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct Reconnect {
@@ -35,16 +65,37 @@ impl Default for Reconnect {
     }
 }
 
+impl Reconnect {
+    /// The first delay.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn initial(mut self, delay: Duration) -> Self {
+        self.initial = delay;
+        self
+    }
+
+    /// The longest delay.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn max(mut self, delay: Duration) -> Self {
+        self.max = delay;
+        self
+    }
+
+    /// How long a request waits for the link to come back.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn down_wait(mut self, wait: Duration) -> Self {
+        self.down_wait = wait;
+        self
+    }
+}
+
 /// Retrying requests the SMSC throttled. `ESME_RTHROTTLED` and `ESME_RMSGQFUL` mean
 /// "not accepted", so sending the same request again cannot duplicate it.
 ///
 /// ```
 /// use std::time::Duration;
 /// use smpp_client::{ClientConfig, ThrottleRetry};
-/// let mut retry = ThrottleRetry::default();
-/// retry.deadline = Duration::from_secs(10);
-/// let mut config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password");
-/// config.retry_throttled(Some(retry));
+/// let retry = ThrottleRetry::default().deadline(Duration::from_secs(10));
+/// let config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password").retry_throttled(Some(retry));
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
@@ -68,15 +119,48 @@ impl Default for ThrottleRetry {
     }
 }
 
+impl ThrottleRetry {
+    /// How long after the first throttle answer retrying stops.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Whether the send rate adapts to throttle answers.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// The lowest adaptive rate, in requests a second.
+    #[must_use = "a builder method returns the changed policy"]
+    pub fn min_rate(mut self, per_second: f64) -> Self {
+        self.min_rate = per_second;
+        self
+    }
+}
+
 /// How to reach and bind to an SMSC. The defaults work against the platform this
 /// stack serves: system_type `smpp`, interface_version 0x34, enquire_link every 60 s.
 ///
+/// Built in one expression; each setter takes the configuration and returns it:
+///
 /// ```
+/// use std::time::Duration;
 /// use smpp_client::{ClientConfig, BindMode};
-/// let mut config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password");
-/// config.bind_mode(BindMode::Transmitter).window(100).rate_limit(Some(50.0));
+/// let config = ClientConfig::new("127.0.0.1", 2775, "smppclient1", "password")
+///     .bind_mode(BindMode::Transmitter)
+///     .window(100)
+///     .rate_limit(Some(50.0))
+///     .with_session(|s| {
+///         s.enquire_link_interval(Some(Duration::from_secs(30)));
+///     });
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output never shows the password.
+#[derive(Clone)]
 pub struct ClientConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -88,7 +172,6 @@ pub struct ClientConfig {
     pub(crate) tls: Option<TlsOptions>,
     pub(crate) connect_timeout: Duration,
     pub(crate) session: SessionConfig,
-    pub(crate) window: usize,
     pub(crate) auto_ack: bool,
     pub(crate) rate_limit: Option<f64>,
     pub(crate) reconnect: Option<Reconnect>,
@@ -112,7 +195,6 @@ impl ClientConfig {
             tls: None,
             connect_timeout: Duration::from_secs(10),
             session: SessionConfig::default(),
-            window: 10,
             auto_ack: true,
             rate_limit: None,
             reconnect: None,
@@ -126,7 +208,8 @@ impl ClientConfig {
     /// Keep polling the connection for this long after each burst of activity instead
     /// of sleeping (default `None`): lower latency for a busy CPU. See
     /// [`DriverConfig::busy_poll`](smpp_tokio::DriverConfig::busy_poll).
-    pub fn busy_poll(&mut self, spin: Option<Duration>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn busy_poll(mut self, spin: Option<Duration>) -> Self {
         self.driver.busy_poll = spin;
         self
     }
@@ -134,7 +217,8 @@ impl ClientConfig {
     /// How long output may wait for an SMSC that reads none of it before the
     /// connection is closed (default 60 s; `None`: for ever). See
     /// [`DriverConfig::write_timeout`](smpp_tokio::DriverConfig::write_timeout).
-    pub fn write_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.driver.write_timeout = timeout;
         self
     }
@@ -142,7 +226,8 @@ impl ClientConfig {
     /// Whether and how requests throttled by the SMSC (`ESME_RTHROTTLED`,
     /// `ESME_RMSGQFUL`) are sent again (default: retried for up to 60 s under a rate
     /// that adapts; `None`: the caller gets the status at once).
-    pub fn retry_throttled(&mut self, retry: Option<ThrottleRetry>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn retry_throttled(mut self, retry: Option<ThrottleRetry>) -> Self {
         self.retry = retry;
         self
     }
@@ -153,89 +238,155 @@ impl ClientConfig {
     }
 
     /// Transmitter, receiver or transceiver (default transceiver).
-    pub fn bind_mode(&mut self, mode: BindMode) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn bind_mode(mut self, mode: BindMode) -> Self {
         self.mode = mode;
         self
     }
 
     /// `system_type` (default `smpp`).
-    pub fn system_type(&mut self, system_type: &str) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn system_type(mut self, system_type: &str) -> Self {
         self.system_type = system_type.to_owned();
         self
     }
 
     /// `interface_version` (default 0x34; 0x33 for a v3.3 SMSC, which gets no TLVs).
-    pub fn interface_version(&mut self, version: InterfaceVersion) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn interface_version(mut self, version: InterfaceVersion) -> Self {
         self.session.interface_version(version);
         self
     }
 
     /// `addr_ton`, `addr_npi` and `address_range`.
-    pub fn address_range(&mut self, range: Address<41>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn address_range(mut self, range: Address<41>) -> Self {
         self.address_range = range;
         self
     }
 
     /// Connect over TLS.
-    pub fn tls(&mut self, tls: Option<TlsOptions>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn tls(mut self, tls: Option<TlsOptions>) -> Self {
         self.tls = tls;
         self
     }
 
     /// How long the TCP (and TLS) connection may take (default 10 s).
-    pub fn connect_timeout(&mut self, timeout: Duration) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long to wait for the bind response (default 10 s).
-    pub fn bind_timeout(&mut self, timeout: Duration) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn bind_timeout(mut self, timeout: Duration) -> Self {
         self.bind_timeout = timeout;
         self.session.bind_timeout(Some(timeout));
         self
     }
 
-    /// Requests in flight at once (default 10). Past it, requests wait.
-    pub fn window(&mut self, window: usize) -> &mut Self {
-        self.window = window.max(1);
-        self.session.window(self.window);
+    /// Requests in flight at once (default 10). Past it, requests wait. The same
+    /// setting as `session().window(n)`: the session's window is the only one.
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn window(mut self, window: usize) -> Self {
+        self.session.window(window);
         self
     }
 
     /// Whether inbound deliver_sm and data_sm are answered `ESME_ROK` by the client
     /// (default), or left to the application ([`Inbound::respond`](crate::Inbound::respond)).
-    pub fn auto_ack(&mut self, auto: bool) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn auto_ack(mut self, auto: bool) -> Self {
         self.auto_ack = auto;
         self
     }
 
     /// A client-side limit in requests per second for this bind (default none).
-    pub fn rate_limit(&mut self, per_second: Option<f64>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn rate_limit(mut self, per_second: Option<f64>) -> Self {
         self.rate_limit = per_second.filter(|r| *r > 0.0);
         self
     }
 
     /// Rebind automatically after the link is lost (default off). The first connection
     /// follows the same policy: see [`Client::connect`](crate::Client::connect).
-    pub fn reconnect(&mut self, reconnect: Option<Reconnect>) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn reconnect(mut self, reconnect: Option<Reconnect>) -> Self {
         self.reconnect = reconnect;
         self
     }
 
     /// Inbound messages buffered for the application (default 1024). Past it, the
     /// SMSC is answered `ESME_RX_T_APPN` and retries later: nothing is dropped.
-    pub fn incoming_capacity(&mut self, capacity: usize) -> &mut Self {
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn incoming_capacity(mut self, capacity: usize) -> Self {
         self.incoming_capacity = capacity.max(1);
         self
     }
 
-    /// The session's timers and limits (enquire_link, inactivity, response timeout...).
+    /// The session's timers and limits (enquire_link, inactivity, response timeout...),
+    /// to change in place. [`with_session`](Self::with_session) does the same in a chain.
     pub fn session(&mut self) -> &mut SessionConfig {
         &mut self.session
+    }
+
+    /// Changes the session's timers and limits (enquire_link, inactivity, response
+    /// timeout...) within a chain of setters.
+    #[must_use = "a setter returns the changed configuration"]
+    pub fn with_session(mut self, f: impl FnOnce(&mut SessionConfig)) -> Self {
+        f(&mut self.session);
+        self
     }
 
     /// `host:port`.
     pub fn addr(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    /// Every field but the password, which shows as `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            host,
+            port,
+            mode,
+            system_id,
+            password: _,
+            system_type,
+            address_range,
+            tls,
+            connect_timeout,
+            session,
+            auto_ack,
+            rate_limit,
+            reconnect,
+            incoming_capacity,
+            bind_timeout,
+            driver,
+            retry,
+        } = self;
+        f.debug_struct("ClientConfig")
+            .field("host", host)
+            .field("port", port)
+            .field("mode", mode)
+            .field("system_id", system_id)
+            .field("password", &format_args!("***"))
+            .field("system_type", system_type)
+            .field("address_range", address_range)
+            .field("tls", tls)
+            .field("connect_timeout", connect_timeout)
+            .field("session", session)
+            .field("auto_ack", auto_ack)
+            .field("rate_limit", rate_limit)
+            .field("reconnect", reconnect)
+            .field("incoming_capacity", incoming_capacity)
+            .field("bind_timeout", bind_timeout)
+            .field("driver", driver)
+            .field("retry", retry)
+            .finish()
     }
 }

@@ -3,7 +3,8 @@
 //! Each connection runs one sans-IO [`Session`] on the [`smpp_tokio`] driver (over
 //! TCP, TLS, or any `AsyncRead + AsyncWrite` you bring). [`Client`] is the ESME on top: connect and bind in one call, many concurrent
 //! requests sharing the window (waiting for room by default), inbound deliver_sm and
-//! data_sm as a stream ([`Incoming`]) with delivery receipts recognised, an optional
+//! data_sm as a stream ([`Incoming`], a `futures::Stream`; [`MergedIncoming`] for
+//! several binds) with delivery receipts recognised, an optional
 //! rate limit, optional reconnection with back-off, and [`Pool`]s of binds.
 //!
 //! What it is **not**: it does not encode text or split long messages (see the codec's
@@ -38,13 +39,14 @@
 mod client;
 mod config;
 mod error;
+mod merged;
 mod tls;
 
 pub use smpp_pdu;
 pub use smpp_session;
+pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session, SessionConfig};
 pub use smpp_tokio;
 pub use smpp_tokio::DriverConfig;
-pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session, SessionConfig};
 
 pub use client::{
     BoxStream, Client, ClientStats, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkState, Pool,
@@ -52,3 +54,4 @@ pub use client::{
 };
 pub use config::{ClientConfig, Reconnect, ThrottleRetry, TlsOptions};
 pub use error::{ClientError, Fate, RequestError};
+pub use merged::MergedIncoming;

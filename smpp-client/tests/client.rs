@@ -26,8 +26,7 @@ async fn connected(config: ClientConfig, delay: Option<Duration>) -> (Client, sm
 #[tokio::test(start_paused = true)]
 async fn binds_with_the_configured_mode() {
     for mode in [BindMode::Transmitter, BindMode::Receiver, BindMode::Transceiver] {
-        let mut c = config();
-        c.bind_mode(mode);
+        let c = config().bind_mode(mode);
         let (client, _incoming, smsc) = connected(c, None).await;
         assert!(matches!(client.link_state(), LinkState::Up { mode: m, .. } if m == mode));
         assert_eq!(smsc.log.lock().unwrap().binds, 1);
@@ -46,8 +45,7 @@ async fn a_refused_bind_names_the_status() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_submits_share_the_window_and_each_gets_its_id() {
-    let mut c = config();
-    c.window(10);
+    let c = config().window(10);
     let (client, _incoming, smsc) = connected(c, Some(Duration::from_millis(50))).await;
     let tasks: Vec<_> = (0..100)
         .map(|k| {
@@ -69,8 +67,7 @@ async fn concurrent_submits_share_the_window_and_each_gets_its_id() {
 
 #[tokio::test(start_paused = true)]
 async fn try_submit_returns_at_once_when_the_window_is_full() {
-    let mut c = config();
-    c.window(2);
+    let c = config().window(2);
     let (client, _incoming, _smsc) = connected(c, Some(Duration::from_secs(1))).await;
     let a = tokio::spawn({
         let client = client.clone();
@@ -92,8 +89,7 @@ async fn try_submit_returns_at_once_when_the_window_is_full() {
 #[tokio::test(start_paused = true)]
 async fn every_submit_resolves_to_exactly_one_outcome() {
     // Throttle answers reported at once (retries are tested on their own).
-    let mut c = config();
-    c.retry_throttled(None);
+    let c = config().retry_throttled(None);
     let (client, _incoming, smsc) = connected(c, None).await;
     assert!(client.submit(sm("447700900123", "ok")).await.is_ok());
     assert_eq!(client.submit(sm("0", "x")).await, Err(RequestError::Status(CommandStatus::ESME_RINVDSTADR)));
@@ -145,8 +141,7 @@ async fn inbound_messages_are_acknowledged_and_receipts_recognised() {
 
 #[tokio::test(start_paused = true)]
 async fn manual_ack_lets_the_application_answer_with_any_status() {
-    let mut c = config();
-    c.auto_ack(false);
+    let c = config().auto_ack(false);
     let (_client, mut incoming, smsc) = connected(c, None).await;
     let ack = tokio::spawn({
         let commands = smsc.commands.clone();
@@ -168,8 +163,7 @@ async fn manual_ack_lets_the_application_answer_with_any_status() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_inbound_queue_asks_the_smsc_to_retry() {
-    let mut c = config();
-    c.incoming_capacity(1);
+    let c = config().incoming_capacity(1);
     let (_client, mut incoming, smsc) = connected(c, None).await;
     assert_eq!(smsc.deliver(mo("1")).await, CommandStatus::ESME_ROK);
     assert_eq!(smsc.deliver(mo("2")).await, CommandStatus::ESME_RX_T_APPN);
@@ -179,8 +173,7 @@ async fn a_full_inbound_queue_asks_the_smsc_to_retry() {
 
 #[tokio::test(start_paused = true)]
 async fn the_rate_limit_spaces_requests() {
-    let mut c = config();
-    c.rate_limit(Some(10.0)).window(100);
+    let c = config().rate_limit(Some(10.0)).window(100);
     let (client, _incoming, _smsc) = connected(c, None).await;
     let start = tokio::time::Instant::now();
     for k in 0..21 {
@@ -224,8 +217,7 @@ async fn unbind_drains_requests_in_flight() {
 async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     let smscs = Arc::new(std::sync::Mutex::new(Vec::new()));
     let refuse = Arc::new(AtomicUsize::new(0));
-    let mut c = config();
-    c.reconnect(Some(Reconnect::default()));
+    let c = config().reconnect(Some(Reconnect::default()));
     let (client, _incoming) =
         Client::connect_via(c, common::connector(smscs.clone(), refuse.clone(), "secret")).await.unwrap();
     assert!(client.submit(sm("1", "first")).await.is_ok());
@@ -247,10 +239,7 @@ async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
 async fn requests_fail_clearly_when_the_link_stays_down() {
     let smscs = Arc::new(std::sync::Mutex::new(Vec::new()));
     let refuse = Arc::new(AtomicUsize::new(0));
-    let mut c = config();
-    let mut r = Reconnect::default();
-    r.down_wait = Duration::from_secs(5);
-    c.reconnect(Some(r));
+    let c = config().reconnect(Some(Reconnect::default().down_wait(Duration::from_secs(5))));
     let (client, _incoming) =
         Client::connect_via(c, common::connector(smscs.clone(), refuse.clone(), "secret")).await.unwrap();
     refuse.store(1000, Ordering::SeqCst);
@@ -295,8 +284,7 @@ async fn a_connect_to_a_closed_port_names_the_address_and_the_os_error() {
 #[tokio::test(start_paused = true)]
 async fn a_bind_without_answer_times_out() {
     let (a, _silent) = duplex(1 << 16);
-    let mut c = config();
-    c.bind_timeout(Duration::from_secs(7));
+    let c = config().bind_timeout(Duration::from_secs(7));
     let start = tokio::time::Instant::now();
     let err = Client::connect_with(c, a).await.unwrap_err();
     assert!(matches!(err, ClientError::BindTimeout(d) if d == Duration::from_secs(7)), "{err:?}");
@@ -306,8 +294,7 @@ async fn a_bind_without_answer_times_out() {
 #[tokio::test(start_paused = true)]
 async fn interface_version_0x33_is_selectable_and_gets_no_tlvs() {
     use smpp_client::smpp_pdu::{InterfaceVersion, Tlv};
-    let mut c = config();
-    c.interface_version(InterfaceVersion::V33).bind_mode(BindMode::Transmitter);
+    let c = config().interface_version(InterfaceVersion::V33).bind_mode(BindMode::Transmitter);
     let (client, _incoming, _smsc) = connected(c, None).await;
     assert!(matches!(client.link_state(), LinkState::Up { version: InterfaceVersion::V33, .. }));
     let mut with_tlv = sm("1", "x");

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::TestSmsc;
-use smpp_tokio::{DriverConfig, Handler, drive_with, now};
 use smpp_client::smpp_pdu::{
     Address, Bind, Body, CommandStatus, DeliverSm, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, frame_len,
 };
 use smpp_client::{Client, ClientConfig, Event, Request, Session, SessionConfig};
+use smpp_tokio::{DriverConfig, Handler, drive_with, now};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, duplex};
 use tokio::sync::mpsc;
 
@@ -30,8 +30,7 @@ fn sm(text: &str) -> SubmitSm {
 async fn a_busy_polling_client_gets_its_answers_and_still_sleeps_when_idle() {
     let (a, b) = duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
-    let mut config = ClientConfig::new("test", 0, "user", "secret");
-    config.busy_poll(Some(Duration::from_micros(50)));
+    let config = ClientConfig::new("test", 0, "user", "secret").busy_poll(Some(Duration::from_micros(50)));
     let (client, _incoming) = Client::connect_with(config, a).await.expect("bind");
     for k in 0..20 {
         client.submit(sm(&format!("m{k}"))).await.expect("submit");
@@ -89,6 +88,7 @@ struct Answering;
 
 impl Handler for Answering {
     type Command = ();
+    type Token = ();
     fn on_command(&mut self, _: Instant, _: &mut Session, (): ()) {}
     fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
         match event {
@@ -155,9 +155,12 @@ async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout_and_reques
     use smpp_client::{CloseReason, LinkState, RequestError};
     // A 4 KiB pipe: a few submits of 250 octets fill it.
     let (ours, mut peer) = duplex(4096);
-    let mut config = ClientConfig::new("test", 0, "user", "secret");
-    config.window(50).write_timeout(Some(Duration::from_secs(20)));
-    config.session().response_timeout(None).enquire_link_interval(None);
+    let config = ClientConfig::new("test", 0, "user", "secret")
+        .window(50)
+        .write_timeout(Some(Duration::from_secs(20)))
+        .with_session(|s| {
+            s.response_timeout(None).enquire_link_interval(None);
+        });
     let (client, _incoming) =
         tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
     let start = tokio::time::Instant::now();
@@ -235,9 +238,12 @@ async fn an_io_error_closes_with_its_own_reason() {
 async fn requests_queued_behind_a_blocked_write_are_never_sent_not_timed_out() {
     use smpp_client::{CloseReason, Fate, RequestError};
     let (ours, mut peer) = duplex(4096);
-    let mut config = ClientConfig::new("test", 0, "user", "secret");
-    config.window(50).write_timeout(Some(Duration::from_secs(20)));
-    config.session().response_timeout(Some(Duration::from_secs(5))).enquire_link_interval(None);
+    let config = ClientConfig::new("test", 0, "user", "secret")
+        .window(50)
+        .write_timeout(Some(Duration::from_secs(20)))
+        .with_session(|s| {
+            s.response_timeout(Some(Duration::from_secs(5))).enquire_link_interval(None);
+        });
     let (client, _incoming) =
         tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
     let submit = |k: usize| {
@@ -261,9 +267,9 @@ async fn requests_queued_behind_a_blocked_write_are_never_sent_not_timed_out() {
 #[tokio::test(start_paused = true)]
 async fn input_is_still_read_while_output_waits() {
     let (ours, mut peer) = duplex(4096);
-    let mut config = ClientConfig::new("test", 0, "user", "secret");
-    config.window(50);
-    config.session().response_timeout(None).enquire_link_interval(None);
+    let config = ClientConfig::new("test", 0, "user", "secret").window(50).with_session(|s| {
+        s.response_timeout(None).enquire_link_interval(None);
+    });
     let (client, mut incoming) =
         tokio::join!(Client::connect_with(config, ours), bind_then_stop_reading(&mut peer)).0.unwrap();
     for k in 0..20 {

@@ -34,9 +34,9 @@ async fn our_client_against_node_smpp() {
     let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
     let port: u16 = first.strip_prefix("LISTENING ").expect("LISTENING line").parse().unwrap();
 
-    let mut config = ClientConfig::new("127.0.0.1", port, "test", "secret");
-    config.window(10);
-    config.session().enquire_link_interval(Some(Duration::from_millis(500)));
+    let config = ClientConfig::new("127.0.0.1", port, "test", "secret").window(10).with_session(|s| {
+        s.enquire_link_interval(Some(Duration::from_millis(500)));
+    });
     let (client, mut incoming) = Client::connect(config).await.expect("bind to node-smpp");
 
     let tasks: Vec<_> = (0..1000)

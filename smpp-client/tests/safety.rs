@@ -22,11 +22,7 @@ use smpp_client::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
 
 fn reconnecting() -> ClientConfig {
-    let mut c = config();
-    let mut r = Reconnect::default();
-    r.initial = Duration::from_secs(1);
-    c.reconnect(Some(r));
-    c
+    config().reconnect(Some(Reconnect::default().initial(Duration::from_secs(1))))
 }
 
 /// The parts of a long GSM text, as deliver_sm.
@@ -48,8 +44,7 @@ fn long_mo(text: &str, reference: u16) -> Vec<DeliverSm> {
 #[tokio::test(start_paused = true)]
 async fn a_manual_ack_from_an_earlier_connection_is_refused_and_never_reaches_the_new_one() {
     let smscs = Arc::new(Mutex::new(Vec::new()));
-    let mut c = reconnecting();
-    c.auto_ack(false);
+    let c = reconnecting().auto_ack(false);
     let (client, mut incoming) =
         Client::connect_via(c, connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret")).await.unwrap();
     let first = smscs.lock().unwrap()[0].commands.clone();
@@ -77,8 +72,7 @@ async fn a_manual_ack_from_an_earlier_connection_is_refused_and_never_reaches_th
 #[tokio::test(start_paused = true)]
 async fn a_successful_deliver_sm_resp_carries_a_message_id_in_manual_and_auto_ack() {
     for auto in [true, false] {
-        let mut c = config();
-        c.auto_ack(auto);
+        let c = config().auto_ack(auto);
         let (a, b) = duplex(1 << 16);
         let smsc = TestSmsc::spawn(b, None);
         let (_client, mut incoming) = Client::connect_with(c, a).await.unwrap();
@@ -102,8 +96,7 @@ async fn a_successful_deliver_sm_resp_carries_a_message_id_in_manual_and_auto_ac
 #[tokio::test(start_paused = true)]
 async fn three_hundred_manual_acks_in_a_burst_all_reach_the_smsc() {
     let (near, mut far) = duplex(1 << 20);
-    let mut c = config();
-    c.auto_ack(false).window(1).incoming_capacity(1000);
+    let c = config().auto_ack(false).window(1).incoming_capacity(1000);
     let (client, inbox) = tokio::join!(Client::connect_with(c, near), accept_bind(&mut far));
     let (_client, mut incoming) = client.unwrap();
     let mut inbox = inbox;
@@ -226,8 +219,7 @@ async fn a_part_with_an_impossible_number_is_delivered_as_it_is() {
 
 #[tokio::test(start_paused = true)]
 async fn in_manual_ack_each_part_is_answered_then_the_whole_message_follows() {
-    let mut c = config();
-    c.auto_ack(false);
+    let c = config().auto_ack(false);
     let (a, b) = duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
     let (_client, mut incoming) = Client::connect_with(c, a).await.unwrap();
@@ -338,10 +330,7 @@ async fn with_incoming_dropped_messages_are_left_with_the_smsc() {
 
 #[tokio::test(start_paused = true)]
 async fn a_throttled_submit_is_retried_until_the_deadline_then_reported() {
-    let mut c = config();
-    let mut retry = ThrottleRetry::default();
-    retry.deadline = Duration::from_secs(5);
-    c.retry_throttled(Some(retry));
+    let c = config().retry_throttled(Some(ThrottleRetry::default().deadline(Duration::from_secs(5))));
     let (a, b) = duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
     let (client, _incoming) = Client::connect_with(c, a).await.unwrap();
@@ -357,8 +346,7 @@ async fn a_throttled_submit_is_retried_until_the_deadline_then_reported() {
     assert!(stats.adaptive_rate.is_some(), "the rate came down");
 
     // Off: the status at once.
-    let mut c = config();
-    c.retry_throttled(None);
+    let c = config().retry_throttled(None);
     let (a, b) = duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
     let (client, _incoming) = Client::connect_with(c, a).await.unwrap();
@@ -413,8 +401,7 @@ async fn a_failed_part_returns_the_ids_of_the_parts_accepted_before_it() {
 #[tokio::test(start_paused = true)]
 async fn a_v33_transceiver_binds_a_transmitter_and_a_receiver() {
     let smscs = Arc::new(Mutex::new(Vec::new()));
-    let mut c = config();
-    c.interface_version(InterfaceVersion::V33);
+    let c = config().interface_version(InterfaceVersion::V33);
     let (client, mut incoming) =
         Client::connect_via(c, connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret")).await.unwrap();
     assert!(matches!(client.link_state(), LinkState::Up { mode: BindMode::Transmitter, .. }));
@@ -439,8 +426,7 @@ async fn a_v33_transceiver_binds_a_transmitter_and_a_receiver() {
 async fn requests_in_flight_are_unknown_and_the_rest_never_sent() {
     let (a, b) = duplex(1 << 16);
     let smsc = TestSmsc::spawn(b, None);
-    let mut c = config();
-    c.window(5);
+    let c = config().window(5);
     let (client, _incoming) = Client::connect_with(c, a).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|k| {
@@ -481,8 +467,7 @@ async fn parts_held_when_the_client_stops_are_handed_over() {
 #[tokio::test(start_paused = true)]
 async fn held_manual_acks_never_block_requests_or_unbind() {
     let (near, mut far) = duplex(1 << 20);
-    let mut c = config();
-    c.auto_ack(false).window(10).incoming_capacity(10);
+    let c = config().auto_ack(false).window(10).incoming_capacity(10);
     let (client, mut inbox) = tokio::join!(Client::connect_with(c, near), accept_bind(&mut far));
     let (client, mut incoming) = client.unwrap();
     // The application takes 200 messages as they come and holds them unanswered...
@@ -522,10 +507,7 @@ async fn held_manual_acks_never_block_requests_or_unbind() {
 
 #[tokio::test(start_paused = true)]
 async fn many_callers_against_an_smsc_that_always_throttles_all_stop_at_the_deadline() {
-    let mut c = config();
-    let mut retry = ThrottleRetry::default();
-    retry.deadline = Duration::from_secs(3);
-    c.window(50).retry_throttled(Some(retry));
+    let c = config().window(50).retry_throttled(Some(ThrottleRetry::default().deadline(Duration::from_secs(3))));
     let (a, b) = duplex(1 << 16);
     let _smsc = TestSmsc::spawn(b, None);
     let (client, _incoming) = Client::connect_with(c, a).await.unwrap();

@@ -47,11 +47,8 @@ async fn tls_smsc() -> (u16, String) {
 #[tokio::test]
 async fn binds_and_submits_over_tls_with_a_custom_ca() {
     let (port, ca) = tls_smsc().await;
-    let mut config = ClientConfig::new("127.0.0.1", port, "user", "secret");
-    let mut tls = TlsOptions::default();
-    tls.ca_pem = Some(ca.into_bytes());
-    tls.server_name = Some("localhost".into());
-    config.tls(Some(tls));
+    let tls = TlsOptions::default().ca_pem(ca).server_name("localhost");
+    let config = ClientConfig::new("127.0.0.1", port, "user", "secret").tls(Some(tls));
     let (client, _incoming) = Client::connect(config).await.expect("TLS bind");
     let mut sm = SubmitSm::default();
     sm.destination_addr = Address::international("447700900123").unwrap();
@@ -62,10 +59,8 @@ async fn binds_and_submits_over_tls_with_a_custom_ca() {
 #[tokio::test]
 async fn an_untrusted_certificate_is_a_tls_error() {
     let (port, _ca) = tls_smsc().await;
-    let mut config = ClientConfig::new("127.0.0.1", port, "user", "secret");
-    let mut tls = TlsOptions::default();
-    tls.server_name = Some("localhost".into());
-    config.tls(Some(tls));
+    let tls = TlsOptions::default().server_name("localhost");
+    let config = ClientConfig::new("127.0.0.1", port, "user", "secret").tls(Some(tls));
     let err = Client::connect(config).await.unwrap_err();
     assert!(matches!(err, ClientError::Tls { .. }), "{err:?}");
 }

@@ -1,7 +1,7 @@
 //! One connection's [`Handler`]: routes session events to the waiting requests and to
 //! the inbound stream, and carries out the commands of the [`Client`](super::Client).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,8 +13,8 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 
 use super::inbound::{Inbound, InboundMessage, PartInfo, Responder};
 use super::{LinkState, Shared};
-use smpp_tokio::Handler;
 use crate::error::ClientError;
+use smpp_tokio::Handler;
 
 /// The reassembler of a client, shared by its connections (and by every client of a
 /// [`Pool`](super::Pool)), so a long message survives reconnects and may arrive
@@ -91,6 +91,21 @@ pub(crate) enum Outcome {
     Refused(SendError),
 }
 
+/// A request in flight: the session keeps it as the request's token and gives it
+/// back with the outcome, so the connection keeps no map of its own.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    pub(crate) request: Box<Body>,
+    pub(crate) reply: oneshot::Sender<Outcome>,
+    pub(crate) permit: OwnedSemaphorePermit,
+}
+
+impl std::borrow::Borrow<Body> for Waiter {
+    fn borrow(&self) -> &Body {
+        &self.request
+    }
+}
+
 /// A request waiting to be sent, with who waits for it.
 #[derive(Debug)]
 pub(crate) struct Held {
@@ -158,7 +173,6 @@ pub(crate) struct ClientHandler {
     pub(crate) conn: u64,
     pub(crate) shared: Arc<Shared>,
     pub(crate) side: Arc<super::Side>,
-    pub(crate) pending: HashMap<u32, (oneshot::Sender<Outcome>, OwnedSemaphorePermit, Box<Body>)>,
     /// Requests that came before the bind, or while this connection could not send:
     /// sent once bound, or handed to the next connection.
     pub(crate) held: VecDeque<Held>,
@@ -176,7 +190,7 @@ pub(crate) struct ClientHandler {
 
 impl ClientHandler {
     /// Sends a request now if the session can take it; holds it otherwise.
-    fn send_or_hold(&mut self, now: Instant, session: &mut Session, held: Held) {
+    fn send_or_hold(&mut self, now: Instant, session: &mut Session<Waiter>, held: Held) {
         if !session.can_send() {
             if self.stopping {
                 let reason = CloseReason::Unbound { initiator: smpp_session::Initiator::Local };
@@ -187,21 +201,14 @@ impl ClientHandler {
             return;
         }
         let Held { request, reply, permit, .. } = held;
-        match session.send_body(now, &request) {
-            Ok(seq) => {
+        match session.send_held(now, Waiter { request, reply, permit }) {
+            Ok(_) => {
                 // One writer (this task): the pacer reads it when the SMSC throttles.
                 self.side.sent.fetch_add(1, Ordering::Relaxed);
-                self.pending.insert(seq.value(), (reply, permit, request));
             }
-            Err(e) => {
-                let _ = reply.send(Outcome::Refused(e));
+            Err((e, waiter)) => {
+                let _ = waiter.reply.send(Outcome::Refused(e));
             }
-        }
-    }
-
-    fn complete(&mut self, seq: SequenceNumber, outcome: impl FnOnce(OwnedSemaphorePermit, Box<Body>) -> Outcome) {
-        if let Some((reply, permit, request)) = self.pending.remove(&seq.value()) {
-            let _ = reply.send(outcome(permit, request));
         }
     }
 
@@ -259,7 +266,7 @@ impl ClientHandler {
     fn on_inbound(
         &mut self,
         now: Instant,
-        session: &mut Session,
+        session: &mut Session<Waiter>,
         seq: SequenceNumber,
         request: Request,
         salvaged: Option<Box<smpp_pdu::Salvaged>>,
@@ -303,14 +310,14 @@ impl ClientHandler {
     fn deliver(
         &mut self,
         now: Instant,
-        session: &mut Session,
+        session: &mut Session<Waiter>,
         seq: SequenceNumber,
         id: CommandId,
         message: InboundMessage,
         salvaged: Option<Box<smpp_pdu::Salvaged>>,
         part: Option<Box<PartInfo>>,
     ) {
-        let retry_later = |session: &mut Session| {
+        let retry_later = |session: &mut Session<Waiter>| {
             if let Some(body) = ack_body(id, CommandStatus::ESME_RX_T_APPN) {
                 let _ = session.respond(now, seq, CommandStatus::ESME_RX_T_APPN, body);
             }
@@ -341,7 +348,7 @@ impl ClientHandler {
     fn on_part(
         &mut self,
         now: Instant,
-        session: &mut Session,
+        session: &mut Session<Waiter>,
         seq: SequenceNumber,
         d: DeliverSm,
         f: smpp_pdu::text::Fragment,
@@ -382,10 +389,7 @@ impl ClientHandler {
 
     /// Fails what this connection still holds (the supervisor takes the held requests
     /// first when it reconnects).
-    pub(crate) fn fail_pending(&mut self, reason: CloseReason) {
-        for (_, (reply, _, _)) in self.pending.drain() {
-            let _ = reply.send(Outcome::Lost(reason));
-        }
+    pub(crate) fn fail_pending(&mut self) {
         for w in self.unbind_waiters.drain(..) {
             let _ = w.send(());
         }
@@ -394,8 +398,9 @@ impl ClientHandler {
 
 impl Handler for ClientHandler {
     type Command = Command;
+    type Token = Waiter;
 
-    fn on_command(&mut self, now: Instant, session: &mut Session, command: Command) {
+    fn on_command(&mut self, now: Instant, session: &mut Session<Waiter>, command: Command) {
         match command {
             Command::Request { request, reply, permit } => {
                 self.send_or_hold(now, session, Held { request, reply, permit, since: now });
@@ -451,18 +456,18 @@ impl Handler for ClientHandler {
         self.shared.reassembler.lock().poll_timeout()
     }
 
-    fn on_timeout(&mut self, now: Instant, _session: &mut Session) {
+    fn on_timeout(&mut self, now: Instant, _session: &mut Session<Waiter>) {
         self.report_expired(now);
     }
 
-    fn on_commands_closed(&mut self, now: Instant, session: &mut Session) {
+    fn on_commands_closed(&mut self, now: Instant, session: &mut Session<Waiter>) {
         self.stopping = true;
         if session.unbind(now).is_err() {
             session.close(now);
         }
     }
 
-    fn on_event(&mut self, now: Instant, session: &mut Session, event: Event) {
+    fn on_event(&mut self, now: Instant, session: &mut Session<Waiter>, event: Event<Waiter>) {
         match event {
             Event::Bound { mode, version } => {
                 tracing::info!(?mode, ?version, "bound");
@@ -476,21 +481,26 @@ impl Handler for ClientHandler {
                     self.send_or_hold(now, session, held);
                 }
             }
-            Event::Response { seq, status, response, .. } => {
-                if status.is_ok() {
+            Event::Response { status, response, token, .. } => {
+                let Waiter { request, reply, permit } = token;
+                let outcome = if status.is_ok() {
                     // The request and its permit are done with here.
-                    self.complete(seq, |_, _| Outcome::Accepted(response));
+                    Outcome::Accepted(response)
                 } else {
-                    self.complete(seq, |permit, request| Outcome::Response { status, request, permit });
-                }
+                    Outcome::Response { status, request, permit }
+                };
+                let _ = reply.send(outcome);
             }
-            Event::ResponseTimeout { seq, .. } => self.complete(seq, |_, _| Outcome::Timeout),
-            Event::RequestFailed { seq, reason, sent, .. } => {
+            Event::ResponseTimeout { token, .. } => {
+                let _ = token.reply.send(Outcome::Timeout);
+            }
+            Event::RequestFailed { reason, sent, token, .. } => {
                 if sent {
-                    self.complete(seq, |_, _| Outcome::Lost(reason));
-                } else if let Some((reply, permit, request)) = self.pending.remove(&seq.value()) {
+                    let _ = token.reply.send(Outcome::Lost(reason));
+                } else {
                     // It never left: send it on the next connection, unless the
                     // application is closing the client.
+                    let Waiter { request, reply, permit } = token;
                     let held = Held { request, reply, permit, since: now };
                     if self.stopping {
                         let _ = held.reply.send(Outcome::NotSent(reason));
@@ -520,7 +530,7 @@ impl Handler for ClientHandler {
                     // The supervisor reports it to `connect`, or tries again.
                     self.ending.first_error = Some(e);
                 }
-                self.fail_pending(reason);
+                self.fail_pending();
                 let _ = self.link.send(LinkState::Down(reason));
             }
             _ => {}

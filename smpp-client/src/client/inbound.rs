@@ -2,12 +2,14 @@
 //! [`Responder`] that answers one in manual-ack mode.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use smpp_pdu::text::{Expired, Fragment};
 use smpp_pdu::{Body, CommandStatus, DataSm, DeliverSm, SequenceNumber};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use super::handler::{Command, ack_body};
 use crate::error::RequestError;
@@ -192,7 +194,8 @@ impl Drop for Responder {
 #[derive(Debug, Default)]
 pub(crate) struct Backlog {
     queue: Mutex<VecDeque<Inbound>>,
-    notify: Notify,
+    /// The task waiting in [`Incoming::poll_recv`], woken by [`push`](Self::push).
+    waker: Mutex<Option<Waker>>,
 }
 
 impl Backlog {
@@ -200,15 +203,34 @@ impl Backlog {
         if let Ok(mut q) = self.queue.lock() {
             q.push_back(inbound);
         }
-        self.notify.notify_one();
+        let waker = self.waker.lock().ok().and_then(|mut w| w.take());
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn pop(&self) -> Option<Inbound> {
         self.queue.lock().ok()?.pop_front()
     }
+
+    fn is_empty(&self) -> bool {
+        self.queue.lock().map_or(true, |q| q.is_empty())
+    }
+
+    /// Wakes `waker` on the next [`push`](Self::push).
+    fn register(&self, waker: &Waker) {
+        if let Ok(mut slot) = self.waker.lock() {
+            match slot.as_mut() {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+    }
 }
 
-/// The stream of inbound messages.
+/// The stream of inbound messages: [`recv`](Self::recv) them, or use it as a
+/// [`futures::Stream`](futures_core::Stream) (`while let Some(m) = incoming.next().await`
+/// with `StreamExt`). [`Incoming::merge`] makes one stream of several.
 ///
 /// Dropping it does not lose messages: from then on every deliver_sm and data_sm is
 /// answered `ESME_RX_T_APPN` (the SMSC keeps it and delivers it again later), and a
@@ -221,21 +243,49 @@ pub struct Incoming {
 
 impl Incoming {
     /// The next inbound message, or `None` once the client is closed for good.
+    ///
+    /// Cancel safe: a message is never lost to a `select!` that drops the future.
     pub async fn recv(&mut self) -> Option<Inbound> {
-        loop {
-            if let Some(inbound) = self.backlog.pop() {
-                return Some(inbound);
-            }
-            tokio::select! {
-                biased;
-                inbound = self.rx.recv() => return inbound.or_else(|| self.backlog.pop()),
-                () = self.backlog.notify.notified() => {}
-            }
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next inbound message: `Ready(None)` once the client is closed for
+    /// good, `Pending` (waking `cx`'s task later) while none is waiting.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Inbound>> {
+        if let Some(inbound) = self.backlog.pop() {
+            return Poll::Ready(Some(inbound));
+        }
+        // Registered before looking again, so a push in between is not missed.
+        self.backlog.register(cx.waker());
+        if let Some(inbound) = self.backlog.pop() {
+            return Poll::Ready(Some(inbound));
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(inbound)) => Poll::Ready(Some(inbound)),
+            // The connections are gone, so nothing is pushed any more: hand out what
+            // is left.
+            Poll::Ready(None) => Poll::Ready(self.backlog.pop()),
+            Poll::Pending => Poll::Pending,
         }
     }
 
     /// The next inbound message if one is waiting.
     pub fn try_recv(&mut self) -> Option<Inbound> {
         self.backlog.pop().or_else(|| self.rx.try_recv().ok())
+    }
+}
+
+impl futures_core::Stream for Incoming {
+    type Item = Inbound;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Inbound>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl futures_core::FusedStream for Incoming {
+    /// Once the client is closed for good and every message was handed out.
+    fn is_terminated(&self) -> bool {
+        self.rx.is_closed() && self.rx.is_empty() && self.backlog.is_empty()
     }
 }

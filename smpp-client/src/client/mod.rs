@@ -286,7 +286,10 @@ impl Client {
         let inner = Inner {
             tx,
             rx,
-            window: Arc::new(Semaphore::new(config.window)),
+            // The session's window is the only window: this semaphore only lines up
+            // the tasks waiting for room in it, so a request never meets a full
+            // session.
+            window: Arc::new(Semaphore::new(config.session.window_len())),
             rate: config.rate_limit.map(RateLimiter::new),
             pacer,
             retry,
@@ -599,7 +602,7 @@ fn spawn_side(
     // the SMSC wait for (its receive window), and for control commands: answers
     // reserve their room, and can never take the room of requests or of unbind.
     let answers = config.session.receive_window_len().max(config.incoming_capacity);
-    let (command_tx, command_rx) = mpsc::channel(config.window + answers + 64);
+    let (command_tx, command_rx) = mpsc::channel(config.session.window_len() + answers + 64);
     let shutdown = command_tx.clone().try_reserve_owned().ok();
     let (link_tx, link_rx) = watch::channel(LinkState::Connecting);
     let (first_tx, first_rx) = oneshot::channel();

@@ -15,8 +15,8 @@ use tracing::Instrument;
 use super::handler::{ClientHandler, Command, Ending, Held, Outcome};
 use super::{Connector, LinkState, Shared, Side};
 use crate::config::ClientConfig;
-use smpp_tokio::{drive_with, now};
 use crate::error::ClientError;
+use smpp_tokio::{drive_with, now};
 
 /// Bind refusals that another attempt cannot mend: the account or its credentials
 /// are wrong. Anything else (`ESME_RBINDFAIL` for too many binds, a busy SMSC) may
@@ -155,22 +155,30 @@ impl Supervisor {
                 return Ending { first_error: Some(e), reason: Some(CloseReason::IoError), ..Ending::default() };
             }
         };
-        let session = match Session::esme(now(), self.config.session.clone(), self.bind.clone()) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ending {
-                    first_error: Some(ClientError::Config(e.to_string())),
-                    fatal: true,
-                    ..Ending::default()
-                };
-            }
-        };
+        let session =
+            match Session::esme(now(), self.config.session.clone(), self.bind.clone()).map(|s| s.with_tokens()) {
+                // A new session has no request outstanding: it always takes a token type.
+                Ok(Ok(s)) => s,
+                Ok(Err(_)) => {
+                    return Ending {
+                        first_error: Some(ClientError::Config("a new session had requests outstanding".into())),
+                        fatal: true,
+                        ..Ending::default()
+                    };
+                }
+                Err(e) => {
+                    return Ending {
+                        first_error: Some(ClientError::Config(e.to_string())),
+                        fatal: true,
+                        ..Ending::default()
+                    };
+                }
+            };
         let conn = super::next_connection_id();
         let mut handler = ClientHandler {
             conn,
             shared: self.shared.clone(),
             side: self.side.clone(),
-            pending: std::collections::HashMap::new(),
             held: std::mem::take(&mut self.carry),
             commands: self.weak_commands.clone(),
             auto_ack: self.config.auto_ack,
@@ -193,7 +201,10 @@ impl Supervisor {
         if notify.is_some() && ending.first_error.is_none() {
             ending.first_error = Some(io.err().map_or(ClientError::DriverGone, ClientError::Io));
         }
-        handler.fail_pending(reason);
+        // Requests still in flight were failed through the session's events; a
+        // session dropped without closing drops their waiters, which report the
+        // outcome unknown.
+        handler.fail_pending();
         if handler.stopping {
             for h in handler.held.drain(..) {
                 let _ = h.reply.send(Outcome::NotSent(reason));

@@ -5,13 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_tokio::{Handler, drive};
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
     SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
 use smpp_client::smpp_session::Initiator;
 use smpp_client::{CloseReason, Event, Request, Session, SessionConfig};
+use smpp_tokio::{Handler, drive};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the SMSC has seen.
@@ -57,6 +57,7 @@ struct SmscHandler {
 
 impl Handler for SmscHandler {
     type Command = SmscCommand;
+    type Token = ();
 
     fn on_command(&mut self, now: Instant, session: &mut Session, command: SmscCommand) {
         match command {

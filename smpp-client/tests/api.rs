@@ -1,0 +1,301 @@
+//! The client API as tokio users expect it: configurations built in one expression,
+//! a `Debug` that never shows the password, and inbound messages as a
+//! `futures::Stream`, merged across binds.
+
+mod common;
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{SmscCommand, TestSmsc, config, mo, sm};
+use futures::StreamExt;
+use futures::stream::FusedStream;
+use smpp_client::smpp_pdu::{Bind, Body, CommandStatus, Password, Pdu, SequenceNumber};
+use smpp_client::smpp_session::BindRequest;
+use smpp_client::{
+    BindMode, Client, ClientConfig, Inbound, InboundMessage, Incoming, MergedIncoming, Pool, Reconnect, RequestError,
+    ThrottleRetry, TlsOptions,
+};
+use tokio::io::duplex;
+
+async fn connected(config: ClientConfig) -> (Client, Incoming, TestSmsc) {
+    let (a, b) = duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, None);
+    let (client, incoming) = Client::connect_with(config, a).await.expect("bind");
+    (client, incoming, smsc)
+}
+
+fn text(inbound: &Inbound) -> String {
+    match &inbound.message {
+        InboundMessage::Deliver(d) => String::from_utf8_lossy(d.short_message.as_bytes()).into_owned(),
+        other => panic!("not a deliver_sm: {other:?}"),
+    }
+}
+
+// ---- 1. configurations in one expression -------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_config_is_built_in_one_expression_and_each_setting_takes_effect() {
+    let config: ClientConfig = ClientConfig::new("test", 0, "user", "secret")
+        .window(2)
+        .bind_mode(BindMode::Transmitter)
+        .retry_throttled(None)
+        .with_session(|s| {
+            s.response_timeout(Some(Duration::from_secs(3)));
+        });
+    let (a, b) = duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, Some(Duration::from_millis(50)));
+    let (client, _incoming) = Client::connect_with(config, a).await.expect("bind");
+    // The bind mode.
+    assert_eq!(smsc.log.lock().unwrap().bind_modes, [BindMode::Transmitter]);
+    // The window: never more than two requests in flight.
+    let tasks: Vec<_> = (0..10)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("447700900123", &k.to_string())).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(smsc.log.lock().unwrap().max_outstanding, 2);
+    // The session setting made in the chain: the response timeout.
+    let start = tokio::time::Instant::now();
+    assert_eq!(client.submit(sm("silent", "x")).await, Err(RequestError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    // The retry setting: a throttle answer is reported at once.
+    assert_eq!(client.submit(sm("58", "x")).await, Err(RequestError::Throttled));
+}
+
+/// The session's window is the client's only window: set through `session()`, it
+/// makes submits wait for room, never fail with a full window (they failed with
+/// `Send(WindowFull)` when the client kept a window of its own).
+#[tokio::test(start_paused = true)]
+async fn the_window_set_on_the_session_makes_submits_wait_not_fail() {
+    let mut config = ClientConfig::new("test", 0, "user", "secret").retry_throttled(None);
+    config.session().window(2);
+    let (a, b) = duplex(1 << 16);
+    let smsc = TestSmsc::spawn(b, Some(Duration::from_millis(50)));
+    let (client, _incoming) = Client::connect_with(config, a).await.expect("bind");
+    let tasks: Vec<_> = (0..12)
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move { client.submit(sm("447700900123", &k.to_string())).await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok());
+    }
+    assert_eq!(smsc.log.lock().unwrap().max_outstanding, 2);
+    assert_eq!(client.available(), 2);
+}
+
+#[test]
+fn the_session_accessor_still_changes_a_config_in_place() {
+    let mut config = ClientConfig::new("test", 0, "user", "secret");
+    config.session().window(7);
+    let chained = ClientConfig::new("test", 0, "user", "secret").with_session(|s| {
+        s.window(7);
+    });
+    assert_eq!(format!("{config:?}"), format!("{chained:?}"));
+}
+
+#[test]
+fn options_are_built_in_one_expression() {
+    let tls = TlsOptions::default().ca_pem("-----BEGIN CERTIFICATE-----").server_name("smsc.example.com");
+    assert_eq!(tls.ca_pem.as_deref(), Some(&b"-----BEGIN CERTIFICATE-----"[..]));
+    assert_eq!(tls.server_name.as_deref(), Some("smsc.example.com"));
+
+    let reconnect =
+        Reconnect::default().initial(Duration::from_millis(500)).max(Duration::from_secs(5)).down_wait(Duration::ZERO);
+    assert_eq!(
+        (reconnect.initial, reconnect.max, reconnect.down_wait),
+        (Duration::from_millis(500), Duration::from_secs(5), Duration::ZERO)
+    );
+
+    let retry = ThrottleRetry::default().deadline(Duration::from_secs(10)).adaptive(false).min_rate(5.0);
+    assert_eq!((retry.deadline, retry.adaptive, retry.min_rate), (Duration::from_secs(10), false, 5.0));
+
+    // All of them in one configuration.
+    let config = ClientConfig::new("smsc.example.com", 3550, "user", "secret")
+        .tls(Some(tls))
+        .reconnect(Some(reconnect))
+        .retry_throttled(Some(retry));
+    let debug = format!("{config:?}");
+    assert!(debug.contains("smsc.example.com") && debug.contains("min_rate: 5.0"), "{debug}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconnect_policy_built_in_one_expression_is_followed() {
+    let smscs = Arc::new(Mutex::new(Vec::new()));
+    let refuse = Arc::new(AtomicUsize::new(1000));
+    let config =
+        config().reconnect(Some(Reconnect::default().initial(Duration::from_secs(2)).max(Duration::from_secs(2))));
+    // Every attempt is refused: the first connection follows the policy too, so it
+    // keeps trying every 2 s (plus jitter) instead of failing.
+    let connect = tokio::spawn(Client::connect_via(config, common::connector(smscs.clone(), refuse.clone(), "secret")));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(!connect.is_finished());
+    let left = refuse.swap(0, std::sync::atomic::Ordering::SeqCst);
+    assert!((996..=998).contains(&left), "{} attempts in 7 s", 1000 - left);
+    let (client, _incoming) = connect.await.unwrap().expect("bound once the SMSC accepts");
+    assert!(client.submit(sm("1", "x")).await.is_ok());
+}
+
+// ---- 2. no password in Debug ---------------------------------------------------------
+
+#[test]
+fn a_config_debug_never_shows_the_password() {
+    let config = ClientConfig::new("smsc.example.com", 2775, "acme", "s3cr3tpw").window(5);
+    for debug in [format!("{config:?}"), format!("{config:#?}")] {
+        assert!(!debug.contains("s3cr3tpw"), "{debug}");
+        assert!(debug.contains("***"), "{debug}");
+        // The rest is there.
+        assert!(debug.contains("acme") && debug.contains("smsc.example.com") && debug.contains("2775"), "{debug}");
+    }
+}
+
+#[test]
+fn bind_requests_and_bind_pdus_never_show_the_password() {
+    let request = BindRequest::new(BindMode::Transceiver, "acme", "s3cr3tpw").unwrap();
+    let debug = format!("{request:?}");
+    assert!(!debug.contains("s3cr3tpw") && debug.contains("acme"), "{debug}");
+
+    let mut bind = Bind::default();
+    bind.password = Password::new("s3cr3tpw").unwrap();
+    let pdu = Pdu::new(SequenceNumber::new(1), Body::BindTransceiver(bind));
+    for debug in [format!("{pdu:?}"), format!("{pdu:#?}")] {
+        assert!(!debug.contains("s3cr3tpw"), "{debug}");
+    }
+}
+
+// ---- 3. Incoming is a Stream ---------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn incoming_is_a_stream_that_ends_with_the_client() {
+    let (_client, mut incoming, smsc) = connected(config()).await;
+    assert_eq!(smsc.deliver(mo("one")).await, CommandStatus::ESME_ROK);
+    assert_eq!(smsc.deliver(mo("two")).await, CommandStatus::ESME_ROK);
+    assert_eq!(text(&incoming.next().await.unwrap()), "one");
+    assert_eq!(text(&incoming.next().await.unwrap()), "two");
+    assert!(!incoming.is_terminated());
+    // The link drops and the client does not reconnect: the stream ends.
+    smsc.commands.send(SmscCommand::Drop).await.unwrap();
+    assert!(incoming.next().await.is_none());
+    assert!(incoming.is_terminated());
+    assert!(incoming.next().await.is_none(), "an ended stream stays ended");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_combinators_work_on_incoming() {
+    let (_client, incoming, smsc) = connected(config()).await;
+    for k in 0..5 {
+        assert_eq!(smsc.deliver(mo(&format!("m{k}"))).await, CommandStatus::ESME_ROK);
+    }
+    let texts: Vec<String> = incoming.map(|i| text(&i)).take(5).collect().await;
+    assert_eq!(texts, ["m0", "m1", "m2", "m3", "m4"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_next_dropped_by_a_timeout_loses_nothing() {
+    let (_client, mut incoming, smsc) = connected(config()).await;
+    assert!(tokio::time::timeout(Duration::from_secs(1), incoming.next()).await.is_err());
+    assert_eq!(smsc.deliver(mo("late")).await, CommandStatus::ESME_ROK);
+    let got = tokio::time::timeout(Duration::from_secs(1), incoming.next()).await.unwrap().unwrap();
+    assert_eq!(text(&got), "late");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_waiting_on_the_stream_is_woken_by_a_message() {
+    let (_client, mut incoming, smsc) = connected(config()).await;
+    let waiter = tokio::spawn(async move { incoming.next().await.map(|i| text(&i)) });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    assert_eq!(smsc.deliver(mo("wake")).await, CommandStatus::ESME_ROK);
+    assert_eq!(waiter.await.unwrap().as_deref(), Some("wake"));
+}
+
+// ---- 4. several Incoming merged ------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn merged_streams_take_turns_and_end_when_all_have_ended() {
+    let (_a, incoming_a, smsc_a) = connected(config()).await;
+    let (_b, incoming_b, smsc_b) = connected(config()).await;
+    for k in 1..=3 {
+        assert_eq!(smsc_a.deliver(mo(&format!("a{k}"))).await, CommandStatus::ESME_ROK);
+        assert_eq!(smsc_b.deliver(mo(&format!("b{k}"))).await, CommandStatus::ESME_ROK);
+    }
+    // A busy source does not starve the other: with both full, they alternate.
+    let mut merged = Incoming::merge([incoming_a, incoming_b]);
+    assert_eq!(merged.len(), 2);
+    let mut texts = Vec::new();
+    for _ in 0..6 {
+        texts.push(text(&merged.next().await.unwrap()));
+    }
+    assert_eq!(texts, ["a1", "b1", "a2", "b2", "a3", "b3"]);
+    // One source ends; the other goes on.
+    smsc_a.commands.send(SmscCommand::Drop).await.unwrap();
+    assert_eq!(smsc_b.deliver(mo("b4")).await, CommandStatus::ESME_ROK);
+    assert_eq!(text(&merged.next().await.unwrap()), "b4");
+    assert_eq!(merged.len(), 1, "the ended source is dropped");
+    assert!(!merged.is_terminated());
+    // The last one ends: so does the merged stream.
+    smsc_b.commands.send(SmscCommand::Drop).await.unwrap();
+    assert!(merged.next().await.is_none());
+    assert!(merged.is_terminated() && merged.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_merged_stream_wakes_for_a_message_on_any_source() {
+    let (_a, incoming_a, _smsc_a) = connected(config()).await;
+    let (_b, incoming_b, smsc_b) = connected(config()).await;
+    let mut merged: MergedIncoming = vec![incoming_a, incoming_b].into_iter().collect();
+    let waiter = tokio::spawn(async move { merged.recv().await.map(|i| text(&i)) });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    assert_eq!(smsc_b.deliver(mo("from b")).await, CommandStatus::ESME_ROK);
+    assert_eq!(waiter.await.unwrap().as_deref(), Some("from b"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_s_inbound_messages_arrive_on_one_merged_stream() {
+    let smscs = Arc::new(Mutex::new(Vec::new()));
+    let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
+    let (_pool, incomings) = Pool::connect_via(config(), connector, 3).await.unwrap();
+    let mut merged = Incoming::merge(incomings);
+    let commands: Vec<_> = smscs.lock().unwrap().iter().map(|s| s.commands.clone()).collect();
+    for (k, c) in commands.iter().enumerate() {
+        assert_eq!(common::deliver_via(c, mo(&format!("bind {k}"))).await, CommandStatus::ESME_ROK);
+    }
+    let mut texts: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        texts.push(text(&merged.next().await.unwrap()));
+    }
+    texts.sort();
+    assert_eq!(texts, ["bind 0", "bind 1", "bind 2"]);
+    assert!(merged.try_recv().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_recv_on_a_merged_stream_takes_turns_too() {
+    let (_a, incoming_a, smsc_a) = connected(config()).await;
+    let (_b, incoming_b, smsc_b) = connected(config()).await;
+    for k in 1..=2 {
+        assert_eq!(smsc_a.deliver(mo(&format!("a{k}"))).await, CommandStatus::ESME_ROK);
+    }
+    assert_eq!(smsc_b.deliver(mo("b1")).await, CommandStatus::ESME_ROK);
+    let mut merged = MergedIncoming::default();
+    merged.push(incoming_a);
+    merged.extend([incoming_b]);
+    let texts: Vec<String> = std::iter::from_fn(|| merged.try_recv()).map(|i| text(&i)).collect();
+    assert_eq!(texts, ["a1", "b1", "a2"]);
+}
+
+#[tokio::test]
+async fn a_merge_of_nothing_ends_at_once() {
+    let mut merged = Incoming::merge(Vec::new());
+    assert!(merged.is_terminated());
+    assert!(merged.next().await.is_none());
+    assert!(merged.try_recv().is_none());
+}
