@@ -115,7 +115,7 @@ pub async fn run(p: Params) -> Result<Report, String> {
         .with_session(|s| {
             s.response_timeout(Some(Duration::from_secs(5)));
         });
-    let (pool, incomings) = Pool::connect_via(config, smsc.connector(), p.binds)
+    let (pool, incomings) = Pool::connect_each_via(config, smsc.connector(), p.binds)
         .await
         .map_err(|e| format!("seed {}: the pool did not bind: {e}", p.seed))?;
 

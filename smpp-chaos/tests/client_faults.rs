@@ -137,7 +137,7 @@ async fn a_receipt_with_a_malformed_tlv_is_delivered_and_flagged() {
 #[tokio::test(start_paused = true)]
 async fn a_long_mo_spread_over_two_binds_reaches_the_application_once() {
     let smsc = FaultSmsc::new(9, SmscFaults { deliver_window: 1, ..SmscFaults::none() }, "user", "secret");
-    let (_pool, mut incomings) = smpp_client::Pool::connect_via(config(), smsc.connector(), 2).await.unwrap();
+    let (_pool, mut incomings) = smpp_client::Pool::connect_each_via(config(), smsc.connector(), 2).await.unwrap();
     let text = "A long mobile-originated message, in three parts. ".repeat(8);
     assert_eq!(smsc.queue_mo("user", "447700900001", "12345", &text, 77), 3);
     let (first, second) = incomings.split_at_mut(1);

@@ -20,7 +20,7 @@ pub(crate) struct ConnectionArgs {
     system_id: Option<String>,
     /// Password [default: password].
     #[arg(long, global = true, env = "SMPP_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
+    password: Option<Secret>,
     /// system_type [default: smpp].
     #[arg(long, global = true, env = "SMPP_SYSTEM_TYPE")]
     system_type: Option<String>,
@@ -33,14 +33,58 @@ pub(crate) struct ConnectionArgs {
     /// Connect with TLS.
     #[arg(long, global = true, env = "SMPP_TLS")]
     tls: bool,
+    /// With --tls: trust the CA certificate(s) in this PEM file instead of the public
+    /// web roots (a private CA, or the SMSC's self-signed certificate).
+    #[arg(long, global = true, env = "SMPP_CA_FILE")]
+    ca_file: Option<PathBuf>,
+    /// With --tls: the name to check the SMSC's certificate against [default: the host].
+    #[arg(long, global = true, env = "SMPP_TLS_SERVER_NAME")]
+    tls_server_name: Option<String>,
     /// Busy-poll each connection for this many microseconds after activity instead of
     /// sleeping at once: lower latency for a busy CPU (0 or unset: off).
     #[arg(long, global = true, env = "SMPP_BUSY_POLL_US")]
     busy_poll_us: Option<u64>,
     /// A TOML file with any of: host, port, system_id, password, system_type, bind,
-    /// interface_version, tls, busy_poll_us.
+    /// interface_version, tls, ca_file, tls_server_name, busy_poll_us; and, for
+    /// `serve`, `[[account]]` tables (system_id, password, and optional window,
+    /// receive_window, throttle, max_binds).
     #[arg(long, global = true, env = "SMPP_CONFIG")]
     config: Option<PathBuf>,
+}
+
+/// A password, never shown by `Debug`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// An account the simulator accepts (`serve`), from the TOML file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountEntry {
+    pub(crate) system_id: String,
+    pub(crate) password: Secret,
+    /// Pushes (receipts, MO) awaiting the ESME's answer at once.
+    pub(crate) window: Option<usize>,
+    /// The ESME's requests awaiting the simulator's answer at once.
+    pub(crate) receive_window: Option<usize>,
+    /// Submits a second before ESME_RTHROTTLED.
+    pub(crate) throttle: Option<u32>,
+    /// Binds at once.
+    pub(crate) max_binds: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,12 +93,16 @@ struct FileConfig {
     host: Option<String>,
     port: Option<u16>,
     system_id: Option<String>,
-    password: Option<String>,
+    password: Option<Secret>,
     system_type: Option<String>,
     bind: Option<String>,
     interface_version: Option<String>,
     tls: Option<bool>,
+    ca_file: Option<PathBuf>,
+    tls_server_name: Option<String>,
     busy_poll_us: Option<u64>,
+    #[serde(default, rename = "account")]
+    accounts: Vec<AccountEntry>,
 }
 
 /// Resolved settings.
@@ -63,15 +111,22 @@ pub(crate) struct Connection {
     pub(crate) host: Option<String>,
     pub(crate) port: u16,
     pub(crate) system_id: String,
-    pub(crate) password: String,
+    pub(crate) password: Secret,
     system_type: String,
+    /// The system_type as given (flag, variable or file), if it was.
+    pub(crate) system_type_given: Option<String>,
     pub(crate) bind: BindMode,
     /// Whether a bind mode was given at all (listen picks receiver otherwise).
     pub(crate) bind_given: Option<BindMode>,
     version: InterfaceVersion,
-    tls: bool,
+    pub(crate) tls: bool,
+    /// The CA certificates to trust (PEM), read from `--ca-file`.
+    ca_pem: Option<Vec<u8>>,
+    tls_server_name: Option<String>,
     /// How long drivers busy-poll (`None`: not at all).
     pub(crate) busy_poll: Option<std::time::Duration>,
+    /// Accounts from the file, for `serve`.
+    pub(crate) accounts: Vec<AccountEntry>,
 }
 
 impl ConnectionArgs {
@@ -97,16 +152,30 @@ impl ConnectionArgs {
             Some("33") | Some("0x33") => InterfaceVersion::V33,
             Some(other) => return Err(format!("--interface-version {other:?}: expected 34 or 33")),
         };
+        let system_type_given = self.system_type.or(file.system_type);
+        let ca_file = self.ca_file.or(file.ca_file);
+        let ca_pem = match &ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?),
+            None => None,
+        };
+        let tls = self.tls || file.tls.unwrap_or(false);
+        if ca_pem.is_some() && !tls {
+            return Err("--ca-file is for TLS connections: add --tls".into());
+        }
         Ok(Connection {
             host: self.host.or(file.host),
             port: self.port.or(file.port).unwrap_or(2775),
             system_id: self.system_id.or(file.system_id).unwrap_or_else(|| "smppclient1".into()),
-            password: self.password.or(file.password).unwrap_or_else(|| "password".into()),
-            system_type: self.system_type.or(file.system_type).unwrap_or_else(|| "smpp".into()),
+            password: self.password.or(file.password).unwrap_or_else(|| Secret("password".into())),
+            system_type: system_type_given.clone().unwrap_or_else(|| "smpp".into()),
+            system_type_given,
             bind: bind_given.unwrap_or(BindMode::Transceiver),
             bind_given,
             version,
-            tls: self.tls || file.tls.unwrap_or(false),
+            tls,
+            ca_pem,
+            tls_server_name: self.tls_server_name.or(file.tls_server_name),
+            accounts: file.accounts,
             busy_poll: self
                 .busy_poll_us
                 .or(file.busy_poll_us)
@@ -119,11 +188,17 @@ impl ConnectionArgs {
 impl Connection {
     /// The client configuration for `host:port`.
     pub(crate) fn client_config(&self, host: &str, port: u16) -> ClientConfig {
-        ClientConfig::new(host, port, &self.system_id, &self.password)
+        let tls = self.tls.then(|| {
+            let mut tls = TlsOptions::default();
+            tls.ca_pem.clone_from(&self.ca_pem);
+            tls.server_name.clone_from(&self.tls_server_name);
+            tls
+        });
+        ClientConfig::new(host, port, &self.system_id, &self.password.0)
             .bind_mode(self.bind)
             .system_type(&self.system_type)
             .interface_version(self.version)
             .busy_poll(self.busy_poll)
-            .tls(self.tls.then(TlsOptions::default))
+            .tls(tls)
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use smpp_client::smpp_pdu::text::{self, Encoding, Unrepresentable};
-use smpp_client::smpp_pdu::{Address, MessageState, RegisteredDelivery};
+use smpp_client::smpp_pdu::{Address, CommandStatus, MessageState, RegisteredDelivery};
 use smpp_client::{Client, ClientConfig, ClientError, InboundMessage, TextOptions};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
 
@@ -92,6 +92,28 @@ struct ServeArgs {
     /// Send an MO message to every bound receiver every N seconds.
     #[arg(long)]
     mo_every: Option<u64>,
+    /// Final states drawn at random with these weights, e.g. DELIVRD:90,UNDELIV:7,EXPIRED:3
+    /// (overrides --dlr-stat).
+    #[arg(long)]
+    dlr_mix: Option<String>,
+    /// Wait this many milliseconds before answering each submit.
+    #[arg(long, default_value_t = 0)]
+    resp_delay_ms: u64,
+    /// Answer submits to these destinations with a fixed status: DEST=STATUS,...
+    /// (STATUS as a name, ESME_RINVDSTADR, or a number, 0x0B or 11). Destinations
+    /// 999 followed by a decimal status (99911, 99988, ...) always get that status.
+    #[arg(long)]
+    error_map: Option<String>,
+    /// Let v3.3 clients break v3.3 rules (bind_transceiver, data_sm, TLVs), which the
+    /// simulator refuses by default, as the platform does.
+    #[arg(long)]
+    lenient: bool,
+    /// Listen for TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,7 +156,7 @@ async fn run(cli: Cli) -> Res<ExitCode> {
     let Cli { connection, command } = cli;
     match command {
         Command::Decode(args) => decode::run(args),
-        Command::Serve(args) => serve(args, connection.resolve()?.busy_poll).await,
+        Command::Serve(args) => serve(args, connection.resolve()?).await,
         command => {
             let connection = connection.resolve()?;
             match command {
@@ -155,8 +177,11 @@ pub(crate) async fn target(
     if let Some(host) = &connection.host {
         return Ok((connection.client_config(host, connection.port), None));
     }
+    if connection.tls {
+        return Err("--tls needs --host: the built-in simulator of send, listen and bench speaks plain TCP (run `smpp serve --tls-cert FILE --tls-key FILE` for a TLS one)".into());
+    }
     let mut sim = sim;
-    sim.accounts = HashMap::from([(connection.system_id.clone(), connection.password.clone())]);
+    sim.accounts = HashMap::from([(connection.system_id.clone(), connection.password.0.clone())]);
     let mut server = ServerConfig::new("127.0.0.1:0".parse()?);
     server.driver.busy_poll = connection.busy_poll;
     let handle = Simulator::start(server, sim).await?;
@@ -269,31 +294,77 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
     Ok(code)
 }
 
-async fn serve(args: ServeArgs, busy_poll: Option<Duration>) -> Res<ExitCode> {
+async fn serve(args: ServeArgs, connection: Connection) -> Res<ExitCode> {
     let mut sim = SimulatorConfig::default();
-    if !args.accounts.is_empty() {
+    if !args.accounts.is_empty() || !connection.accounts.is_empty() {
         sim.accounts.clear();
-        for a in &args.accounts {
-            let (id, pw) = a.split_once(':').ok_or(format!("--account {a:?}: expected ID:PASSWORD"))?;
-            sim.accounts.insert(id.to_owned(), pw.to_owned());
-        }
+    }
+    for a in &args.accounts {
+        let (id, pw) = a.split_once(':').ok_or(format!("--account {a:?}: expected ID:PASSWORD"))?;
+        sim.accounts.insert(id.to_owned(), pw.to_owned());
+    }
+    for a in &connection.accounts {
+        sim.accounts.insert(a.system_id.clone(), a.password.0.clone());
+        let mut limits = smpp_server::Limits::default();
+        limits.window = a.window;
+        limits.receive_window = a.receive_window;
+        limits.throttle = a.throttle;
+        limits.max_binds = a.max_binds;
+        sim.limits.insert(a.system_id.clone(), limits);
     }
     sim.dlr_delay = Duration::from_millis(args.dlr_delay_ms);
     sim.dlr_state = MessageState::from_receipt_stat(args.dlr_stat.as_bytes()).ok_or(format!(
         "--dlr-stat {:?}: expected DELIVRD, UNDELIV, EXPIRED, DELETED, ACCEPTD, UNKNOWN or REJECTD",
         args.dlr_stat
     ))?;
+    if let Some(mix) = &args.dlr_mix {
+        sim.dlr_mix = SimulatorConfig::parse_dlr_mix(mix).map_err(|e| format!("--dlr-mix: {e}"))?;
+    }
+    if let Some(map) = &args.error_map {
+        sim.errors = parse_error_map(map)?;
+    }
+    sim.resp_delay = Duration::from_millis(args.resp_delay_ms);
+    sim.lenient = args.lenient;
+    sim.system_type = connection.system_type_given.clone();
     sim.throttle = args.throttle;
     sim.mo_every = args.mo_every.map(Duration::from_secs);
     let listen = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
     let mut server = ServerConfig::new(listen);
-    server.driver.busy_poll = busy_poll;
-    let handle = Simulator::start(server, sim).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    println!("SMSC simulator listening on {}", handle.local_addr());
+    server.driver.busy_poll = connection.busy_poll;
+    let handle = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+            let acceptor = smpp_tokio::tls::acceptor(&read(cert)?, &read(key)?).map_err(|e| format!("TLS: {e}"))?;
+            Simulator::start_tls(server, sim, acceptor).await
+        }
+        _ => Simulator::start(server, sim).await,
+    }
+    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let scheme = if args.tls_cert.is_some() { " (TLS)" } else { "" };
+    println!("SMSC simulator{scheme} listening on {}", handle.local_addr());
     tokio::signal::ctrl_c().await?;
     eprintln!("shutting down");
     handle.shutdown(Duration::from_secs(5)).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `DEST=STATUS,...`, a status as its name or number.
+fn parse_error_map(text: &str) -> Res<HashMap<String, CommandStatus>> {
+    let mut map = HashMap::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (dest, status) = item.split_once('=').ok_or(format!("--error-map {item:?}: expected DEST=STATUS"))?;
+        let status = status.trim();
+        let parsed = if let Some(hex) = status.strip_prefix("0x").or_else(|| status.strip_prefix("0X")) {
+            u32::from_str_radix(hex, 16).ok().map(CommandStatus)
+        } else if status.bytes().all(|b| b.is_ascii_digit()) {
+            status.parse().ok().map(CommandStatus)
+        } else {
+            (0..0x500).map(CommandStatus).find(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(status)))
+        };
+        let status = parsed.ok_or(format!("--error-map {item:?}: {status:?} is not a command_status"))?;
+        map.insert(dest.trim().trim_start_matches('+').to_owned(), status);
+    }
+    Ok(map)
 }
 
 async fn listen(connection: Connection, args: ListenArgs) -> Res<ExitCode> {

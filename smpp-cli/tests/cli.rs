@@ -6,7 +6,17 @@ use std::process::{Child, Command, Output, Stdio};
 
 fn smpp() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_smpp"));
-    for var in ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD", "SMPP_BIND", "SMPP_CONFIG", "SMPP_TLS"] {
+    for var in [
+        "SMPP_HOST",
+        "SMPP_PORT",
+        "SMPP_SYSTEM_ID",
+        "SMPP_PASSWORD",
+        "SMPP_BIND",
+        "SMPP_CONFIG",
+        "SMPP_TLS",
+        "SMPP_CA_FILE",
+        "SMPP_SYSTEM_TYPE",
+    ] {
         c.env_remove(var);
     }
     c
@@ -22,11 +32,17 @@ struct Serve(Child, u16);
 
 impl Serve {
     fn start(accounts: &[&str]) -> Self {
-        let mut cmd = smpp();
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dlr-delay-ms", "50"]);
+        let mut args = Vec::new();
         for a in accounts {
-            cmd.args(["--account", a]);
+            args.extend(["--account", a]);
         }
+        Self::with(&args)
+    }
+
+    /// `smpp serve` with these extra arguments.
+    fn with(extra: &[&str]) -> Self {
+        let mut cmd = smpp();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dlr-delay-ms", "50"]).args(extra);
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -229,4 +245,120 @@ fn decode_errors_name_the_problem_and_the_offset() {
     assert!(!ok && err.contains("`message_id`") && err.contains("offset 16"), "{err}");
     let (ok, _, err) = run(smpp().args(["decode", "3800000f800000060000000000000001"]));
     assert!(!ok && err.contains("above the maximum"), "{err}");
+}
+
+/// A fresh temporary folder for one test.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("smpp-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_tls_bind_end_to_end_through_the_cli() {
+    let dir = temp_dir("tls");
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, pkey) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, key.cert.pem()).unwrap();
+    std::fs::write(&pkey, key.key_pair.serialize_pem()).unwrap();
+    let serve = Serve::with(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", pkey.to_str().unwrap()]);
+    let port = serve.1.to_string();
+    let tls = ["--host", "127.0.0.1", "--port", &port, "--tls", "--ca-file", cert.to_str().unwrap()];
+    let tls = [&tls[..], &["--tls-server-name", "localhost"]].concat();
+    let (ok, out, err) = run(smpp().args(&tls).args(["send", "--to", "447700900123", "--wait-dlr", "over TLS"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("message_id") && out.contains("stat DELIVRD"), "{out}");
+    let (ok, out, err) = run(smpp().args(&tls).args(["bench", "--count", "300", "--json"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("\"ESME_ROK\":300"), "{out}");
+    // The certificate is checked: without the CA it is refused, and so is plain TCP.
+    let (ok, _, err) = run(smpp().args(["--host", "localhost", "--port", &port, "--tls", "send", "--to", "1", "x"]));
+    assert!(!ok && err.to_lowercase().contains("tls"), "{err}");
+    let (ok, _, _) = run(smpp().args(["--host", "127.0.0.1", "--port", &port, "send", "--to", "1", "x"]));
+    assert!(!ok, "plain SMPP to a TLS port does not bind");
+    // --ca-file without --tls is a mistake worth naming.
+    let (ok, _, err) = run(smpp().args(["--ca-file", cert.to_str().unwrap(), "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("--tls"), "{err}");
+}
+
+#[test]
+fn serve_options_shape_the_simulator() {
+    // A receipt mix that always fails, a destination mapped to a status, and a delay
+    // before every submit's answer.
+    let serve = Serve::with(&[
+        "--dlr-mix",
+        "UNDELIV:1",
+        "--error-map",
+        "447700900999=ESME_RINVDSTADR,4477009000=0x45",
+        "--resp-delay-ms",
+        "300",
+    ]);
+    let port = serve.1.to_string();
+    let base = ["--host", "127.0.0.1", "--port", port.as_str()];
+    let start = std::time::Instant::now();
+    let (ok, out, err) = run(smpp().args(base).args(["send", "--to", "447700900123", "--wait-dlr", "x"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("stat UNDELIV"), "{out}");
+    assert!(start.elapsed() >= std::time::Duration::from_millis(300), "the answer waited");
+    let (ok, _, err) = run(smpp().args(base).args(["send", "--to", "447700900999", "x"]));
+    assert!(!ok && err.contains("ESME_RINVDSTADR"), "{err}");
+    let (ok, _, err) = run(smpp().args(base).args(["send", "--to", "4477009000", "x"]));
+    assert!(!ok && err.contains("ESME_RSUBMITFAIL"), "{err}");
+    let (ok, _, err) = run(smpp().args(["serve", "--dlr-mix", "DELIVRD:x"]));
+    assert!(!ok && err.contains("--dlr-mix"), "{err}");
+    let (ok, _, err) = run(smpp().args(["serve", "--error-map", "1=NOPE"]));
+    assert!(!ok && err.contains("--error-map"), "{err}");
+}
+
+#[test]
+fn serve_requires_the_system_type_it_is_given() {
+    let serve = Serve::with(&["--system-type", "smpp"]);
+    let port = serve.1.to_string();
+    let base = ["--host", "127.0.0.1", "--port", port.as_str()];
+    let (ok, _, err) = run(smpp().args(base).args(["--system-type", "other", "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVSYSTYP"), "{err}");
+    let (ok, out, err) = run(smpp().args(base).args(["send", "--to", "1", "x"]));
+    assert!(ok, "the client's default system_type is smpp: {out}{err}");
+}
+
+#[test]
+fn serve_binds_a_v33_transceiver_as_a_transmitter_and_a_receiver() {
+    // A v3.3 transceiver is two binds (transmitter and receiver): it works.
+    let serve = Serve::with(&[]);
+    let port = serve.1.to_string();
+    let base = ["--host", "127.0.0.1", "--port", port.as_str(), "--interface-version", "33"];
+    let (ok, out, err) = run(smpp().args(base).args(["send", "--to", "447700900123", "--wait-dlr", "v3.3"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("stat DELIVRD"), "{out}");
+}
+
+#[test]
+fn serve_reads_accounts_and_their_limits_from_the_config_file() {
+    let dir = temp_dir("accounts");
+    let file = dir.join("serve.toml");
+    std::fs::write(
+        &file,
+        "[[account]]\nsystem_id = \"carol\"\npassword = \"pw1\"\nthrottle = 200\nmax_binds = 1\n\n[[account]]\nsystem_id = \"dave\"\npassword = \"pw2\"\n",
+    )
+    .unwrap();
+    let serve = Serve::with(&["--config", file.to_str().unwrap()]);
+    let port = serve.1.to_string();
+    let carol = ["--host", "127.0.0.1", "--port", port.as_str(), "--system-id", "carol", "--password", "pw1"];
+    let (ok, out, err) = run(smpp().args(carol).args(["send", "--to", "1", "x"]));
+    assert!(ok, "{out}{err}");
+    let dave = ["--host", "127.0.0.1", "--port", port.as_str(), "--system-id", "dave", "--password", "pw2"];
+    let (ok, out, err) = run(smpp().args(dave).args(["send", "--to", "1", "x"]));
+    assert!(ok, "{out}{err}");
+    // The default account is gone once the file names accounts.
+    let (ok, _, err) = run(smpp().args(["--host", "127.0.0.1", "--port", port.as_str(), "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVSYSID"), "{err}");
+    // carol's throttle: a bench above 200/s is throttled, and still gets every message through.
+    let (ok, out, err) = run(smpp().args(carol).args(["bench", "--count", "600", "--window", "50", "--json"]));
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["statuses"]["ESME_ROK"], 600, "{v}");
+    assert!(v["throttled"].as_u64().unwrap() > 0, "{v}");
+    // carol's bind limit: a pool of two binds is refused its second.
+    let (ok, _, err) = run(smpp().args(carol).args(["bench", "--count", "10", "--binds", "2"]));
+    assert!(!ok && err.contains("ESME_RBINDFAIL"), "{err}");
 }

@@ -127,6 +127,15 @@ pub enum RequestError {
         /// What became of the part that failed.
         error: Box<Self>,
     },
+    /// The request's own deadline ([`Client::timeout`](crate::Client::timeout))
+    /// passed first. `sent: false`: it was still waiting (for room in the window,
+    /// the rate, a link) and is never sent. `sent: true`: it had been handed to the
+    /// connection, and may have gone out: the outcome is unknown.
+    #[error("deadline passed ({})", if *sent { "outcome unknown" } else { "never sent" })]
+    DeadlineExceeded {
+        /// Whether it had been handed to the connection.
+        sent: bool,
+    },
     /// The client was unbound or closed before the request went out.
     #[error("client closed")]
     Closed,
@@ -146,7 +155,7 @@ impl RequestError {
     pub fn fate(&self) -> Fate {
         match self {
             Self::Throttled | Self::QueueFull | Self::Status(_) => Fate::Refused,
-            Self::Timeout | Self::ConnectionLost(_) => Fate::Unknown,
+            Self::Timeout | Self::ConnectionLost(_) | Self::DeadlineExceeded { sent: true } => Fate::Unknown,
             Self::Partial { error, .. } => error.fate(),
             Self::WindowFull
             | Self::NotSent(_)
@@ -155,6 +164,7 @@ impl RequestError {
             | Self::Send(_)
             | Self::Encode(_)
             | Self::ConnectionChanged
+            | Self::DeadlineExceeded { sent: false }
             | Self::Closed => Fate::NeverSent,
         }
     }
@@ -171,6 +181,7 @@ impl RequestError {
                     | Self::ConnectionLost(_)
                     | Self::NotSent(_)
                     | Self::NotConnected(_)
+                    | Self::DeadlineExceeded { .. }
             ),
         }
     }

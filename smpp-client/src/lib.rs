@@ -49,8 +49,8 @@ pub use smpp_tokio;
 pub use smpp_tokio::DriverConfig;
 
 pub use client::{
-    BoxStream, Client, ClientStats, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkState, Pool,
-    Stream, Submitted, TextOptions,
+    BoxStream, Client, ClientStats, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkEvents, LinkState,
+    Pool, Stream, Submitted, TextOptions, tcp_connector,
 };
 pub use config::{ClientConfig, Reconnect, ThrottleRetry, TlsOptions};
 pub use error::{ClientError, Fate, RequestError};

@@ -19,7 +19,7 @@ use crate::client::{Inbound, Incoming};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = ClientConfig::new("127.0.0.1", 2775, "user", "secret");
-/// let (pool, incomings) = Pool::connect(config, 4).await?;
+/// let (pool, incomings) = Pool::connect_each_via(config.clone(), smpp_client::tcp_connector(&config), 4).await?;
 /// let mut incoming = Incoming::merge(incomings);
 /// while let Some(inbound) = incoming.next().await {
 ///     println!("{:?}", inbound.message);

@@ -11,11 +11,11 @@ use std::time::Duration;
 use common::{SmscCommand, TestSmsc, config, mo, sm};
 use futures::StreamExt;
 use futures::stream::FusedStream;
-use smpp_client::smpp_pdu::{Bind, Body, CommandStatus, Password, Pdu, SequenceNumber};
+use smpp_client::smpp_pdu::{Bind, Body, CommandStatus, Password, Pdu, SequenceNumber, Tlv};
 use smpp_client::smpp_session::BindRequest;
 use smpp_client::{
-    BindMode, Client, ClientConfig, Inbound, InboundMessage, Incoming, MergedIncoming, Pool, Reconnect, RequestError,
-    ThrottleRetry, TlsOptions,
+    BindMode, Client, ClientConfig, Fate, Inbound, InboundMessage, Incoming, LinkState, MergedIncoming, Pool,
+    Reconnect, RequestError, ThrottleRetry, TlsOptions,
 };
 use tokio::io::duplex;
 
@@ -262,8 +262,7 @@ async fn a_merged_stream_wakes_for_a_message_on_any_source() {
 async fn a_pool_s_inbound_messages_arrive_on_one_merged_stream() {
     let smscs = Arc::new(Mutex::new(Vec::new()));
     let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
-    let (_pool, incomings) = Pool::connect_via(config(), connector, 3).await.unwrap();
-    let mut merged = Incoming::merge(incomings);
+    let (_pool, mut merged) = Pool::connect_via(config(), connector, 3).await.unwrap();
     let commands: Vec<_> = smscs.lock().unwrap().iter().map(|s| s.commands.clone()).collect();
     for (k, c) in commands.iter().enumerate() {
         assert_eq!(common::deliver_via(c, mo(&format!("bind {k}"))).await, CommandStatus::ESME_ROK);
@@ -298,4 +297,117 @@ async fn a_merge_of_nothing_ends_at_once() {
     assert!(merged.is_terminated());
     assert!(merged.next().await.is_none());
     assert!(merged.try_recv().is_none());
+}
+
+// ---- link events, per-request deadlines, response TLVs, the pool -------------------
+
+/// Every change of the link comes on the stream, in order: up, down with its reason,
+/// reconnecting, up again, closed.
+#[tokio::test(start_paused = true)]
+async fn link_changes_come_in_order_on_the_link_events_stream() {
+    let smscs = Arc::new(Mutex::new(Vec::new()));
+    let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
+    let config = config().reconnect(Some(Reconnect::default().initial(Duration::from_secs(1))));
+    let (client, _incoming) = Client::connect_via(config, connector).await.unwrap();
+    let mut events = client.link_events();
+    let first = smscs.lock().unwrap()[0].commands.clone();
+    first.send(SmscCommand::Drop).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        seen.push(events.next().await.expect("an event"));
+    }
+    assert!(matches!(seen[0], LinkState::Down(_)), "{seen:?}");
+    assert!(matches!(seen[1], LinkState::Reconnecting { attempt: 1, .. }), "{seen:?}");
+    assert_eq!(seen[2], LinkState::Connecting);
+    assert!(matches!(seen[3], LinkState::Up { .. }), "{seen:?}");
+    client.unbind().await;
+    assert!(matches!(events.next().await, Some(LinkState::Down(smpp_client::CloseReason::Unbound { .. }))));
+    assert_eq!(events.next().await, Some(LinkState::Closed));
+    drop(client);
+    assert_eq!(events.next().await, None, "the stream ends with the client");
+}
+
+/// A request that waits for room past its deadline is never sent; one that went out
+/// and got no answer is outcome unknown.
+#[tokio::test(start_paused = true)]
+async fn a_request_deadline_says_whether_the_request_went_out() {
+    let (client, _incoming, smsc) = connected(config().window(1).retry_throttled(None)).await;
+    let quick = client.timeout(Duration::from_secs(2));
+    let blocker = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(sm("silent", "holds the window")).await }
+    });
+    tokio::task::yield_now().await;
+    let err = quick.submit(sm("447700900123", "waits for room")).await.unwrap_err();
+    assert_eq!(err, RequestError::DeadlineExceeded { sent: false });
+    assert_eq!(err.fate(), Fate::NeverSent);
+    let err = quick.submit(sm("silent", "out, unanswered")).await;
+    // The window is still held by the first silent submit.
+    assert_eq!(err, Err(RequestError::DeadlineExceeded { sent: false }));
+    blocker.abort();
+    let _ = blocker.await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let err = client.timeout(Duration::from_secs(2)).submit(sm("silent", "out")).await.unwrap_err();
+    assert_eq!(err.fate(), Fate::Unknown, "{err}");
+    let submits = smsc.log.lock().unwrap().submits.clone();
+    assert!(!submits.iter().any(|s| s == "waits for room"), "a request given up was sent: {submits:?}");
+}
+
+/// A request held while the link is down and given up by its caller is not sent when
+/// the link comes back.
+#[tokio::test(start_paused = true)]
+async fn a_request_given_up_while_the_link_is_down_is_never_sent_later() {
+    let smscs = Arc::new(Mutex::new(Vec::new()));
+    let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
+    let config = config().reconnect(Some(Reconnect::default().initial(Duration::from_secs(10))));
+    let (client, _incoming) = Client::connect_via(config, connector).await.unwrap();
+    let first = smscs.lock().unwrap()[0].commands.clone();
+    first.send(SmscCommand::Drop).await.unwrap();
+    let mut events = client.link_events();
+    while !matches!(events.next().await, Some(LinkState::Reconnecting { .. })) {}
+    let err = client.timeout(Duration::from_secs(1)).submit(sm("447700900123", "given up")).await.unwrap_err();
+    // It waited for the link, and was never handed to a connection.
+    assert_eq!(err, RequestError::DeadlineExceeded { sent: false });
+    while !matches!(events.next().await, Some(LinkState::Up { .. })) {}
+    client.submit(sm("447700900123", "after")).await.unwrap();
+    let second = smscs.lock().unwrap()[1].log.lock().unwrap().submits.clone();
+    assert_eq!(second, ["after"], "the given-up request stayed unsent");
+}
+
+/// `Submitted` carries the response's TLVs.
+#[tokio::test(start_paused = true)]
+async fn submitted_carries_the_response_tlvs() {
+    let (client, _incoming, _smsc) = connected(config()).await;
+    let s = client.submit(sm("tlvs", "x")).await.unwrap();
+    assert!(s.tlvs.iter().any(|t| *t == Tlv::DeliveryFailureReason(2)), "{:?}", s.tlvs);
+    let s = client.submit(sm("447700900123", "x")).await.unwrap();
+    assert!(s.tlvs.is_empty());
+}
+
+/// A pool offers what a client offers.
+#[tokio::test(start_paused = true)]
+async fn a_pool_sends_every_kind_of_request() {
+    use smpp_client::smpp_pdu::{Address, CancelSm, DataSm, QuerySm, ReplaceSm, SubmitMulti};
+    let smscs = Arc::new(Mutex::new(Vec::new()));
+    let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
+    let (pool, _incoming) = Pool::connect_via(config(), connector, 2).await.unwrap();
+    assert_eq!(pool.binds_up(), 2);
+    let to = Address::international("447700900123").unwrap();
+    let ids = pool
+        .submit_text(Address::international("12345").unwrap(), to, "hi", smpp_client::TextOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert!(pool.try_submit(sm("447700900123", "x")).await.is_ok());
+    assert_eq!(pool.data_sm(DataSm::default()).await.unwrap().message_id.as_bytes(), b"data-1");
+    assert_eq!(pool.submit_multi(SubmitMulti::default()).await.unwrap().message_id.as_bytes(), b"multi-1");
+    let mut q = QuerySm::default();
+    q.message_id = "7".parse().unwrap();
+    assert_eq!(pool.query_sm(q).await.unwrap().message_id.as_bytes(), b"7");
+    pool.cancel_sm(CancelSm::default()).await.unwrap();
+    pool.replace_sm(ReplaceSm::default()).await.unwrap();
+    assert_eq!(pool.timeout(Duration::from_secs(1)).submit(sm("silent", "x")).await.unwrap_err().fate(), Fate::Unknown);
+    let total: usize = smscs.lock().unwrap().iter().map(|s| s.log.lock().unwrap().requests.len()).sum();
+    assert_eq!(total, 8);
+    pool.close().await;
 }

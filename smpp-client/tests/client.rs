@@ -226,7 +226,7 @@ async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     let first = smscs.lock().unwrap()[0].commands.clone();
     first.send(SmscCommand::Drop).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
-    assert!(matches!(client.link_state(), LinkState::Down(_) | LinkState::Connecting));
+    assert!(matches!(client.link_state(), LinkState::Down(_) | LinkState::Connecting | LinkState::Reconnecting { .. }));
     // A submit made while down waits for the rebind (1 s + 2 s + 4 s of back-off, plus jitter).
     let start = tokio::time::Instant::now();
     assert!(client.submit(sm("1", "after")).await.is_ok());

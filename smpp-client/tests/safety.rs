@@ -184,10 +184,13 @@ async fn a_long_message_is_put_together_across_a_reconnect() {
 #[tokio::test(start_paused = true)]
 async fn a_long_message_is_put_together_across_the_binds_of_a_pool() {
     let smscs = Arc::new(Mutex::new(Vec::new()));
-    let (_pool, mut incomings) =
-        smpp_client::Pool::connect_via(config(), connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret"), 2)
-            .await
-            .unwrap();
+    let (_pool, mut incomings) = smpp_client::Pool::connect_each_via(
+        config(),
+        connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret"),
+        2,
+    )
+    .await
+    .unwrap();
     let text = "Parts on two binds. ".repeat(12);
     let parts = long_mo(&text, 44);
     let (s0, s1) = {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use smpp_pdu::text::{Pushed, Reassembler};
 use smpp_pdu::{Body, CommandId, CommandStatus, DeliverSm, SequenceNumber, SubmitSmResp};
 use smpp_session::{CloseReason, Event, Request, SendError, Session};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::inbound::{Inbound, InboundMessage, PartInfo, Responder};
 use super::{LinkState, Shared};
@@ -182,7 +182,7 @@ pub(crate) struct ClientHandler {
     pub(crate) notify: Option<oneshot::Sender<Result<(), ClientError>>>,
     pub(crate) bind_timeout: Duration,
     pub(crate) unbind_waiters: Vec<oneshot::Sender<()>>,
-    pub(crate) link: watch::Sender<LinkState>,
+    pub(crate) link: super::LinkTx,
     /// The application asked to unbind or close: nothing is held for later.
     pub(crate) stopping: bool,
     pub(crate) ending: Ending,
@@ -191,6 +191,11 @@ pub(crate) struct ClientHandler {
 impl ClientHandler {
     /// Sends a request now if the session can take it; holds it otherwise.
     fn send_or_hold(&mut self, now: Instant, session: &mut Session<Waiter>, held: Held) {
+        if held.reply.is_closed() {
+            // The caller gave up (its own deadline) before the request went out: it
+            // is not sent now, so it cannot be sent behind the caller's back.
+            return;
+        }
         if !session.can_send() {
             if self.stopping {
                 let reason = CloseReason::Unbound { initiator: smpp_session::Initiator::Local };

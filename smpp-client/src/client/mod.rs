@@ -6,9 +6,11 @@
 //! - `handler.rs`: one connection's handler on the driver.
 //! - `supervisor.rs`: connecting, binding and reconnecting.
 //! - `pacer.rs`: the fixed rate limit and the adaptive rate.
+//! - `link.rs`: the link state and its stream of changes.
 
 mod handler;
 mod inbound;
+mod link;
 mod pacer;
 mod supervisor;
 
@@ -23,12 +25,15 @@ use smpp_pdu::{
     SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
 use smpp_session::{BindMode, BindRequest, CloseReason, Request, effective_version};
+use std::sync::atomic::AtomicBool as Handed;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use self::handler::{Command, Outcome, SharedReassembler};
 use self::inbound::Backlog;
 pub use self::inbound::{Inbound, InboundMessage, Incoming};
+pub(crate) use self::link::LinkTx;
+pub use self::link::{LinkEvents, LinkState};
 use self::pacer::{Pacer, RateLimiter};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, RequestError};
@@ -40,34 +45,15 @@ pub type ConnectFuture = Pin<Box<dyn Future<Output = Result<BoxStream, ClientErr
 /// Opens new streams (for the first connection and each reconnection).
 pub type Connector = Arc<dyn Fn() -> ConnectFuture + Send + Sync>;
 
-/// The state of the link, as the application sees it.
-#[non_exhaustive]
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub enum LinkState {
-    /// Connecting or binding.
-    Connecting,
-    /// Bound.
-    Up {
-        /// The bind mode.
-        mode: BindMode,
-        /// The negotiated version.
-        version: InterfaceVersion,
-    },
-    /// The link is down; a reconnection may follow.
-    Down(CloseReason),
-    /// The SMSC refused the bind for a reason another attempt cannot mend (bad
-    /// password, unknown system_id, system_type): the client stopped trying, for good.
-    Refused(CommandStatus),
-    /// Unbound or closed by the application, for good.
-    Closed,
-}
-
-/// A successful submit: the MC's message_id.
+/// A successful submit: the MC's message_id, and the response's TLVs.
 #[non_exhaustive]
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Submitted {
     /// The message_id from submit_sm_resp (empty if the SMSC sent none).
     pub message_id: COctetString<65>,
+    /// The response's TLVs (v5.0 SMSCs send e.g. additional_status_info_text,
+    /// network_error_code, delivery_failure_reason).
+    pub tlvs: smpp_pdu::Tlvs,
 }
 
 /// Counters of what the client did about throttling.
@@ -143,6 +129,8 @@ struct SideHandle {
     commands: mpsc::Sender<Command>,
     side: Arc<Side>,
     link: watch::Receiver<LinkState>,
+    /// Where link changes are published, for new [`LinkEvents`] readers.
+    events: LinkTx,
     /// Room reserved for the `Shutdown` sent when the last handle is dropped.
     shutdown: Mutex<Option<mpsc::OwnedPermit<Command>>>,
 }
@@ -163,6 +151,8 @@ impl SideHandle {
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Each request's own deadline ([`timeout`](Self::timeout)).
+    deadline: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -298,7 +288,7 @@ impl Client {
             throttled: AtomicU64::new(0),
             retries: AtomicU64::new(0),
         };
-        Ok((Self { inner: Arc::new(inner) }, Incoming { rx: incoming_rx, backlog }))
+        Ok((Self { inner: Arc::new(inner), deadline: None }, Incoming { rx: incoming_rx, backlog }))
     }
 
     /// Submits a message. Waits for room in the window (back-pressure), then for the
@@ -306,15 +296,18 @@ impl Client {
     /// [`ClientConfig::retry_throttled`]).
     pub async fn submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
         let body = self.request_body(Box::new(Body::SubmitSm(submit))).await?;
-        Ok(Submitted { message_id: message_id(body) })
+        Ok(submitted(body))
     }
 
     /// Like [`submit`](Self::submit), but fails at once with
     /// [`RequestError::WindowFull`] instead of waiting for room.
     pub async fn try_submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
         let permit = self.inner.window.clone().try_acquire_owned().map_err(|_| RequestError::WindowFull)?;
-        let body = self.request_with_permit(Box::new(Body::SubmitSm(submit)), permit).await?;
-        Ok(Submitted { message_id: message_id(body) })
+        let handed = Handed::new(false);
+        let body = self
+            .within_deadline(&handed, self.request_with_permit(Box::new(Body::SubmitSm(submit)), permit, &handed))
+            .await?;
+        Ok(submitted(body))
     }
 
     /// Encodes `text`, splits it when it is long, submits the parts in order (each
@@ -382,7 +375,7 @@ impl Client {
     /// Sends a data_sm (v3.4 binds only).
     pub async fn data_sm(&self, data: DataSm) -> Result<Submitted, RequestError> {
         let body = self.request(Request::DataSm(data)).await?;
-        Ok(Submitted { message_id: message_id(body) })
+        Ok(submitted(body))
     }
 
     /// Queries the state of a submitted message.
@@ -409,8 +402,47 @@ impl Client {
     }
 
     async fn request_body(&self, request: Box<Body>) -> Result<Body, RequestError> {
-        let permit = self.inner.window.clone().acquire_owned().await.map_err(|_| RequestError::Closed)?;
-        self.request_with_permit(request, permit).await
+        let handed = Handed::new(false);
+        let work = async {
+            let permit = self.inner.window.clone().acquire_owned().await.map_err(|_| RequestError::Closed)?;
+            self.request_with_permit(request, permit, &handed).await
+        };
+        self.within_deadline(&handed, work).await
+    }
+
+    /// Runs a request's work within its deadline, if it has one.
+    async fn within_deadline(
+        &self,
+        handed: &Handed,
+        work: impl Future<Output = Result<Body, RequestError>>,
+    ) -> Result<Body, RequestError> {
+        let Some(limit) = self.deadline else { return work.await };
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result,
+            // Dropping the work drops its reply channel: a request still held by the
+            // connection is then never sent (the connection checks before sending).
+            Err(_) => Err(RequestError::DeadlineExceeded { sent: handed.load(Ordering::SeqCst) }),
+        }
+    }
+
+    /// The same client, each of whose requests gives up after `limit` (waiting for
+    /// room, the rate and a link included) with
+    /// [`RequestError::DeadlineExceeded`]. Cheap: it shares the bind.
+    ///
+    /// ```no_run
+    /// # async fn f(client: smpp_client::Client, sm: smpp_client::smpp_pdu::SubmitSm) {
+    /// use std::time::Duration;
+    /// let result = client.timeout(Duration::from_secs(5)).submit(sm).await;
+    /// # }
+    /// ```
+    pub fn timeout(&self, limit: Duration) -> Self {
+        Self { inner: self.inner.clone(), deadline: Some(limit) }
+    }
+
+    /// Every change of the link from now on, as a stream (see [`LinkEvents`]). For a
+    /// v3.3 client that binds two sessions, the transmitter's.
+    pub fn link_events(&self) -> LinkEvents {
+        LinkEvents::new(self.inner.tx.events.subscribe())
     }
 
     /// Sends a request holding a window permit, retrying throttle answers; resolves to
@@ -419,6 +451,7 @@ impl Client {
         &self,
         mut request: Box<Body>,
         mut permit: OwnedSemaphorePermit,
+        handed: &Handed,
     ) -> Result<Body, RequestError> {
         let inner = &self.inner;
         // Set at the first throttle answer (no clock read while all goes well).
@@ -446,6 +479,7 @@ impl Client {
                 inner.retries.fetch_add(1, Ordering::Relaxed);
             }
             let (reply, outcome) = oneshot::channel();
+            handed.store(true, Ordering::SeqCst);
             inner
                 .tx
                 .commands
@@ -579,8 +613,10 @@ impl Client {
     }
 }
 
-/// Connections to `config.host:config.port`, over TLS when configured.
-fn tcp_connector(config: &ClientConfig) -> Connector {
+/// A [`Connector`] opening connections to `config.host:config.port` (TCP with the
+/// connect timeout, then TLS when configured): what [`Client::connect`] and
+/// [`Pool::connect`] use.
+pub fn tcp_connector(config: &ClientConfig) -> Connector {
     let c = config.clone();
     Arc::new(move || {
         let c = c.clone();
@@ -604,7 +640,8 @@ fn spawn_side(
     let answers = config.session.receive_window_len().max(config.incoming_capacity);
     let (command_tx, command_rx) = mpsc::channel(config.session.window_len() + answers + 64);
     let shutdown = command_tx.clone().try_reserve_owned().ok();
-    let (link_tx, link_rx) = watch::channel(LinkState::Connecting);
+    let (link_tx, link_rx) = LinkTx::new();
+    let events = link_tx.clone();
     let (first_tx, first_rx) = oneshot::channel();
     let side = Arc::new(Side::default());
     let span = tracing::info_span!("smpp_client", system_id = %config.system_id, addr = %config.addr(), ?mode);
@@ -620,15 +657,16 @@ fn spawn_side(
         carry: std::collections::VecDeque::new(),
     };
     tokio::spawn(supervisor.run(first_tx).instrument(span));
-    let handle = SideHandle { commands: command_tx, side, link: link_rx, shutdown: Mutex::new(shutdown) };
+    let handle = SideHandle { commands: command_tx, side, link: link_rx, events, shutdown: Mutex::new(shutdown) };
     Ok((handle, first_rx))
 }
 
-fn message_id(body: Body) -> COctetString<65> {
+/// A submit_sm_resp or data_sm_resp body as a [`Submitted`].
+fn submitted(body: Body) -> Submitted {
     match body {
-        Body::SubmitSmResp(Some(SubmitSmResp { message_id, .. }))
-        | Body::DataSmResp(Some(SubmitSmResp { message_id, .. })) => message_id,
-        _ => COctetString::EMPTY,
+        Body::SubmitSmResp(Some(SubmitSmResp { message_id, tlvs, .. }))
+        | Body::DataSmResp(Some(SubmitSmResp { message_id, tlvs, .. })) => Submitted { message_id, tlvs },
+        _ => Submitted { message_id: COctetString::EMPTY, tlvs: smpp_pdu::Tlvs::default() },
     }
 }
 
@@ -646,9 +684,21 @@ fn bind_request(config: &ClientConfig) -> Result<BindRequest, ClientError> {
 ///
 /// Platforms allow several connections per account; a pool uses them all. Each
 /// request goes to the next bind in turn that is up and has room, or waits on the
-/// next one in turn when none has. The binds of a pool made by
-/// [`connect`](Self::connect) share one reassembler, so a long message whose parts
-/// arrive on different binds is put together.
+/// next one in turn when none has. It offers what a [`Client`] offers. The binds of a
+/// pool made by [`connect`](Self::connect) share one reassembler, so a long message
+/// whose parts arrive on different binds is put together, and their inbound messages
+/// come on one [`MergedIncoming`](crate::MergedIncoming).
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures::StreamExt;
+/// use smpp_client::{ClientConfig, Pool};
+/// let (pool, mut incoming) = Pool::connect(ClientConfig::new("127.0.0.1", 2775, "user", "secret"), 4).await?;
+/// while let Some(inbound) = incoming.next().await {
+///     println!("{:?}", inbound.message);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Pool {
     clients: Arc<Vec<Client>>,
@@ -656,14 +706,26 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Opens `binds` binds with the same configuration.
-    pub async fn connect(config: ClientConfig, binds: usize) -> Result<(Self, Vec<Incoming>), ClientError> {
+    /// Opens `binds` binds with the same configuration; their inbound messages come
+    /// merged.
+    pub async fn connect(config: ClientConfig, binds: usize) -> Result<(Self, crate::MergedIncoming), ClientError> {
         let connector = tcp_connector(&config);
         Self::connect_via(config, connector, binds).await
     }
 
     /// Opens `binds` binds over streams from `connector`, sharing one reassembler.
     pub async fn connect_via(
+        config: ClientConfig,
+        connector: Connector,
+        binds: usize,
+    ) -> Result<(Self, crate::MergedIncoming), ClientError> {
+        let (pool, incoming) = Self::connect_each_via(config, connector, binds).await?;
+        Ok((pool, Incoming::merge(incoming)))
+    }
+
+    /// Like [`connect_via`](Self::connect_via), with each bind's inbound messages on
+    /// a stream of its own.
+    pub async fn connect_each_via(
         config: ClientConfig,
         connector: Connector,
         binds: usize,
@@ -689,27 +751,116 @@ impl Pool {
         &self.clients
     }
 
-    fn pick(&self) -> Option<&Client> {
+    fn pick(&self) -> Result<&Client, RequestError> {
         let n = self.clients.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..n)
             .filter_map(|k| self.clients.get((start + k) % n))
             .find(|c| c.is_up() && c.available() > 0)
             .or_else(|| self.clients.get(start % n.max(1)))
+            .ok_or(RequestError::Closed)
+    }
+
+    /// The same pool, each of whose requests gives up after `limit` (see
+    /// [`Client::timeout`]).
+    pub fn timeout(&self, limit: Duration) -> Self {
+        let clients = self.clients.iter().map(|c| c.timeout(limit)).collect();
+        Self { clients: Arc::new(clients), next: self.next.clone() }
     }
 
     /// Submits on the next bind with room.
     pub async fn submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
-        match self.pick() {
-            Some(c) => c.submit(submit).await,
-            None => Err(RequestError::Closed),
+        self.pick()?.submit(submit).await
+    }
+
+    /// Submits on a bind with room now, or fails with [`RequestError::WindowFull`].
+    pub async fn try_submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let client = (0..n)
+            .filter_map(|k| self.clients.get((start + k) % n))
+            .find(|c| c.is_up() && c.available() > 0)
+            .ok_or(RequestError::WindowFull)?;
+        client.try_submit(submit).await
+    }
+
+    /// Encodes, splits and submits a text on one bind (see [`Client::submit_text`]).
+    pub async fn submit_text(
+        &self,
+        from: smpp_pdu::Address<21>,
+        to: smpp_pdu::Address<21>,
+        text: &str,
+        options: TextOptions,
+    ) -> Result<Vec<Submitted>, RequestError> {
+        self.pick()?.submit_text(from, to, text, options).await
+    }
+
+    /// Submits one message to several destinations.
+    pub async fn submit_multi(&self, submit: SubmitMulti) -> Result<SubmitMultiResp, RequestError> {
+        self.pick()?.submit_multi(submit).await
+    }
+
+    /// Sends a data_sm (v3.4 binds only).
+    pub async fn data_sm(&self, data: DataSm) -> Result<Submitted, RequestError> {
+        self.pick()?.data_sm(data).await
+    }
+
+    /// Queries the state of a submitted message.
+    pub async fn query_sm(&self, query: QuerySm) -> Result<QuerySmResp, RequestError> {
+        self.pick()?.query_sm(query).await
+    }
+
+    /// Cancels a submitted message.
+    pub async fn cancel_sm(&self, cancel: CancelSm) -> Result<(), RequestError> {
+        self.pick()?.cancel_sm(cancel).await
+    }
+
+    /// Replaces a submitted message.
+    pub async fn replace_sm(&self, replace: ReplaceSm) -> Result<(), RequestError> {
+        self.pick()?.replace_sm(replace).await
+    }
+
+    /// Sends any request and returns the response body on `ESME_ROK`.
+    pub async fn request(&self, request: Request) -> Result<Body, RequestError> {
+        self.pick()?.request(request).await
+    }
+
+    /// How many binds are up now.
+    pub fn binds_up(&self) -> usize {
+        self.clients.iter().filter(|c| c.is_up()).count()
+    }
+
+    /// Free room in all the windows now.
+    pub fn available(&self) -> usize {
+        self.clients.iter().map(Client::available).sum()
+    }
+
+    /// What the binds did about throttling so far, added up.
+    pub fn stats(&self) -> ClientStats {
+        let mut total = ClientStats::default();
+        for c in self.clients.iter() {
+            let s = c.stats();
+            total.throttled += s.throttled;
+            total.retries += s.retries;
+            total.adaptive_rate = match (total.adaptive_rate, s.adaptive_rate) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
         }
+        total
     }
 
     /// Unbinds every bind.
     pub async fn unbind(&self) {
         for c in self.clients.iter() {
             c.unbind().await;
+        }
+    }
+
+    /// Closes every bind at once.
+    pub async fn close(&self) {
+        for c in self.clients.iter() {
+            c.close().await;
         }
     }
 }

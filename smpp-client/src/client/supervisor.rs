@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use smpp_pdu::CommandStatus;
 use smpp_session::{BindRequest, CloseReason, Session};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::handler::{ClientHandler, Command, Ending, Held, Outcome};
@@ -33,7 +33,7 @@ pub(crate) struct Supervisor {
     pub(crate) weak_commands: mpsc::WeakSender<Command>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) side: Arc<Side>,
-    pub(crate) link: watch::Sender<LinkState>,
+    pub(crate) link: super::LinkTx,
     /// Requests that did not go out on the last connection.
     pub(crate) carry: VecDeque<Held>,
 }
@@ -98,6 +98,7 @@ impl Supervisor {
                 Some(e) if !ending.bound => tracing::info!(%e, ?delay, "not bound; trying again"),
                 _ => tracing::info!(?delay, "link down; reconnecting"),
             }
+            let _ = self.link.send(LinkState::Reconnecting { attempt, after: delay + jitter });
             tokio::select! {
                 () = tokio::time::sleep(delay + jitter) => {}
                 () = self.side.wake.notified() => {}

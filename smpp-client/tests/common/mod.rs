@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use smpp_client::smpp_pdu::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
-    SubmitMultiResp, SubmitSm, SubmitSmResp,
+    SubmitMultiResp, SubmitSm, SubmitSmResp, Tlv,
 };
 use smpp_client::smpp_session::Initiator;
 use smpp_client::{CloseReason, Event, Request, Session, SessionConfig};
@@ -107,6 +107,9 @@ impl Handler for SmscHandler {
                         self.next_id += 1;
                         let mut r = SubmitSmResp::default();
                         r.message_id = self.next_id.to_string().parse().unwrap();
+                        if s.destination_addr.addr.as_bytes() == b"tlvs" {
+                            r.tlvs.push(Tlv::DeliveryFailureReason(2));
+                        }
                         (status, Body::SubmitSmResp(status.is_ok().then_some(r)))
                     }
                     Request::DataSm(_) => {
