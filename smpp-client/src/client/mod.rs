@@ -751,14 +751,19 @@ impl Pool {
         &self.clients
     }
 
-    fn pick(&self) -> Result<&Client, RequestError> {
+    /// The next bind in turn that is up and has room (`Err`: the next in turn).
+    fn with_room(&self) -> Result<&Client, Option<&Client>> {
         let n = self.clients.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..n)
             .filter_map(|k| self.clients.get((start + k) % n))
             .find(|c| c.is_up() && c.available() > 0)
-            .or_else(|| self.clients.get(start % n.max(1)))
-            .ok_or(RequestError::Closed)
+            .ok_or_else(|| self.clients.get(start % n.max(1)))
+    }
+
+    /// The bind for the next request: one with room, or the next in turn to wait on.
+    fn pick(&self) -> Result<&Client, RequestError> {
+        self.with_room().or_else(|next| next.ok_or(RequestError::Closed))
     }
 
     /// The same pool, each of whose requests gives up after `limit` (see
@@ -775,12 +780,7 @@ impl Pool {
 
     /// Submits on a bind with room now, or fails with [`RequestError::WindowFull`].
     pub async fn try_submit(&self, submit: SubmitSm) -> Result<Submitted, RequestError> {
-        let n = self.clients.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let client = (0..n)
-            .filter_map(|k| self.clients.get((start + k) % n))
-            .find(|c| c.is_up() && c.available() > 0)
-            .ok_or(RequestError::WindowFull)?;
+        let client = self.with_room().map_err(|_| RequestError::WindowFull)?;
         client.try_submit(submit).await
     }
 
