@@ -110,6 +110,9 @@ impl MessageIds {
 /// assert_eq!(v34.tlvs.receipted_message_id().map(|id| id.as_bytes().to_vec()), Some(b"0a1b2c3d".to_vec()));
 /// let v33 = r.to_deliver_sm(InterfaceVersion::V33);
 /// assert!(v33.tlvs.is_empty(), "no TLV for a v3.3 session");
+/// let mut note = r.clone();
+/// (note.state, note.intermediate) = (MessageState::ENROUTE, true);
+/// assert_eq!(note.to_deliver_sm(InterfaceVersion::V34).esm_class.0, 0x20, "an intermediate notification");
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
@@ -134,6 +137,10 @@ pub struct DeliveryReceipt {
     pub text: String,
     /// `sub:` (default 1).
     pub submitted_count: u32,
+    /// An intermediate notification (esm_class message type 0x20, for a state on
+    /// the way such as ENROUTE, asked for with registered_delivery bit 0x10) rather
+    /// than a delivery receipt (0x04). Default `false`.
+    pub intermediate: bool,
 }
 
 impl DeliveryReceipt {
@@ -151,6 +158,7 @@ impl DeliveryReceipt {
             done: now,
             text: String::new(),
             submitted_count: 1,
+            intermediate: false,
         }
     }
 
@@ -168,13 +176,15 @@ impl DeliveryReceipt {
         r
     }
 
-    /// The deliver_sm carrying it to a session of `version`: TLVs only for v3.4.
+    /// The deliver_sm carrying it to a session of `version`: TLVs only for v3.4;
+    /// esm_class 0x04 (delivery receipt), or 0x20 for an
+    /// [`intermediate`](Self::intermediate) notification.
     pub fn to_deliver_sm(&self, version: InterfaceVersion) -> DeliverSm {
         let mut d = DeliverSm::default();
         // A receipt travels from the original destination to the original source.
         d.source_addr = self.destination;
         d.destination_addr = self.source;
-        d.esm_class = EsmClass(0x04);
+        d.esm_class = EsmClass(if self.intermediate { 0x20 } else { 0x04 });
         d.registered_delivery = RegisteredDelivery::NONE;
         let mut bytes = self.receipt().format().into_bytes();
         bytes.truncate(254);

@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use smpp_session::{Event, Session, SessionConfig};
+//! use smpp_tokio::smpp_session::{Event, Session, SessionConfig};
 //! use smpp_tokio::{Handler, drive, now};
 //!
 //! /// Logs every event, takes no commands.
@@ -30,7 +30,7 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let (ours, _theirs) = tokio::io::duplex(4096);
-//! let session = Session::esme(now(), SessionConfig::default());
+//! let session = Session::smsc(now(), SessionConfig::default());
 //! let (_commands, mut rx) = tokio::sync::mpsc::channel(8);
 //! drive(ours, session, &mut Log, &mut rx).await
 //! # }

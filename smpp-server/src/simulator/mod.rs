@@ -21,7 +21,8 @@
 //!   final_date once the message is final.
 //! - Receipts and MO for an account with no receiver bound wait (in memory, at most
 //!   [`SimulatorConfig::waiting_per_account`] each, the rest dropped and counted)
-//!   until a receiver binds.
+//!   until a receiver binds; so do those whose receiver closed before answering
+//!   them (delivered at least once).
 //! - MO messages can be injected ([`SimulatorHandle::inject_mo`]) or sent periodically.
 //! - Optional throttling: past N submits a second per account, `ESME_RTHROTTLED`.
 //! - Error injection by destination: a destination_addr of `999` followed by digits
@@ -51,9 +52,9 @@ use crate::handle::{PushError, PushResult, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
 use crate::{Server, ServerConfig};
 
-/// What the simulator does.
+/// What the simulator does. Its `Debug` shows the accounts, never their passwords.
 #[non_exhaustive]
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SimulatorConfig {
     /// system_id to password.
     pub accounts: HashMap<String, String>,
@@ -85,6 +86,28 @@ pub struct SimulatorConfig {
     pub resp_delay: Duration,
     /// Receipts and MO kept per account while no receiver is bound (default 10 000).
     pub waiting_per_account: usize,
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut accounts: Vec<&String> = self.accounts.keys().collect();
+        accounts.sort();
+        f.debug_struct("SimulatorConfig")
+            .field("accounts", &accounts)
+            .field("limits", &self.limits)
+            .field("system_type", &self.system_type)
+            .field("lenient", &self.lenient)
+            .field("dlr_delay", &self.dlr_delay)
+            .field("dlr_state", &self.dlr_state)
+            .field("dlr_mix", &self.dlr_mix)
+            .field("dlr_err", &self.dlr_err)
+            .field("throttle", &self.throttle)
+            .field("mo_every", &self.mo_every)
+            .field("errors", &self.errors)
+            .field("resp_delay", &self.resp_delay)
+            .field("waiting_per_account", &self.waiting_per_account)
+            .finish()
+    }
 }
 
 impl Default for SimulatorConfig {
@@ -173,7 +196,8 @@ impl SimulatorHandle {
 
     /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`.
     /// With no receiver bound it waits for one (see the module docs), and this
-    /// returns `Err(PushError::NoReceiver)`.
+    /// returns `Err(PushError::NoReceiver)`; so it does, returning
+    /// `Err(PushError::Closed)`, when the receiver closes before answering it.
     pub async fn inject_mo(&self, system_id: &str, from: &str, to: &str, text: &str) -> PushResult {
         self.simulator.deliver(system_id, Delivery::Mo(Box::new(mo(from, to, text)))).await
     }
@@ -306,15 +330,16 @@ impl Simulator {
         code.parse::<u32>().ok().map(CommandStatus)
     }
 
-    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds.
+    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds
+    /// (also when the session it went to closed before answering it).
     async fn deliver(&self, account: &str, delivery: Delivery) -> PushResult {
         let Some(server) = self.server.get().cloned() else {
             return Err(PushError::NoReceiver(account.into()));
         };
         let result = push(&server, account, &delivery).await;
-        if matches!(result, Err(PushError::NoReceiver(_))) {
+        if undelivered(&result) {
             if self.waiting.keep(account, delivery) {
-                tracing::debug!(%account, "no receiver bound: kept until one binds");
+                tracing::debug!(%account, "not delivered now: kept until a receiver takes it");
                 // A receiver that bound meanwhile has flushed already: flush again.
                 if has_receiver(&server, account) {
                     self.flush(account).await;
@@ -329,11 +354,21 @@ impl Simulator {
     /// Sends what waits for `account`'s receivers, in order.
     async fn flush(&self, account: &str) {
         let Some(server) = self.server.get().cloned() else { return };
+        let mut tries = 0;
         while let Some(d) = self.waiting.take(account) {
-            if let Err(PushError::NoReceiver(_)) = push(&server, account, &d).await {
-                self.waiting.put_back(account, d);
+            let result = push(&server, account, &d).await;
+            if !undelivered(&result) {
+                continue;
+            }
+            self.waiting.put_back(account, d);
+            // The session it went to closed first. It leaves the registry as it
+            // closes, so another receiver, if any, takes it after a short pause (a
+            // few tries; otherwise the next receiver to bind flushes again).
+            tries += 1;
+            if !matches!(result, Err(PushError::Closed(_))) || tries > 3 || !has_receiver(&server, account) {
                 return;
             }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -363,6 +398,7 @@ impl Simulator {
             if intermediate {
                 let mut note = receipt.clone();
                 note.state = MessageState::ENROUTE;
+                note.intermediate = true;
                 note.done = SystemTime::now();
                 let _ = sim.deliver(&account, Delivery::Receipt(Box::new(note))).await;
             }
@@ -401,6 +437,14 @@ fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]
         Decoded::Text(t) => t.chars().take(20).collect(),
         _ => String::new(),
     }
+}
+
+/// Whether a push left its delivery with no ESME that took it: no receiver was
+/// bound, or the session it went to closed before answering (the ESME may have seen
+/// it: receipts and MO are delivered at least once). Such a delivery waits for the
+/// next receiver.
+fn undelivered(result: &PushResult) -> bool {
+    matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)))
 }
 
 /// Whether a session of `account` can take pushes now.
