@@ -89,8 +89,19 @@ impl MessageIds {
 
     /// The next id.
     pub fn next_id(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}", n & 0xFFFF_FFFF)
+        self.next_numbered().1
+    }
+
+    /// The next id and the number it spells (its value in hex), for stores that
+    /// index messages by number.
+    pub fn next_numbered(&self) -> (u32, String) {
+        let n = (self.next.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF) as u32;
+        (n, format!("{n:08x}"))
+    }
+
+    /// The number an id of this generator spells, if it is one.
+    pub fn number_of(id: &str) -> Option<u32> {
+        (id.len() == 8).then(|| u32::from_str_radix(id, 16).ok()).flatten()
     }
 }
 

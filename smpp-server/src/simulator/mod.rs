@@ -373,10 +373,12 @@ impl Simulator {
     }
 
     /// The outcome and receipts of an accepted message.
-    fn after_submit(&self, session: &BoundSession<()>, message_id: &str, submit: Submitted) {
+    fn after_submit(&self, session: &BoundSession<()>, (number, message_id): (u32, &str), submit: Submitted) {
         let final_state = self.final_state();
         let now = SystemTime::now();
-        self.messages.insert(message_id, MessageRecord { state: MessageState::ENROUTE, submitted: now, done: None });
+        let delay = self.config.dlr_delay;
+        let due = tokio::time::Instant::now() + delay;
+        self.messages.insert(number, MessageRecord { final_state, due, done: now + delay });
         let rd = submit.registered_delivery;
         let delivered = final_state == MessageState::DELIVERED;
         let wanted = match rd & 0x03 {
@@ -385,14 +387,17 @@ impl Simulator {
             3 => delivered,
             _ => false,
         };
+        let intermediate = rd & 0x10 != 0;
+        // The hot path: no receipt asked for, nothing to schedule.
+        if !wanted && !intermediate {
+            return;
+        }
         let mut receipt = DeliveryReceipt::new(message_id, submit.source, submit.destination, final_state);
         receipt.submitted = now;
-        receipt.text = submit.text;
+        receipt.text = submit.text.unwrap_or_default();
         receipt.error = if delivered { 0 } else { self.config.dlr_err };
         let Some(sim) = self.server.get().and(self.me()) else { return };
         let account = session.system_id.clone();
-        let delay = self.config.dlr_delay;
-        let intermediate = rd & 0x10 != 0;
         let id = message_id.to_owned();
         tokio::spawn(async move {
             if intermediate {
@@ -402,13 +407,11 @@ impl Simulator {
                 note.done = SystemTime::now();
                 let _ = sim.deliver(&account, Delivery::Receipt(Box::new(note))).await;
             }
-            tokio::time::sleep(delay).await;
-            let done = SystemTime::now();
-            sim.messages.finish(&id, final_state, done);
             if !wanted {
                 return;
             }
-            receipt.done = done;
+            tokio::time::sleep_until(due).await;
+            receipt.done = SystemTime::now();
             match sim.deliver(&account, Delivery::Receipt(Box::new(receipt))).await {
                 Ok((status, _)) if status.is_ok() => {}
                 Ok((status, _)) => tracing::info!(%account, message_id = %id, %status, "receipt refused by the ESME"),
@@ -427,8 +430,13 @@ struct Submitted {
     source: Address<21>,
     destination: Address<21>,
     registered_delivery: u8,
-    /// The decoded start of the text.
-    text: String,
+    /// The decoded start of the text, when a receipt or notification is asked for.
+    text: Option<String>,
+}
+
+/// Whether registered_delivery asks for any receipt or notification.
+fn receipt_asked(registered_delivery: u8) -> bool {
+    registered_delivery & 0x13 != 0
 }
 
 /// The first 20 characters of a message's text, decoded.
@@ -505,16 +513,19 @@ impl SmscHandler for Simulator {
                 source: s.source_addr,
                 destination: s.destination_addr,
                 registered_delivery: s.registered_delivery.0,
-                text: preview(s.data_coding, s.esm_class, s.short_message.as_bytes()),
+                text: receipt_asked(s.registered_delivery.0)
+                    .then(|| preview(s.data_coding, s.esm_class, s.short_message.as_bytes())),
             },
             Request::DataSm(d) => {
-                let payload = d.tlvs.message_payload().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
                 let addr = |a: &Address<65>| Address::new(a.ton, a.npi, a.addr.as_bytes()).unwrap_or_default();
+                let payload = d.tlvs.message_payload();
                 Submitted {
                     source: addr(&d.source_addr),
                     destination: addr(&d.destination_addr),
                     registered_delivery: d.registered_delivery.0,
-                    text: preview(d.data_coding, d.esm_class, &payload),
+                    text: receipt_asked(d.registered_delivery.0).then(|| {
+                        preview(d.data_coding, d.esm_class, payload.as_ref().map_or(&[][..], |p| p.as_bytes()))
+                    }),
                 }
             }
             Request::SubmitMulti(_) => {
@@ -530,10 +541,10 @@ impl SmscHandler for Simulator {
             return Some(Reply::error(&request, status));
         }
         self.submits.fetch_add(1, Ordering::Relaxed);
-        let id = self.ids.next_id();
+        let (number, id) = self.ids.next_numbered();
         tracing::debug!(account = %session.system_id, message_id = %id, "submit accepted");
         tracing::trace!(dest = %submitted.destination.addr, "submit destination");
-        self.after_submit(session, &id, submitted);
+        self.after_submit(session, (number, &id), submitted);
         let reply = Reply::accepted(&request, &id);
         if self.config.resp_delay.is_zero() {
             return Some(reply);
@@ -595,17 +606,17 @@ impl Simulator {
 
     fn query(&self, request: &Request, q: &smpp_pdu::QuerySm) -> Reply {
         let id = String::from_utf8_lossy(q.message_id.as_bytes()).into_owned();
-        let Some(record) = self.messages.get(&id) else {
+        let Some(record) = MessageIds::number_of(&id).and_then(|n| self.messages.get(n)) else {
             return Reply::error(request, CommandStatus::ESME_RQUERYFAIL);
         };
         let mut resp = QuerySmResp::default();
         resp.message_id = q.message_id;
-        resp.message_state = record.state;
-        if let Some(done) = record.done {
+        let (state, done) = record.state_at(tokio::time::Instant::now());
+        resp.message_state = state;
+        if let Some(done) = done {
             let date = crate::blocks::smpp_time(done);
             resp.final_date = smpp_pdu::COctetString::new(date).unwrap_or_default();
         }
-        let _ = record.submitted;
         Reply::ok(smpp_pdu::Body::QuerySmResp(Some(resp)))
     }
 }
