@@ -70,7 +70,8 @@ impl MergedIncoming {
         let mut polled = 0;
         while polled < self.sources.len() {
             let k = self.next % self.sources.len();
-            match self.sources[k].poll_recv(cx) {
+            let Some(source) = self.sources.get_mut(k) else { break };
+            match source.poll_recv(cx) {
                 Poll::Ready(Some(inbound)) => {
                     self.next = k + 1;
                     return Poll::Ready(Some(inbound));
@@ -95,7 +96,7 @@ impl MergedIncoming {
         for _ in 0..self.sources.len() {
             let k = self.next % self.sources.len();
             self.next = k + 1;
-            if let Some(inbound) = self.sources[k].try_recv() {
+            if let Some(inbound) = self.sources.get_mut(k).and_then(Incoming::try_recv) {
                 return Some(inbound);
             }
         }

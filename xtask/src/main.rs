@@ -84,6 +84,17 @@ fn ci() -> Result<(), String> {
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
     run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    // The crates whose TLS is optional also build without it.
+    run(cargo().args([
+        "check",
+        "-p",
+        "smpp-tokio",
+        "-p",
+        "smpp-client",
+        "-p",
+        "smpp-server",
+        "--no-default-features",
+    ]))?;
     run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     tidy::run(&project_root())?;
     // Every fuzz target for a bounded time: no input may crash or hang the stack.

@@ -80,7 +80,8 @@ type Next = Pin<
 
 /// Every change of a client's link from the moment it was made: connecting, up,
 /// down with its reason, reconnecting, refused, closed. A `futures::Stream`; it ends
-/// when the client's tasks have ended. A reader more than 64 changes behind skips the
+/// once the client has stopped for good and every `Client` handle is gone (a handle
+/// keeps the link's publisher alive). A reader more than 64 changes behind skips the
 /// oldest.
 ///
 /// ```no_run
