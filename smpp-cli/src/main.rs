@@ -105,7 +105,9 @@ struct ServeArgs {
     #[arg(long)]
     error_map: Option<String>,
     /// Let v3.3 clients break v3.3 rules (bind_transceiver, data_sm, TLVs), which the
-    /// simulator refuses by default, as the platform does.
+    /// simulator refuses by default, as the platform does. (The system_type binds
+    /// must carry is the global --system-type, or SMPP_SYSTEM_TYPE, or the config
+    /// file's, when one is given; none: any.)
     #[arg(long)]
     lenient: bool,
     /// Listen for TLS with this certificate chain (PEM); needs --tls-key.
@@ -295,6 +297,9 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
 }
 
 async fn serve(args: ServeArgs, connection: Connection) -> Res<ExitCode> {
+    if connection.tls && args.tls_cert.is_none() {
+        return Err("serve listens for TLS with --tls-cert FILE --tls-key FILE (--tls is for clients)".into());
+    }
     let mut sim = SimulatorConfig::default();
     if !args.accounts.is_empty() || !connection.accounts.is_empty() {
         sim.accounts.clear();

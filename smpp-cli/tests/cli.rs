@@ -276,6 +276,17 @@ fn a_tls_bind_end_to_end_through_the_cli() {
     assert!(!ok && err.to_lowercase().contains("tls"), "{err}");
     let (ok, _, _) = run(smpp().args(["--host", "127.0.0.1", "--port", &port, "send", "--to", "1", "x"]));
     assert!(!ok, "plain SMPP to a TLS port does not bind");
+    // listen over TLS too.
+    let serve_mo =
+        Serve::with(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", pkey.to_str().unwrap(), "--mo-every", "1"]);
+    let mo_port = serve_mo.1.to_string();
+    let tls_mo = ["--host", "127.0.0.1", "--port", &mo_port, "--tls", "--ca-file", cert.to_str().unwrap()];
+    let (ok, out, err) = run(smpp().args(tls_mo).args(["--tls-server-name", "localhost", "listen", "--count", "1"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Hello from the simulator"), "{out}");
+    // serve takes its certificate from --tls-cert; --tls alone is a client flag.
+    let (ok, _, err) = run(smpp().args(["--tls", "serve"]));
+    assert!(!ok && err.contains("--tls-cert"), "{err}");
     // --ca-file without --tls is a mistake worth naming.
     let (ok, _, err) = run(smpp().args(["--ca-file", cert.to_str().unwrap(), "send", "--to", "1", "x"]));
     assert!(!ok && err.contains("--tls"), "{err}");
@@ -361,4 +372,51 @@ fn serve_reads_accounts_and_their_limits_from_the_config_file() {
     // carol's bind limit: a pool of two binds is refused its second.
     let (ok, _, err) = run(smpp().args(carol).args(["bench", "--count", "10", "--binds", "2"]));
     assert!(!ok && err.contains("ESME_RBINDFAIL"), "{err}");
+}
+
+/// A raw bind_transceiver with interface_version 0x33 over TCP; returns the status.
+fn raw_v33_transceiver_bind(port: u16) -> smpp_pdu::CommandStatus {
+    use std::io::{Read, Write};
+    let mut bind = smpp_pdu::Bind::default();
+    bind.system_id = "smppclient1".parse().unwrap();
+    bind.password = smpp_pdu::Password::new("password").unwrap();
+    bind.interface_version = smpp_pdu::InterfaceVersion::V33;
+    let mut wire = bytes::BytesMut::new();
+    smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), smpp_pdu::Body::BindTransceiver(bind)).encode(&mut wire);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    tcp.write_all(&wire).unwrap();
+    let mut header = [0u8; 16];
+    tcp.read_exact(&mut header).unwrap();
+    smpp_pdu::CommandStatus(u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
+}
+
+#[test]
+fn serve_refuses_a_v33_bind_transceiver_unless_lenient() {
+    let strict = Serve::with(&[]);
+    assert_eq!(raw_v33_transceiver_bind(strict.1), smpp_pdu::CommandStatus::ESME_RINVCMDID);
+    let lenient = Serve::with(&["--lenient"]);
+    assert_eq!(raw_v33_transceiver_bind(lenient.1), smpp_pdu::CommandStatus::ESME_ROK);
+}
+
+#[test]
+fn the_window_keys_of_an_account_in_the_config_file_are_read() {
+    let dir = temp_dir("windows");
+    let file = dir.join("serve.toml");
+    std::fs::write(&file, "[[account]]\nsystem_id = \"erin\"\npassword = \"pw\"\nwindow = 2\nreceive_window = 3\n")
+        .unwrap();
+    let serve = Serve::with(&["--config", file.to_str().unwrap()]);
+    let port = serve.1.to_string();
+    let erin = ["--host", "127.0.0.1", "--port", port.as_str(), "--system-id", "erin", "--password", "pw"];
+    // A receive window of 3: a bench with a window of 10 still gets everything
+    // through (the rest are answered ESME_RTHROTTLED and retried).
+    let (ok, out, err) = run(smpp().args(erin).args(["bench", "--count", "200", "--window", "10", "--json"]));
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["statuses"]["ESME_ROK"], 200, "{v}");
+    assert!(v["throttled"].as_u64().unwrap() > 0, "the receive window of 3 answered some ESME_RTHROTTLED: {v}");
+    // An unknown key is refused, naming it.
+    std::fs::write(&file, "[[account]]\nsystem_id = \"erin\"\npassword = \"pw\"\nwindowz = 2\n").unwrap();
+    let (ok, _, err) = run(smpp().args(["--config", file.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]));
+    assert!(!ok && err.contains("windowz"), "{err}");
 }

@@ -35,6 +35,13 @@ impl Throttle {
         Self { rate, tokens: rate, last: None }
     }
 
+    /// Changes the rate (at least 1 a second); the tokens held stay, up to the new
+    /// burst.
+    pub fn set_rate(&mut self, per_second: u32) {
+        self.rate = f64::from(per_second.max(1));
+        self.tokens = self.tokens.min(self.rate);
+    }
+
     /// Takes one token if there is one; `false` means over the rate.
     pub fn try_take(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last {
@@ -108,9 +115,14 @@ impl MessageIds {
 /// A delivery receipt: the Appendix B text, plus (for v3.4 sessions only) the
 /// receipted_message_id, message_state and network_error_code TLVs.
 ///
+/// The text travels with data_coding 0 (the SMSC default alphabet), so it is kept
+/// to characters that read the same in ASCII, unpacked GSM 7-bit and UTF-8; see
+/// [`text`](Self::text).
+///
 /// ```
 /// use std::time::SystemTime;
 /// use smpp_server::DeliveryReceipt;
+/// use smpp_server::smpp_pdu::tlv::NetworkErrorCode;
 /// use smpp_server::smpp_pdu::{Address, InterfaceVersion, MessageState};
 /// let to = Address::international("447700900123").unwrap();
 /// let from = Address::international("447700900999").unwrap();
@@ -124,6 +136,21 @@ impl MessageIds {
 /// let mut note = r.clone();
 /// (note.state, note.intermediate) = (MessageState::ENROUTE, true);
 /// assert_eq!(note.to_deliver_sm(InterfaceVersion::V34).esm_class.0, 0x20, "an intermediate notification");
+///
+/// // A failed message: its network error goes in a TLV, for v3.4 only; a text
+/// // outside the common characters is written with '?'.
+/// let mut failed = DeliveryReceipt::new("0a1b2c3e", from, to, MessageState::UNDELIVERABLE);
+/// (failed.error, failed.text) = (11, "Grüße @ 5€".into());
+/// let gsm_error = NetworkErrorCode { network_type: 3, error_code: 0x22 };
+/// failed.network_error = Some(gsm_error);
+/// let v34 = failed.to_deliver_sm(InterfaceVersion::V34);
+/// assert_eq!(v34.tlvs.network_error_code(), Some(gsm_error));
+/// assert_eq!(v34.tlvs.message_state(), Some(MessageState::UNDELIVERABLE));
+/// let text = std::str::from_utf8(v34.short_message.as_bytes()).unwrap();
+/// assert!(text.ends_with("stat:UNDELIV err:011 text:Gr??e ? 5?"), "{text}");
+/// let v33 = failed.to_deliver_sm(InterfaceVersion::V33);
+/// assert_eq!(v33.tlvs.network_error_code(), None, "no TLV for a v3.3 session");
+/// assert_eq!(v33.short_message, v34.short_message, "the same text");
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
@@ -145,6 +172,13 @@ pub struct DeliveryReceipt {
     /// When it reached this state.
     pub done: SystemTime,
     /// The start of the message's text (the first 20 characters go in `text:`).
+    ///
+    /// The receipt is sent with data_coding 0, the SMSC default alphabet, which an
+    /// ESME may read as GSM 7-bit, ASCII or (commonly) UTF-8. So in the receipt each
+    /// character that is not the same in ASCII and in the GSM 7-bit default alphabet
+    /// (letters, digits, space and `!"#%&'()*+,-./:;<=>?`) becomes `?`, which
+    /// makes the octets read the same whichever way: `Ünïcödé` becomes `?n?c?d?`,
+    /// and `@`, `$`, `_`, brackets and control characters become `?` as well.
     pub text: String,
     /// `sub:` (default 1).
     pub submitted_count: u32,
@@ -183,13 +217,15 @@ impl DeliveryReceipt {
         r.done_date = ReceiptDate::parse(&receipt_date(self.done));
         r.state = Some(self.state);
         r.err = Some(format!("{:03}", self.error.min(999)));
-        r.text = Some(self.text.chars().take(20).collect());
+        r.text = Some(self.text.chars().take(20).map(portable).collect());
         r
     }
 
     /// The deliver_sm carrying it to a session of `version`: TLVs only for v3.4;
     /// esm_class 0x04 (delivery receipt), or 0x20 for an
-    /// [`intermediate`](Self::intermediate) notification.
+    /// [`intermediate`](Self::intermediate) notification. The text has data_coding 0
+    /// and holds only the characters [`text`](Self::text) describes (one octet
+    /// each), at most 254.
     pub fn to_deliver_sm(&self, version: InterfaceVersion) -> DeliverSm {
         let mut d = DeliverSm::default();
         // A receipt travels from the original destination to the original source.
@@ -197,7 +233,9 @@ impl DeliveryReceipt {
         d.destination_addr = self.source;
         d.esm_class = EsmClass(if self.intermediate { 0x20 } else { 0x04 });
         d.registered_delivery = RegisteredDelivery::NONE;
-        let mut bytes = self.receipt().format().into_bytes();
+        // Every character is one octet (a message_id outside them is written with '?'
+        // too), so cutting at 254 octets cuts no character.
+        let mut bytes: Vec<u8> = self.receipt().format().chars().map(portable).map(|c| c as u8).collect();
         bytes.truncate(254);
         d.short_message = ShortMessage::new(bytes).unwrap_or_default();
         if version >= InterfaceVersion::V34 {
@@ -213,6 +251,12 @@ impl DeliveryReceipt {
     }
 }
 
+/// `c` if it has the same code in ASCII and in the GSM 7-bit default alphabet (and
+/// so the same octet in ASCII, unpacked GSM and UTF-8), otherwise `?`.
+fn portable(c: char) -> char {
+    if c.is_ascii_alphanumeric() || matches!(c, ' ' | '!' | '"' | '#' | '%'..='?') { c } else { '?' }
+}
+
 /// A time as `YYMMDDhhmm` in UTC, the receipt's date form.
 pub(crate) fn receipt_date(t: SystemTime) -> String {
     crate::clock::format_date(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
@@ -223,4 +267,36 @@ pub(crate) fn receipt_date(t: SystemTime) -> String {
 pub(crate) fn smpp_time(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("{}{:02}000+", crate::clock::format_date(secs), secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use smpp_pdu::text::{Decoded, decode};
+    use smpp_pdu::{DataCoding, MessageState};
+
+    use super::*;
+
+    #[test]
+    fn the_receipt_text_reads_the_same_as_ascii_gsm_and_utf8() {
+        let to = Address::international("447700900123").unwrap();
+        let from = Address::international("12345").unwrap();
+        let mut r = DeliveryReceipt::new("0a1b2c3d", from, to, MessageState::DELIVERED);
+        r.text = "Привет, мир! Ünïcödé and more".into();
+        let d = r.to_deliver_sm(InterfaceVersion::V34);
+        let octets = d.short_message.as_bytes();
+        assert!(octets.iter().all(|b| (0x20..0x7F).contains(b)), "printable ASCII only: {octets:?}");
+        let utf8 = std::str::from_utf8(octets).unwrap();
+        assert!(utf8.ends_with(" text:??????, ???! ?n?c?d?"), "{utf8}");
+        assert_eq!(decode(DataCoding::MC_DEFAULT, octets), Decoded::Text(utf8.to_owned()), "the same read as GSM");
+        assert_eq!(r.receipt().text.as_deref(), Some("??????, ???! ?n?c?d?"));
+        // The characters whose GSM code differs from ASCII are written with '?'.
+        r.text = "a@b $1_[x]".into();
+        assert_eq!(r.receipt().text.as_deref(), Some("a?b ?1??x?"));
+        // A long message_id and text: cut at 254 octets, whole characters.
+        r.message_id = "é".repeat(300);
+        r.text = "ü".repeat(20);
+        let d = r.to_deliver_sm(InterfaceVersion::V33);
+        assert_eq!(d.short_message.as_bytes().len(), 254);
+        assert!(d.short_message.as_bytes().iter().all(u8::is_ascii));
+    }
 }

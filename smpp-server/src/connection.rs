@@ -102,7 +102,7 @@ pub(crate) async fn serve_connection<H: SmscHandler, S: Stream>(
         auth: None,
         queued: VecDeque::new(),
         reassembler: smpp_pdu::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
-        closed: false,
+        closed: None,
     };
     if let Err(e) = drive_with(stream, session, &mut conn, &mut rx, driver).await {
         tracing::debug!(%e, "connection error");
@@ -130,8 +130,8 @@ struct Connection<H: SmscHandler> {
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
     queued: VecDeque<(Request, oneshot::Sender<PushResult>)>,
     reassembler: smpp_pdu::text::Reassembler,
-    /// The session reported `Closed` (the handler heard `on_closed`).
-    closed: bool,
+    /// Why the session closed, once it has (the handler heard `on_closed`).
+    closed: Option<CloseReason>,
 }
 
 impl<H: SmscHandler> Drop for Connection<H> {
@@ -141,13 +141,15 @@ impl<H: SmscHandler> Drop for Connection<H> {
         }
         self.deregister();
         // Cut off before its session closed: the handler still hears that it ended.
-        if !self.closed
+        if self.closed.is_none()
             && let Some(bound) = &self.bound
         {
             self.handler.on_closed(bound, CloseReason::Local);
         }
+        // Cut off before it closed (dropped, shutdown): we closed it.
+        let reason = self.closed.unwrap_or(CloseReason::Local);
         for (_, reply) in self.queued.drain(..) {
-            let _ = reply.send(Err(PushError::Closed(CloseReason::PeerClosed)));
+            let _ = reply.send(Err(PushError::Closed(reason)));
         }
     }
 }
@@ -340,7 +342,7 @@ impl<H: SmscHandler> Handler for Connection<H> {
             Event::Closed { reason } => {
                 tracing::info!(%reason, "session closed");
                 self.deregister();
-                self.closed = true;
+                self.closed = Some(reason);
                 if let Some(bound) = &self.bound {
                     self.handler.on_closed(bound, reason);
                 }

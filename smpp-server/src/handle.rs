@@ -72,11 +72,11 @@ impl ServerHandle {
         self.registry.summaries(Some(system_id))
     }
 
-    /// Asks one session to unbind (it sends unbind, and closes on the answer or after
-    /// the unbind grace). Returns whether the session exists.
+    /// Asks one connection to unbind (a bound session sends unbind and closes on the
+    /// answer or after the unbind grace; one not bound yet closes). Returns whether
+    /// the connection exists and is asked (asking twice is asking once).
     pub fn unbind_session(&self, id: u64) -> bool {
-        let commands = self.registry.all().get(&id).map(|l| l.commands.clone());
-        commands.is_some_and(|c| c.try_send(SessionCommand::Unbind).is_ok())
+        self.registry.all().get(&id).is_some_and(crate::registry::Live::unbind)
     }
 
     /// Drops one session's connection at once. Returns whether the session existed.
@@ -149,10 +149,9 @@ impl ServerHandle {
     /// are cut off, so this returns within `grace`. Returns how many had to be cut.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.registry.stop.send_replace(true);
-        let sessions: Vec<_> = self.registry.all().values().map(|l| l.commands.clone()).collect();
-        for s in sessions {
+        for live in self.registry.all().values() {
             // A session whose queue is full is cut off when the grace period ends.
-            let _ = s.try_send(SessionCommand::Unbind);
+            live.unbind();
         }
         let wait = async {
             while self.connections() > 0 {

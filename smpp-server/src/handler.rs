@@ -62,7 +62,9 @@ pub struct Limits {
     /// `ESME_RTHROTTLED`); at most the server's own receive window.
     pub receive_window: Option<usize>,
     /// Requests per second the account may send, over all its binds; past it,
-    /// `ESME_RTHROTTLED` (token bucket, bursts of one second's worth).
+    /// `ESME_RTHROTTLED` (token bucket, bursts of one second's worth). One bucket per
+    /// account, kept while the server runs (reconnecting does not refill it); the
+    /// rate of the latest grant applies.
     pub throttle: Option<u32>,
     /// Binds the account may hold at once; past it, `ESME_RBINDFAIL`.
     pub max_binds: Option<usize>,
@@ -154,8 +156,9 @@ impl SessionInfo {
 pub struct BoundSession<A> {
     /// Identity, mode and version.
     pub info: SessionInfo,
-    /// The account data from [`SmscHandler::authenticate`], shared by the account's
-    /// sessions of this bind.
+    /// The account data [`SmscHandler::authenticate`] granted this bind (each bind
+    /// has its own; share state between an account's binds through an `Arc` inside
+    /// it).
     pub account: Arc<A>,
     /// The limits in force.
     pub limits: Limits,
@@ -247,9 +250,12 @@ impl Defer<'_> {
     /// session lets the ESME have unanswered: its receive window).
     pub fn responder(self) -> Responder {
         self.taken.set(true);
-        // Fails only when the session has ended: its answer would go nowhere anyway.
+        // Fails when the session has ended (its answer would go nowhere anyway), or,
+        // rarely, when control commands have taken the room for a moment: the
+        // responder then sends its answer through the queue when it is given.
         let permit = self.commands.clone().try_reserve_owned().ok();
-        Responder { permit, seq: self.seq, fallback: self.fallback }
+        let commands = permit.is_none().then(|| self.commands.clone());
+        Responder { permit, commands, seq: self.seq, fallback: self.fallback }
     }
 }
 
@@ -261,6 +267,8 @@ pub struct Responder {
     /// Room in the session's queue, reserved when the responder was made (`None`: the
     /// session had ended).
     permit: Option<mpsc::OwnedPermit<SessionCommand>>,
+    /// The session's queue, when no room could be reserved.
+    commands: Option<mpsc::Sender<SessionCommand>>,
     seq: SequenceNumber,
     fallback: Option<Body>,
 }
@@ -273,8 +281,23 @@ impl Responder {
     }
 
     fn send(&mut self, reply: Reply) {
+        let command = SessionCommand::Respond(self.seq, Box::new(reply));
         if let Some(permit) = self.permit.take() {
-            permit.send(SessionCommand::Respond(self.seq, Box::new(reply)));
+            permit.send(command);
+            return;
+        }
+        let Some(commands) = self.commands.take() else { return };
+        match commands.try_send(command) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            // Full for a moment: wait for room on a task of its own (the session
+            // drains its queue continually; if it ends first, the answer goes nowhere).
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let _ = commands.send(command).await;
+                    });
+                }
+            }
         }
     }
 }

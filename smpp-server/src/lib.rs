@@ -3,7 +3,7 @@
 //!
 //! [`Server`] runs one [`Session`](smpp_session::Session) per connection in the SMSC
 //! role on the [`smpp_tokio`] driver: over TCP ([`Server::listen`]), TLS
-//! ([`Server::listen_tls`], feature `tls`), or any stream you accepted yourself
+//! (`Server::listen_tls`, feature `tls`), or any stream you accepted yourself
 //! ([`Server::serve`]). An [`SmscHandler`] decides binds (asynchronously: look the
 //! account up wherever it lives) and grants each bind its account data and
 //! [`Limits`] (window, throttle, most binds), which every later callback sees. It
@@ -31,13 +31,14 @@
 //! ```
 //!
 //! # Features
-//! - `tls`: [`Server::listen_tls`] (rustls with the ring provider). Off by default:
+//! - `tls`: `Server::listen_tls` (rustls with the ring provider). Off by default:
 //!   without it, nothing of rustls or ring is compiled.
 //!
 //! # MSRV
 //! Rust 1.95.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 /// The README's Rust examples, compiled as doctests.
 #[cfg(doctest)]

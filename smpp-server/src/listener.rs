@@ -19,7 +19,7 @@ use crate::registry::Live;
 /// An SMSC server: one session per connection, run on the [`smpp_tokio`] driver, with
 /// `H` deciding binds and answering requests.
 ///
-/// Connections come from listeners ([`listen`](Self::listen), [`listen_tls`](Self::listen_tls))
+/// Connections come from listeners ([`listen`](Self::listen), `listen_tls` with the `tls` feature)
 /// or from anywhere else ([`serve`](Self::serve): any `AsyncRead + AsyncWrite`, such as an
 /// in-memory duplex in a test that runs in virtual time). Cheap to clone.
 ///
@@ -91,15 +91,20 @@ impl<H: SmscHandler> Server<H> {
         // Made here and moved into the task: dropped with it however it ends, even
         // if it is cut off before it first runs.
         let guard = ConnectionGuard { server: self.handle.clone(), id };
+        // The task starts once it is registered, so its cleanup (the guard) always
+        // comes after the registration it undoes.
+        let (registered, go) = tokio::sync::oneshot::channel::<()>();
+        let work = serve_connection(stream, peer, guard, self.config.clone(), self.handler.clone(), (tx.clone(), rx));
         let task = tokio::spawn(
-            serve_connection(stream, peer, guard, self.config.clone(), self.handler.clone(), (tx.clone(), rx))
-                .instrument(span),
+            async move {
+                if go.await.is_ok() {
+                    work.await;
+                }
+            }
+            .instrument(span),
         );
-        registry.all().insert(id, Live { commands: tx, abort: task.abort_handle() });
-        // A task that ended before it was registered has cleaned up already.
-        if task.is_finished() {
-            registry.remove(id);
-        }
+        registry.all().insert(id, Live { commands: tx, abort: task.abort_handle(), unbinding: Arc::default() });
+        let _ = registered.send(());
         true
     }
 
@@ -137,9 +142,21 @@ impl<H: SmscHandler> Server<H> {
         tokio::spawn(async move {
             server
                 .accept_loop(listener, move |server, tcp, peer| {
+                    let registry = server.handle.registry.clone();
+                    // Handshakes under way count toward the connection limit, so a
+                    // flood of connections that never finish one stays bounded.
+                    let busy = registry.connections.load(Ordering::SeqCst)
+                        + registry.handshaking.fetch_add(1, Ordering::SeqCst);
+                    if busy >= server.config.max_connections {
+                        registry.handshaking.fetch_sub(1, Ordering::SeqCst);
+                        tracing::warn!(%peer, "connection limit reached; closing");
+                        return;
+                    }
                     let (server, acceptor) = (server.clone(), acceptor.clone());
                     tokio::spawn(async move {
-                        match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                        let handshake = tokio::time::timeout(timeout, acceptor.accept(tcp)).await;
+                        registry.handshaking.fetch_sub(1, Ordering::SeqCst);
+                        match handshake {
                             Ok(Ok(tls)) => {
                                 server.serve(tls, peer);
                             }

@@ -43,11 +43,10 @@ pub(crate) struct Entry {
     pub(crate) counters: Arc<Counters>,
 }
 
-/// An account's bound sessions and shared state.
+/// An account's bound sessions.
 #[derive(Debug, Default)]
 pub(crate) struct Account {
     pub(crate) sessions: Vec<Entry>,
-    pub(crate) throttle: Option<Arc<Mutex<Throttle>>>,
 }
 
 /// A connection's task, as the registry knows it.
@@ -55,12 +54,35 @@ pub(crate) struct Account {
 pub(crate) struct Live {
     pub(crate) commands: mpsc::Sender<SessionCommand>,
     pub(crate) abort: tokio::task::AbortHandle,
+    /// An unbind was asked for (asking again sends nothing, so repeated requests
+    /// cannot fill the session's queue).
+    pub(crate) unbinding: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Live {
+    /// Asks the session to unbind, once; whether it is (now) asked.
+    pub(crate) fn unbind(&self) -> bool {
+        if self.unbinding.swap(true, Ordering::SeqCst) {
+            return true;
+        }
+        let sent = self.commands.try_send(SessionCommand::Unbind).is_ok();
+        if !sent {
+            self.unbinding.store(false, Ordering::SeqCst);
+        }
+        sent
+    }
 }
 
 /// Bound sessions by account, and the counters.
 #[derive(Debug)]
 pub(crate) struct Registry {
     pub(crate) accounts: Mutex<HashMap<String, Account>>,
+    /// Each account's throttle, kept while the server runs, so reconnecting does not
+    /// refill it (one entry per account that was ever granted a rate).
+    throttles: Mutex<HashMap<String, Arc<Mutex<Throttle>>>>,
+    /// TLS handshakes under way: they count toward the connection limit.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) handshaking: AtomicUsize,
     pub(crate) connections: AtomicUsize,
     pub(crate) next_id: AtomicU64,
     pub(crate) round_robin: AtomicUsize,
@@ -76,6 +98,8 @@ impl Default for Registry {
     fn default() -> Self {
         Self {
             accounts: Mutex::default(),
+            throttles: Mutex::default(),
+            handshaking: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             round_robin: AtomicUsize::new(0),
@@ -107,30 +131,31 @@ impl Registry {
 
     /// Registers a bound session if its account holds fewer than `max_binds`: the
     /// check and the registration are one step, so concurrent binds cannot both pass
-    /// it. Returns the account's shared throttle (made with the first bind that asks
-    /// for one).
+    /// it. Returns the account's throttle when the grant has a rate (the latest
+    /// grant's rate applies to the account's one bucket).
     pub(crate) fn register(
         &self,
         entry: Entry,
         max_binds: usize,
         throttle: Option<u32>,
     ) -> Result<Option<Arc<Mutex<Throttle>>>, TooManyBinds> {
-        let mut accounts = self.accounts();
-        let account = accounts.entry(entry.info.system_id.clone()).or_default();
-        if account.sessions.len() >= max_binds {
-            if account.sessions.is_empty() {
-                let id = entry.info.system_id.clone();
-                accounts.remove(&id);
-            }
-            return Err(TooManyBinds);
-        }
-        if account.throttle.is_none()
-            && let Some(rate) = throttle
+        let system_id = entry.info.system_id.clone();
         {
-            account.throttle = Some(Arc::new(Mutex::new(Throttle::new(rate))));
+            let mut accounts = self.accounts();
+            let account = accounts.entry(system_id.clone()).or_default();
+            if account.sessions.len() >= max_binds {
+                if account.sessions.is_empty() {
+                    accounts.remove(&system_id);
+                }
+                return Err(TooManyBinds);
+            }
+            account.sessions.push(entry);
         }
-        account.sessions.push(entry);
-        Ok(account.throttle.clone())
+        let Some(rate) = throttle else { return Ok(None) };
+        let mut throttles = self.throttles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = throttles.entry(system_id).or_insert_with(|| Arc::new(Mutex::new(Throttle::new(rate))));
+        bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set_rate(rate);
+        Ok(Some(bucket.clone()))
     }
 
     /// Takes a session out of its account.

@@ -573,3 +573,77 @@ async fn shutdown_cuts_off_sessions_that_do_not_unbind_within_the_grace_period()
     eventually("the connection is gone", || handle.connections() == 0).await;
     assert_eq!(handler.closed.lock().unwrap().len(), 1, "the handler heard it end");
 }
+
+// ---- found in review ----------------------------------------------------------------
+
+/// An account's bucket outlives its binds: dropping the connection and binding again
+/// does not refill it (it did when the bucket went with the account's last bind).
+#[tokio::test(start_paused = true)]
+async fn reconnecting_does_not_refill_the_account_throttle() {
+    let server = Server::new(server_config(), Basic::with_limits(Limits::default().throttle(5)));
+    let handle = server.handle();
+    let mut a = bound(&server, 1, BindMode::Transceiver, "alice").await;
+    for _ in 0..5 {
+        assert_eq!(a.call(submit()).await.status, CommandStatus::ESME_ROK);
+    }
+    assert_eq!(a.call(submit()).await.status, CommandStatus::ESME_RTHROTTLED);
+    assert!(handle.drop_account("alice") == 1);
+    eventually("alice unbound", || handle.binds("alice") == 0).await;
+    let mut again = bound(&server, 2, BindMode::Transceiver, "alice").await;
+    assert_eq!(again.call(submit()).await.status, CommandStatus::ESME_RTHROTTLED, "the same bucket");
+}
+
+/// A push queued behind a full window, failed because the server dropped the session,
+/// says the session was closed here (it said the peer closed it).
+#[tokio::test(start_paused = true)]
+async fn a_queued_push_failed_by_dropping_its_session_names_a_local_close() {
+    let handler = Arc::new(Basic { limits: Limits::default().window(1), ..Basic::default() });
+    let server = Server::new(server_config(), handler);
+    let handle = server.handle();
+    let mut raw = bound(&server, 1, BindMode::Transceiver, "alice").await;
+    let first = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.push("alice", Request::DeliverSm(mo("in flight"))).await }
+    });
+    assert!(matches!(raw.read().await.map(|p| p.body), Some(Body::DeliverSm(_))));
+    let queued = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.push("alice", Request::DeliverSm(mo("queued"))).await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(handle.drop_session(id_of(&handle, 1)));
+    assert_eq!(queued.await.unwrap(), Err(PushError::Closed(CloseReason::Local)));
+    assert!(first.await.unwrap().is_err());
+}
+
+/// Asking a session to unbind many times sends one unbind, and leaves the session's
+/// queue free for the answers it owes (repeated requests used to fill it).
+#[tokio::test(start_paused = true)]
+async fn asking_a_session_to_unbind_again_and_again_sends_one_unbind() {
+    let handler = Arc::new(Holding::default());
+    let server = Server::new(server_config(), handler.clone());
+    let handle = server.handle();
+    let mut raw = bound(&server, 1, BindMode::Transceiver, "alice").await;
+    let seq = raw.send(submit()).await;
+    eventually("the request is held", || handler.held.lock().unwrap().len() == 1).await;
+    let id = id_of(&handle, 1);
+    for _ in 0..100 {
+        assert!(handle.unbind_session(id));
+    }
+    let responder = handler.held.lock().unwrap().pop().unwrap();
+    responder.respond(Reply::accepted(&Request::SubmitSm(sm("1", false)), "late"));
+    let mut unbinds = 0;
+    let mut answered = false;
+    while let Some(Some(pdu)) = raw.read_within(Duration::from_secs(5)).await {
+        match pdu.body {
+            Body::Unbind => {
+                unbinds += 1;
+                raw.write(Pdu::new(pdu.sequence, Body::UnbindResp)).await;
+            }
+            Body::SubmitSmResp(_) if pdu.sequence == seq => answered = true,
+            _ => {}
+        }
+    }
+    assert_eq!(unbinds, 1);
+    assert!(answered, "the held answer still went out");
+}

@@ -124,6 +124,46 @@ async fn lenient_lets_a_v33_client_break_the_rules_but_sends_it_no_tlv() {
     assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
 }
 
+#[tokio::test(start_paused = true)]
+async fn each_v33_refusal_is_logged_with_its_reason() {
+    let (logs, _guard) = common::Logs::capture();
+    let sim = Sim::new(sim_config());
+
+    let mut raw = sim.raw(1);
+    assert_eq!(raw.bind(BindMode::Transceiver, "alice", "secret", V33).await, CommandStatus::ESME_RINVCMDID);
+    let log = logs.take();
+    assert!(log.contains("bind refused") && log.contains("v3.3 has no bind_transceiver"), "{log}");
+
+    let mut tx = alice(&sim, 2, BindMode::Transmitter, V33).await;
+    logs.take();
+    let refusals = [
+        (Body::DataSm(data_sm("447700900123", RegisteredDelivery::NONE)), ["data_sm", "v3.3 has no data_sm"]),
+        (Body::SubmitSm(with_tlv(sm("447700900123", false))), ["submit_sm", "may carry no TLV"]),
+        (Body::SubmitMulti(submit_multi_with_tlv()), ["submit_multi", "may carry no TLV"]),
+    ];
+    for (body, words) in refusals {
+        assert!(!tx.call(body).await.status.is_ok());
+        let log = logs.take();
+        assert!(log.contains("refused") && words.iter().all(|w| log.contains(w)), "{words:?} not in {log:?}");
+        assert!(log.contains("alice"), "the account is named: {log}");
+    }
+    // What is allowed logs no refusal.
+    assert!(tx.call(Body::SubmitSm(sm("447700900123", false))).await.status.is_ok());
+    assert!(!logs.take().contains("refused"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn interface_version_0x50_is_served_as_v34() {
+    let sim = Sim::new(sim_config());
+    let mut trx = alice(&sim, 1, BindMode::Transceiver, 0x50).await;
+    assert_eq!(sim.handle.server.sessions()[0].info.version, InterfaceVersion::V34);
+    let resp = trx.call(Body::DataSm(data_sm("447700900123", RegisteredDelivery::NONE))).await;
+    assert_eq!(resp.status, CommandStatus::ESME_ROK, "no v3.3 rule applies");
+    let resp = trx.call(Body::SubmitSm(with_tlv(sm("447700900123", true)))).await;
+    assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    assert!(trx.deliver().await.tlvs.message_state().is_some(), "a receipt with TLVs");
+}
+
 // ---- system_type ------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
@@ -313,6 +353,144 @@ async fn the_waiting_queue_is_bounded_and_drops_are_counted() {
     assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "the rest were dropped");
 }
 
+// ---- retries and refusals --------------------------------------------------------
+
+/// Injects an MO on a task of its own (the call waits for the ESME's answer).
+fn inject(sim: &Sim, text: &str) -> tokio::task::JoinHandle<smpp_server::PushResult> {
+    let (handle, text) = (sim.handle.clone(), text.to_owned());
+    tokio::spawn(async move { handle.inject_mo("alice", "447700900999", "12345", &text).await })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_answered_with_a_temporary_error_is_kept_and_retried_after_retry_delay() {
+    for status in [CommandStatus::ESME_RX_T_APPN, CommandStatus::ESME_RTHROTTLED, CommandStatus::ESME_RMSGQFUL] {
+        let sim = Sim::new(sim_config());
+        let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
+        let pushed = inject(&sim, "try me later");
+        let (seq, first) = rx.unanswered_deliver().await;
+        rx.answer_deliver(seq, status).await;
+        assert_eq!(pushed.await.unwrap().map(|(s, _)| s), Ok(status), "inject_mo reports the first answer");
+        assert_eq!(sim.handle.waiting("alice"), 1, "{status}: kept");
+        let answered = Instant::now();
+
+        let again = rx.deliver().await;
+        assert_eq!(answered.elapsed(), Duration::from_secs(1), "{status}: retried after retry_delay");
+        assert_eq!(again.short_message, first.short_message);
+        common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+        assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "{status}: delivered once");
+        assert_eq!((sim.handle.dropped(), sim.handle.rejected()), (0, 0));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receipt_answered_rx_t_appn_comes_again_until_the_esme_takes_it() {
+    let mut config = sim_config();
+    config.retry_delay = Duration::from_secs(5);
+    let sim = Sim::new(config);
+    let mut trx = alice(&sim, 1, BindMode::Transceiver, V34).await;
+    let id = message_id(&trx.call(Body::SubmitSm(sm("447700900123", true))).await.body);
+    // Our own client answers so when its inbound queue is full, expecting the SMSC
+    // to keep the message: twice here, then it takes it.
+    let (mut seq, d) = trx.unanswered_deliver().await;
+    assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
+    for _ in 0..2 {
+        trx.answer_deliver(seq, CommandStatus::ESME_RX_T_APPN).await;
+        let answered = Instant::now();
+        let (next, d) = trx.unanswered_deliver().await;
+        assert_eq!(answered.elapsed(), Duration::from_secs(5), "after retry_delay");
+        assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
+        seq = next;
+    }
+    trx.answer_deliver(seq, CommandStatus::ESME_ROK).await;
+    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+    assert!(trx.deliver_within(Duration::from_secs(60)).await.is_none(), "taken: not sent again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_push_the_esme_does_not_answer_in_time_is_retried() {
+    let mut server = common::server_config();
+    server.session.response_timeout(Some(Duration::from_secs(5)));
+    let sim = Sim::with_server(sim_config(), server);
+    let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
+    let pushed = inject(&sim, "anyone?");
+    let (_, first) = rx.unanswered_deliver().await;
+    // Not answered.
+    assert_eq!(pushed.await.unwrap(), Err(smpp_server::PushError::Timeout));
+    assert_eq!(sim.handle.waiting("alice"), 1, "kept");
+    let timed_out = Instant::now();
+    let again = rx.deliver().await;
+    assert_eq!(timed_out.elapsed(), Duration::from_secs(1), "retried after retry_delay");
+    assert_eq!(again.short_message, first.short_message);
+    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_refused_for_good_is_dropped_and_counted() {
+    let sim = Sim::new(sim_config());
+    let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
+    let refusals = [CommandStatus::ESME_RX_P_APPN, CommandStatus::ESME_RX_R_APPN, CommandStatus::ESME_RINVDSTADR];
+    for (k, status) in refusals.into_iter().enumerate() {
+        let pushed = inject(&sim, "unwanted");
+        let (seq, _) = rx.unanswered_deliver().await;
+        rx.answer_deliver(seq, status).await;
+        assert_eq!(pushed.await.unwrap().map(|(s, _)| s), Ok(status));
+        assert_eq!(sim.handle.waiting("alice"), 0, "{status}: not kept");
+        assert_eq!(sim.handle.rejected(), k as u64 + 1, "{status}: counted");
+    }
+    assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "never sent again");
+    assert_eq!(sim.handle.dropped(), 0, "refusals are counted in rejected(), not dropped()");
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_waits_goes_out_in_order_after_a_throttled_answer() {
+    let sim = Sim::new(sim_config());
+    for k in 0..3 {
+        let _ = sim.handle.inject_mo("alice", "447700900999", "12345", &format!("mo {k}")).await;
+    }
+    assert_eq!(sim.handle.waiting("alice"), 3);
+    let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
+    let (seq, d) = rx.unanswered_deliver().await;
+    assert_eq!(d.short_message.as_bytes(), b"mo 0");
+    rx.answer_deliver(seq, CommandStatus::ESME_RTHROTTLED).await;
+    let answered = Instant::now();
+    // The flush pauses: nothing more until the retry, then all three in order.
+    for k in 0..3 {
+        let d = rx.deliver().await;
+        assert_eq!(answered.elapsed(), Duration::from_secs(1), "after retry_delay");
+        assert_eq!(d.short_message.as_bytes(), format!("mo {k}").as_bytes(), "in order");
+    }
+    assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none());
+    assert_eq!(sim.handle.waiting("alice"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn deliveries_kept_for_a_retry_stay_within_the_waiting_bound() {
+    let mut config = sim_config();
+    config.waiting_per_account = 2;
+    let sim = Sim::new(config);
+    let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
+    for k in 0..4 {
+        let pushed = inject(&sim, &format!("mo {k}"));
+        let (seq, _) = rx.unanswered_deliver().await;
+        rx.answer_deliver(seq, CommandStatus::ESME_RX_T_APPN).await;
+        let _ = pushed.await.unwrap();
+    }
+    assert_eq!(sim.handle.waiting("alice"), 2, "bounded");
+    assert_eq!(sim.handle.dropped(), 2, "the newest dropped and counted");
+    // The retry: the oldest first; the ESME takes the first and refuses the second
+    // for now, which goes back at the front.
+    let (seq, d) = rx.unanswered_deliver().await;
+    assert_eq!(d.short_message.as_bytes(), b"mo 0");
+    rx.answer_deliver(seq, CommandStatus::ESME_ROK).await;
+    let (seq, d) = rx.unanswered_deliver().await;
+    assert_eq!(d.short_message.as_bytes(), b"mo 1");
+    rx.answer_deliver(seq, CommandStatus::ESME_RX_T_APPN).await;
+    common::eventually("one waits", || sim.handle.waiting("alice") == 1).await;
+    assert_eq!(rx.deliver().await.short_message.as_bytes(), b"mo 1");
+    assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none());
+    assert_eq!(sim.handle.dropped(), 2);
+}
+
 // ---- receipt contents -------------------------------------------------------------
 
 /// `YYMMDDhhmm` (UTC) for `t`, the receipt date form.
@@ -358,15 +536,29 @@ async fn receipts_carry_dates_the_decoded_text_and_tlvs_for_v34_only() {
     let id33 = message_id(&resp.body);
     let d34 = v34.deliver().await;
     let d33 = v33_rx.deliver().await;
+    // A GSM 7-bit submit (data_coding 0).
+    let resp = v34.call(Body::SubmitSm(sm("447700900123", true))).await;
+    let id_gsm = message_id(&resp.body);
+    let d_gsm = v34.deliver().await;
     let after = receipt_minute(SystemTime::now());
 
-    for (d, id) in [(&d34, &id34), (&d33, &id33)] {
+    // The decoded text, with '?' for what is outside the characters ASCII and GSM share.
+    let ucs2_preview = "??????, ???! ?n?c?d?";
+    for (d, id, preview) in [(&d34, &id34, ucs2_preview), (&d33, &id33, ucs2_preview), (&d_gsm, &id_gsm, "hello there")]
+    {
         let r = receipt_of(d);
         assert_eq!(r.id.as_deref(), Some(id.as_str()));
         assert_eq!((r.sub, r.dlvrd), (Some(1), Some(1)));
         assert_eq!(r.err.as_deref(), Some("000"));
         assert_eq!(r.stat.as_deref(), Some("DELIVRD"));
-        assert_eq!(r.text.as_deref(), Some("Привет, мир! Ünïcödé"), "the first 20 characters, decoded");
+        // Data coding 0 (the SMSC default alphabet), and octets that read the same as
+        // ASCII, unpacked GSM 7-bit or UTF-8.
+        assert_eq!(d.data_coding, DataCoding::MC_DEFAULT);
+        let octets = d.short_message.as_bytes();
+        assert!(octets.iter().all(|b| (0x20..0x7F).contains(b)), "printable ASCII only: {octets:?}");
+        let gsm = smpp_pdu::text::decode(DataCoding::MC_DEFAULT, octets);
+        assert_eq!(gsm, smpp_pdu::text::Decoded::Text(String::from_utf8(octets.to_vec()).unwrap()));
+        assert_eq!(r.text.as_deref(), Some(preview), "the first 20 characters, decoded");
         for date in [r.submit_date, r.done_date] {
             let date = date.expect("a date").to_string();
             assert!(date == before || date == after, "{date} is not now ({before}..{after})");
@@ -374,6 +566,7 @@ async fn receipts_carry_dates_the_decoded_text_and_tlvs_for_v34_only() {
         assert_eq!(d.source_addr.addr.as_bytes(), b"447700900123", "from the original destination");
         assert_eq!(d.destination_addr.addr.as_bytes(), b"12345", "to the original source");
     }
+    assert_eq!(d_gsm.tlvs.message_state(), Some(MessageState::DELIVERED));
     assert_eq!(d34.tlvs.receipted_message_id(), Some(TlvString::new(id34.as_str()).unwrap()));
     assert_eq!(d34.tlvs.message_state(), Some(MessageState::DELIVERED));
     assert!(d33.tlvs.is_empty(), "no TLV to a v3.3 receiver: {:?}", d33.tlvs);
@@ -510,6 +703,51 @@ async fn error_destinations_are_answered_with_their_status() {
         receipts += 1;
     }
     assert_eq!(receipts, 2);
+}
+
+/// A submit_multi of "to many" to `destinations`, asking for a receipt.
+fn submit_multi(destinations: &[&str]) -> SubmitMulti {
+    let mut m = SubmitMulti::default();
+    m.source_addr = Address::international("12345").unwrap();
+    for to in destinations {
+        m.dest_addresses.try_push(DestAddress::Sme(Address::international(to).unwrap())).unwrap();
+    }
+    m.short_message = ShortMessage::new(&b"to many"[..]).unwrap();
+    m.registered_delivery = RegisteredDelivery::RECEIPT;
+    m
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_multi_counts_can_be_queried_and_its_first_destination_picks_the_error() {
+    let mut config = sim_config();
+    config.errors.insert("447700900000".to_owned(), CommandStatus::ESME_RSUBMITFAIL);
+    let sim = Sim::new(config);
+    let mut trx = alice(&sim, 1, BindMode::Transceiver, V34).await;
+
+    let resp = trx.call(Body::SubmitMulti(submit_multi(&["447700900123", "447700900124"]))).await;
+    assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    let Body::SubmitMultiResp(Some(r)) = &resp.body else { panic!("{resp:?}") };
+    let id = r.message_id.to_string();
+    assert_eq!(sim.handle.submits(), 1, "counted");
+    let mut q = QuerySm::default();
+    q.message_id = id.parse().unwrap();
+    q.source_addr = Address::international("12345").unwrap();
+    let resp = trx.call(Body::QuerySm(q)).await;
+    assert_eq!(resp.status, CommandStatus::ESME_ROK, "query_sm knows it");
+    let Body::QuerySmResp(Some(state)) = &resp.body else { panic!("{resp:?}") };
+    assert_eq!(state.message_id.to_string(), id);
+
+    let cases = [
+        (&["99911", "447700900123"][..], CommandStatus::ESME_RINVDSTADR),
+        (&["447700900000"][..], CommandStatus::ESME_RSUBMITFAIL),
+        (&["447700900123", "99911"][..], CommandStatus::ESME_ROK),
+    ];
+    for (destinations, status) in cases {
+        let resp = trx.call(Body::SubmitMulti(submit_multi(destinations))).await;
+        assert_eq!(resp.status, status, "submit_multi to {destinations:?}");
+    }
+    assert_eq!(sim.handle.submits(), 2, "only the accepted ones count");
+    assert!(trx.deliver_within(Duration::from_secs(60)).await.is_none(), "no receipt for a submit_multi");
 }
 
 #[tokio::test(start_paused = true)]

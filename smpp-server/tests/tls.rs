@@ -58,19 +58,38 @@ async fn a_client_trusting_the_certificate_binds_submits_and_gets_its_receipt() 
 }
 
 /// A connection that never starts its handshake is closed after
-/// `tls_handshake_timeout` (10 s). Virtual time over a real socket: the only timer
-/// is the handshake's, and nothing else is awaited meanwhile.
-#[tokio::test(start_paused = true)]
-async fn a_connection_that_never_starts_its_handshake_is_closed_after_the_timeout() {
+/// `tls_handshake_timeout`, and handshakes under way count toward the connection
+/// limit: past it, a new connection is closed at once instead of waiting for a
+/// handshake. Real sockets and real time, with a short timeout; nothing sleeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_are_bounded_in_time_and_in_number() {
     let (cert, key) = certificate();
     let acceptor = smpp_tokio::tls::acceptor(cert.as_bytes(), key.as_bytes()).unwrap();
-    let server = Server::new(ServerConfig::new("127.0.0.1:0".parse().unwrap()), Simulator::new(sim_config()));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap()).max_connections(2);
+    config.tls_handshake_timeout = Duration::from_millis(600);
+    let server = Server::new(config, Simulator::new(sim_config()));
     let addr = server.listen_tls("127.0.0.1:0".parse().unwrap(), acceptor).await.unwrap();
-    let start = tokio::time::Instant::now();
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let start = std::time::Instant::now();
+    let mut silent: Vec<_> = Vec::new();
+    for _ in 0..2 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Both silent connections are handshaking; a third is over the limit.
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut buf = [0u8; 16];
-    let n = tokio::time::timeout(Duration::from_secs(60), tcp.read(&mut buf)).await.expect("closed in time");
+    let n = tokio::time::timeout(Duration::from_secs(10), third.read(&mut buf)).await.expect("closed");
     assert_eq!(n.unwrap_or(0), 0, "closed without a word");
-    assert!(start.elapsed() >= Duration::from_secs(10), "not before the timeout: {:?}", start.elapsed());
-    assert_eq!(server.handle().connections(), 0, "never became a session");
+    assert!(start.elapsed() < Duration::from_millis(600), "closed at once, not at the timeout: {:?}", start.elapsed());
+    // The silent ones are closed when their handshake time is up.
+    for tcp in &mut silent {
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await.expect("closed");
+        assert_eq!(n.unwrap_or(0), 0);
+    }
+    assert!(start.elapsed() >= Duration::from_millis(600), "not before the timeout: {:?}", start.elapsed());
+    assert_eq!(server.handle().connections(), 0, "none became a session");
+    // Room again: a client completes its handshake and binds.
+    let tls = TlsOptions::default().ca_pem(cert.as_bytes()).server_name("localhost");
+    let client = ClientConfig::new("127.0.0.1", addr.port(), "alice", "secret").tls(Some(tls));
+    let (client, _incoming) = Client::connect(client).await.expect("binds once there is room");
+    client.unbind().await;
 }

@@ -3,26 +3,40 @@
 //! - Accounts come from configuration. A bind with an unknown system_id is refused
 //!   `ESME_RINVSYSID`, a wrong password `ESME_RINVPASWD`; with
 //!   [`SimulatorConfig::system_type`] set, any other system_type `ESME_RINVSYSTYP`.
-//! - interface_version 0x34 means v3.4; anything else v3.3, and a v3.3 client is
-//!   held to v3.3 as the platform does (unless [`SimulatorConfig::lenient`]), each
-//!   refusal logged with its reason:
+//! - interface_version 0x34 and 0x50 are served as v3.4 (a v5.0 bind is answered
+//!   as v3.4, the version this server offers); any other value is v3.3, and a v3.3
+//!   client is held to v3.3 as the platform does (unless
+//!   [`SimulatorConfig::lenient`]), each refusal logged with its reason:
 //!   - bind_transceiver is refused `ESME_RINVCMDID` (v3.3 has no transceiver);
 //!   - data_sm is refused `ESME_RINVCMDID` (v3.3 has no data_sm);
 //!   - a submit_sm or submit_multi carrying TLVs is refused `ESME_ROPTPARNOTALLWD`
 //!     (long messages must use a UDH);
 //!   - no TLV is ever sent to it.
-//! - Every submit gets a unique message_id (8 hex digits, valid for v3.3 too).
+//! - Every submit (submit_sm, data_sm, submit_multi) gets a unique message_id (8 hex
+//!   digits, valid for v3.3 too), counts in [`SimulatorHandle::submits`] and can be
+//!   queried with query_sm. A submit_multi is one message for all its destinations:
+//!   error injection (below) looks at its first destination, and it gets no receipt
+//!   (its registered_delivery is not honoured).
 //! - registered_delivery is honoured: 1, a receipt whatever the outcome; 2, only on
 //!   failure; 3, only on success; bit 0x10, an intermediate notification (ENROUTE,
 //!   esm_class 0x20) at once. The final state is [`SimulatorConfig::dlr_state`], or
 //!   drawn from [`SimulatorConfig::dlr_mix`]. Receipts carry the submit and done
-//!   dates and the decoded start of the text; v3.4 binds also get the
-//!   receipted_message_id and message_state TLVs. query_sm reports the state, and a
+//!   dates and the decoded start of the text (in ASCII, see
+//!   [`DeliveryReceipt::text`]); v3.4 binds also get the receipted_message_id and
+//!   message_state TLVs. query_sm reports the state, and a
 //!   final_date once the message is final.
-//! - Receipts and MO for an account with no receiver bound wait (in memory, at most
-//!   [`SimulatorConfig::waiting_per_account`] each, the rest dropped and counted)
+//! - Receipts and MO are delivered at least once. Those for an account with no
+//!   receiver bound wait (in memory, at most [`SimulatorConfig::waiting_per_account`]
+//!   each, the newest past it dropped and counted in [`SimulatorHandle::dropped`])
 //!   until a receiver binds; so do those whose receiver closed before answering
-//!   them (delivered at least once).
+//!   them. Those the ESME answers with a temporary error (`ESME_RX_T_APPN`,
+//!   `ESME_RTHROTTLED`, `ESME_RMSGQFUL`), does not answer in time, or that find the
+//!   session's push queue full, wait in the same queue and are retried
+//!   [`SimulatorConfig::retry_delay`] later while a receiver is bound. What waits
+//!   goes out in order (one flush per account at a time, one retry timer per
+//!   account), though a new delivery is tried at once. Those the ESME refuses with
+//!   any other status (`ESME_RX_P_APPN`, `ESME_RX_R_APPN`, ...) are dropped, logged
+//!   and counted in [`SimulatorHandle::rejected`].
 //! - MO messages can be injected ([`SimulatorHandle::inject_mo`]) or sent periodically.
 //! - Optional throttling: past N submits a second per account, `ESME_RTHROTTLED`.
 //! - Error injection by destination: a destination_addr of `999` followed by digits
@@ -42,9 +56,10 @@ use std::time::{Duration, SystemTime};
 
 use smpp_pdu::text::Decoded;
 use smpp_pdu::{
-    Address, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, MessageState, Npi, QuerySmResp, ShortMessage, Ton,
+    Address, CommandStatus, DeliverSm, DestAddress, EsmClass, InterfaceVersion, MessageState, Npi, QuerySmResp,
+    ShortMessage, Ton,
 };
-use smpp_session::{BindMode, Request, effective_version};
+use smpp_session::{BindMode, Request, SendError, effective_version};
 
 use self::store::{Delivery, MessageRecord, Messages, Waiting};
 use crate::blocks::{DeliveryReceipt, MessageIds};
@@ -84,8 +99,13 @@ pub struct SimulatorConfig {
     pub errors: HashMap<String, CommandStatus>,
     /// Wait this long before answering each submit (default none).
     pub resp_delay: Duration,
-    /// Receipts and MO kept per account while no receiver is bound (default 10 000).
+    /// Receipts and MO kept per account while no receiver is bound or until their
+    /// retry (default 10 000).
     pub waiting_per_account: usize,
+    /// How long after a temporary failure (`ESME_RX_T_APPN`, `ESME_RTHROTTLED`,
+    /// `ESME_RMSGQFUL`, no answer in time, a full push queue) what waits for an
+    /// account is pushed again (default 1 s).
+    pub retry_delay: Duration,
 }
 
 impl std::fmt::Debug for SimulatorConfig {
@@ -106,6 +126,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("errors", &self.errors)
             .field("resp_delay", &self.resp_delay)
             .field("waiting_per_account", &self.waiting_per_account)
+            .field("retry_delay", &self.retry_delay)
             .finish()
     }
 }
@@ -128,6 +149,7 @@ impl Default for SimulatorConfig {
             errors: HashMap::new(),
             resp_delay: Duration::ZERO,
             waiting_per_account: 10_000,
+            retry_delay: Duration::from_secs(1),
         }
     }
 }
@@ -171,6 +193,8 @@ pub struct Simulator {
     ids: MessageIds,
     server: OnceLock<ServerHandle>,
     submits: AtomicU64,
+    /// Receipts and MO the ESMEs refused for good.
+    rejected: AtomicU64,
     messages: Messages,
     waiting: Waiting,
     rng: Mutex<u64>,
@@ -194,10 +218,14 @@ impl SimulatorHandle {
         self.server.local_addr()
     }
 
-    /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`.
-    /// With no receiver bound it waits for one (see the module docs), and this
-    /// returns `Err(PushError::NoReceiver)`; so it does, returning
-    /// `Err(PushError::Closed)`, when the receiver closes before answering it.
+    /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`,
+    /// and returns the outcome of this first push. With no receiver bound it waits
+    /// for one (see the module docs), and this returns `Err(PushError::NoReceiver)`;
+    /// so it does, returning `Err(PushError::Closed)`, when the receiver closes
+    /// before answering it. After a temporary failure (`Ok` with `ESME_RX_T_APPN`,
+    /// `ESME_RTHROTTLED` or `ESME_RMSGQFUL`, or `Err(PushError::Timeout)` or
+    /// `Err(PushError::QueueFull)`) it is kept and retried later; after any other
+    /// error status it is dropped (and counted in [`rejected`](Self::rejected)).
     pub async fn inject_mo(&self, system_id: &str, from: &str, to: &str, text: &str) -> PushResult {
         self.simulator.deliver(system_id, Delivery::Mo(Box::new(mo(from, to, text)))).await
     }
@@ -207,19 +235,30 @@ impl SimulatorHandle {
         self.simulator.long_messages.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Submits accepted so far.
+    /// Submits (submit_sm, data_sm, submit_multi) accepted so far.
     pub fn submits(&self) -> u64 {
         self.simulator.submits.load(Ordering::Relaxed)
     }
 
-    /// Receipts and MO waiting for a receiver of `system_id` to bind.
+    /// Receipts and MO waiting for a receiver of `system_id` to bind, or for their
+    /// retry.
     pub fn waiting(&self, system_id: &str) -> usize {
         self.simulator.waiting.len(system_id)
     }
 
-    /// Receipts and MO dropped because an account's waiting queue was full.
+    /// Receipts and MO dropped because an account's waiting queue was full (not
+    /// those the ESME refused: see [`rejected`](Self::rejected)).
     pub fn dropped(&self) -> u64 {
         self.simulator.waiting.dropped()
+    }
+
+    /// Receipts and MO dropped because the ESME refused them for good: it answered
+    /// with an error status other than the temporary `ESME_RX_T_APPN`,
+    /// `ESME_RTHROTTLED` and `ESME_RMSGQFUL` (e.g. `ESME_RX_P_APPN`,
+    /// `ESME_RX_R_APPN`), or its session could not carry them at all. Not counted in
+    /// [`dropped`](Self::dropped).
+    pub fn rejected(&self) -> u64 {
+        self.simulator.rejected.load(Ordering::Relaxed)
     }
 
     /// Stops accepting, unbinds everyone, waits up to `grace`.
@@ -238,6 +277,7 @@ impl Simulator {
             ids: MessageIds::new(),
             server: OnceLock::new(),
             submits: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             messages: Messages::new(100_000),
             waiting: Waiting::new(config.waiting_per_account),
             rng: Mutex::new(seed | 1),
@@ -330,45 +370,102 @@ impl Simulator {
         code.parse::<u32>().ok().map(CommandStatus)
     }
 
-    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds
-    /// (also when the session it went to closed before answering it).
+    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds, or
+    /// (after a temporary failure) for a retry; drops it if the ESME refuses it for
+    /// good. Returns the outcome of this push.
     async fn deliver(&self, account: &str, delivery: Delivery) -> PushResult {
         let Some(server) = self.server.get().cloned() else {
             return Err(PushError::NoReceiver(account.into()));
         };
         let result = push(&server, account, &delivery).await;
-        if undelivered(&result) {
-            if self.waiting.keep(account, delivery) {
-                tracing::debug!(%account, "not delivered now: kept until a receiver takes it");
-                // A receiver that bound meanwhile has flushed already: flush again.
-                if has_receiver(&server, account) {
-                    self.flush(account).await;
+        match outcome(&result) {
+            Outcome::Delivered => {}
+            Outcome::Rejected => self.reject(account, &delivery, &result),
+            Outcome::Retry => {
+                let kind = delivery.kind();
+                if self.waiting.keep(account, delivery) {
+                    tracing::debug!(%account, kind, result = ?result.as_ref().map(|r| r.0), "not delivered now: kept");
+                } else {
+                    tracing::warn!(%account, kind, "not delivered now and the waiting queue is full: dropped");
                 }
-            } else {
-                tracing::warn!(%account, "no receiver bound and the waiting queue is full: dropped");
+                if has_receiver(&server, account) {
+                    if matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_))) {
+                        // A receiver that bound meanwhile has flushed already: flush again.
+                        self.flush(account).await;
+                    } else {
+                        self.retry_later(account);
+                    }
+                }
             }
         }
         result
     }
 
-    /// Sends what waits for `account`'s receivers, in order.
+    /// Sends what waits for `account`'s receivers, in order, unless another flush of
+    /// it is under way (which sends it). Stops at the first delivery that has to
+    /// wait again, and schedules a retry if a receiver is bound.
     async fn flush(&self, account: &str) {
         let Some(server) = self.server.get().cloned() else { return };
+        if !self.waiting.begin_flush(account) {
+            return;
+        }
         let mut tries = 0;
-        while let Some(d) = self.waiting.take(account) {
+        while let Some(d) = self.waiting.next(account) {
             let result = push(&server, account, &d).await;
-            if !undelivered(&result) {
+            match outcome(&result) {
+                Outcome::Delivered => continue,
+                Outcome::Rejected => {
+                    self.reject(account, &d, &result);
+                    continue;
+                }
+                Outcome::Retry => {}
+            }
+            // The session it went to closed first (or had gone). It leaves the
+            // registry as it closes, so another receiver, if any, takes it after a
+            // short pause (a few tries; then a retry later).
+            let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
+            if gone && tries < 3 && has_receiver(&server, account) {
+                tries += 1;
+                self.waiting.put_back(account, d);
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
-            self.waiting.put_back(account, d);
-            // The session it went to closed first. It leaves the registry as it
-            // closes, so another receiver, if any, takes it after a short pause (a
-            // few tries; otherwise the next receiver to bind flushes again).
-            tries += 1;
-            if !matches!(result, Err(PushError::Closed(_))) || tries > 3 || !has_receiver(&server, account) {
-                return;
+            self.waiting.pause(account, d);
+            // With no receiver bound, the next one to bind flushes.
+            if has_receiver(&server, account) {
+                self.retry_later(account);
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            return;
+        }
+    }
+
+    /// Flushes `account` again after [`SimulatorConfig::retry_delay`], unless a retry
+    /// is scheduled already.
+    fn retry_later(&self, account: &str) {
+        if !self.waiting.arm_retry(account) {
+            return;
+        }
+        let Some(sim) = self.me() else {
+            self.waiting.disarm_retry(account);
+            return;
+        };
+        let account = account.to_owned();
+        let delay = self.config.retry_delay;
+        tracing::debug!(%account, ?delay, "retry scheduled");
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            sim.waiting.disarm_retry(&account);
+            sim.flush(&account).await;
+        });
+    }
+
+    /// Drops a delivery the ESME refused for good, logged and counted.
+    fn reject(&self, account: &str, delivery: &Delivery, result: &PushResult) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        let kind = delivery.kind();
+        match result {
+            Ok((status, _)) => tracing::info!(%account, kind, %status, "refused for good by the ESME: dropped"),
+            Err(e) => tracing::info!(%account, kind, %e, "the session cannot carry it: dropped"),
         }
     }
 
@@ -412,10 +509,9 @@ impl Simulator {
             }
             tokio::time::sleep_until(due).await;
             receipt.done = SystemTime::now();
-            match sim.deliver(&account, Delivery::Receipt(Box::new(receipt))).await {
-                Ok((status, _)) if status.is_ok() => {}
-                Ok((status, _)) => tracing::info!(%account, message_id = %id, %status, "receipt refused by the ESME"),
-                Err(e) => tracing::info!(%account, message_id = %id, %e, "receipt not delivered now"),
+            // What comes of it (kept, retried, dropped) is logged by deliver.
+            if let Err(e) = sim.deliver(&account, Delivery::Receipt(Box::new(receipt))).await {
+                tracing::debug!(%account, message_id = %id, %e, "receipt not delivered now");
             }
         });
     }
@@ -447,12 +543,38 @@ fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]
     }
 }
 
-/// Whether a push left its delivery with no ESME that took it: no receiver was
-/// bound, or the session it went to closed before answering (the ESME may have seen
-/// it: receipts and MO are delivered at least once). Such a delivery waits for the
-/// next receiver.
-fn undelivered(result: &PushResult) -> bool {
-    matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)))
+/// What comes of a delivery after a push.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Outcome {
+    /// The ESME took it (`ESME_ROK`).
+    Delivered,
+    /// Try again later: no receiver was bound, the session it went to closed before
+    /// answering (the ESME may have seen it: receipts and MO are delivered at least
+    /// once), the ESME asked for a retry (`ESME_RX_T_APPN`, `ESME_RTHROTTLED`,
+    /// `ESME_RMSGQFUL`) or did not answer in time, or the session's push queue was
+    /// full or it was unbinding.
+    Retry,
+    /// Dropped: the ESME refused it with any other status, or the session cannot
+    /// carry it.
+    Rejected,
+}
+
+fn outcome(result: &PushResult) -> Outcome {
+    match result {
+        Ok((status, _)) if status.is_ok() => Outcome::Delivered,
+        Ok((status, _)) if temporary(*status) => Outcome::Retry,
+        Ok(_) => Outcome::Rejected,
+        Err(PushError::NoReceiver(_) | PushError::Closed(_) | PushError::Timeout | PushError::QueueFull) => {
+            Outcome::Retry
+        }
+        Err(PushError::Refused(SendError::NotBound | SendError::Unbinding | SendError::WindowFull)) => Outcome::Retry,
+        Err(_) => Outcome::Rejected,
+    }
+}
+
+/// Whether an ESME's answer to a push asks the SMSC to try again later.
+fn temporary(status: CommandStatus) -> bool {
+    [CommandStatus::ESME_RX_T_APPN, CommandStatus::ESME_RTHROTTLED, CommandStatus::ESME_RMSGQFUL].contains(&status)
 }
 
 /// Whether a session of `account` can take pushes now.
@@ -528,9 +650,20 @@ impl SmscHandler for Simulator {
                     }),
                 }
             }
-            Request::SubmitMulti(_) => {
-                return Some(Reply::accepted(&request, &self.ids.next_id()));
-            }
+            // One message for all its destinations: recorded for query_sm, error
+            // injection by its first destination, no receipt.
+            Request::SubmitMulti(m) => Submitted {
+                source: m.source_addr,
+                destination: match m.dest_addresses.first() {
+                    Some(DestAddress::Sme(a)) => *a,
+                    Some(DestAddress::DistributionList(name)) => {
+                        Address::new(Ton::default(), Npi::default(), name.as_bytes()).unwrap_or_default()
+                    }
+                    _ => Address::default(),
+                },
+                registered_delivery: 0,
+                text: None,
+            },
             Request::QuerySm(q) => return Some(self.query(&request, q)),
             Request::CancelSm(_) | Request::ReplaceSm(_) => {
                 return Some(Reply::ok(smpp_pdu::Body::empty_response_for(request.command_id())?));
@@ -627,4 +760,37 @@ fn mo(from: &str, to: &str, text: &str) -> DeliverSm {
     d.destination_addr = Address::new(Ton::INTERNATIONAL, Npi::ISDN, to).unwrap_or_default();
     d.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap_or_default();
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use smpp_pdu::{Body, TlvTag};
+    use smpp_session::CloseReason;
+
+    use super::*;
+
+    #[test]
+    fn temporary_failures_are_retried_and_the_rest_rejected() {
+        let answer = |status| outcome(&Ok((status, Body::DeliverSmResp(None))));
+        assert_eq!(answer(CommandStatus::ESME_ROK), Outcome::Delivered);
+        for status in [CommandStatus::ESME_RX_T_APPN, CommandStatus::ESME_RTHROTTLED, CommandStatus::ESME_RMSGQFUL] {
+            assert_eq!(answer(status), Outcome::Retry, "{status}");
+        }
+        for status in [CommandStatus::ESME_RX_P_APPN, CommandStatus::ESME_RX_R_APPN, CommandStatus::ESME_RSYSERR] {
+            assert_eq!(answer(status), Outcome::Rejected, "{status}");
+        }
+        let failed = |e| outcome(&Err(e));
+        for e in [
+            PushError::NoReceiver("a".into()),
+            PushError::Closed(CloseReason::Local),
+            PushError::Timeout,
+            PushError::QueueFull,
+            PushError::Refused(SendError::Unbinding),
+            PushError::Refused(SendError::WindowFull),
+        ] {
+            assert_eq!(failed(e.clone()), Outcome::Retry, "{e}");
+        }
+        let tlv = SendError::TlvNotNegotiated { tag: TlvTag(0x0427), version: InterfaceVersion::V33 };
+        assert_eq!(failed(PushError::Refused(tlv)), Outcome::Rejected, "it would never go");
+    }
 }

@@ -1,5 +1,6 @@
 //! The simulator's memory: the state of each message it accepted (for query_sm),
-//! and what waits for a receiver to bind (receipts and MO), both bounded.
+//! and what waits for a receiver to bind or for a retry (receipts and MO), both
+//! bounded.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -55,19 +56,34 @@ impl Messages {
     }
 
     /// Records message `n`. Numbers come nearly in order (sessions take them from one
-    /// counter and record them a moment later); one far behind the newest is dropped.
+    /// counter and record them a moment later): one a little behind the front (two
+    /// sessions recording n + 1 before n, right after the start or a reset) is still
+    /// recorded when the ring then fits the capacity; one further behind is dropped.
     pub(crate) fn insert(&self, n: u32, record: MessageRecord) {
         let mut ring = self.lock();
         if ring.records.is_empty() {
             ring.first = n;
         }
-        let offset = n.wrapping_sub(ring.first) as usize;
-        if offset >= self.capacity * 2 {
-            // Behind the front (older than what is kept) or far ahead (the counter
-            // wrapped or jumped): start again from this one.
-            if n.wrapping_sub(ring.first) > u32::MAX / 2 {
+        let behind = ring.first.wrapping_sub(n);
+        if behind != 0 && behind <= u32::MAX / 2 {
+            // Behind the front by `behind`: room for it and the numbers between?
+            let fits = usize::try_from(behind)
+                .ok()
+                .and_then(|d| d.checked_add(ring.records.len()))
+                .is_some_and(|len| len <= self.capacity);
+            if !fits {
                 return;
             }
+            for _ in 1..behind {
+                ring.records.push_front(None);
+            }
+            ring.records.push_front(Some(record));
+            ring.first = n;
+            return;
+        }
+        let offset = n.wrapping_sub(ring.first) as usize;
+        if offset >= self.capacity * 2 {
+            // Far ahead (the counter wrapped or jumped): start again from this one.
             ring.records.clear();
             ring.first = n;
         }
@@ -88,6 +104,158 @@ impl Messages {
         let ring = self.lock();
         let offset = n.wrapping_sub(ring.first) as usize;
         ring.records.get(offset).cloned().flatten()
+    }
+}
+
+/// Something for an account's receivers.
+#[derive(Clone, Debug)]
+pub(crate) enum Delivery {
+    /// A receipt (made into a deliver_sm for the version of the session it goes to).
+    Receipt(Box<DeliveryReceipt>),
+    /// A mobile-originated message.
+    Mo(Box<DeliverSm>),
+}
+
+impl Delivery {
+    /// What it is, for the logs.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Receipt(_) => "receipt",
+            Self::Mo(_) => "MO",
+        }
+    }
+}
+
+/// Deliveries waiting for a receiver, or for a retry, per account: at most `bound`
+/// each; past it the newest are dropped and counted. Each account's queue also
+/// records whether a flush of it is under way (only one at a time, so deliveries
+/// go out in order) and whether a retry is scheduled (one timer at a time).
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    queues: Mutex<HashMap<String, Queue>>,
+    bound: usize,
+    dropped: AtomicU64,
+}
+
+/// One account's waiting deliveries.
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Delivery>,
+    /// A flush of this account is under way.
+    flushing: bool,
+    /// A retry of this account is scheduled.
+    retry_armed: bool,
+}
+
+impl Queue {
+    /// Whether the entry holds nothing worth keeping.
+    fn is_idle(&self) -> bool {
+        self.items.is_empty() && !self.flushing && !self.retry_armed
+    }
+}
+
+impl Waiting {
+    pub(crate) fn new(bound: usize) -> Self {
+        Self { queues: Mutex::default(), bound, dropped: AtomicU64::new(0) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Queue>> {
+        self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the account's queue, and forgets the queue if it is left idle.
+    fn with<T>(&self, account: &str, f: impl FnOnce(&mut Queue) -> T) -> T {
+        let mut queues = self.lock();
+        let q = queues.entry(account.to_owned()).or_default();
+        let out = f(q);
+        if q.is_idle() {
+            queues.remove(account);
+        }
+        out
+    }
+
+    /// Keeps a delivery at the back; `false` if the account's queue is full (it is
+    /// dropped and counted).
+    pub(crate) fn keep(&self, account: &str, delivery: Delivery) -> bool {
+        self.with(account, |q| {
+            if q.items.len() >= self.bound {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            q.items.push_back(delivery);
+            true
+        })
+    }
+
+    /// Puts a delivery back at the front (it was taken to be pushed, and has to wait
+    /// again). The queue stays within its bound: if others were kept meanwhile and it
+    /// is full, the newest is dropped and counted.
+    pub(crate) fn put_back(&self, account: &str, delivery: Delivery) {
+        self.with(account, |q| self.push_front_bounded(q, delivery));
+    }
+
+    /// Starts a flush of `account`: `true` if the caller is now its one flusher,
+    /// `false` if nothing waits or another flush is under way (which takes what
+    /// waits).
+    pub(crate) fn begin_flush(&self, account: &str) -> bool {
+        self.with(account, |q| {
+            if q.items.is_empty() || q.flushing {
+                return false;
+            }
+            q.flushing = true;
+            true
+        })
+    }
+
+    /// The next delivery for the flusher of `account`; `None` ends the flush (in the
+    /// same step, so nothing kept meanwhile is left without a flusher).
+    pub(crate) fn next(&self, account: &str) -> Option<Delivery> {
+        self.with(account, |q| {
+            let d = q.items.pop_front();
+            if d.is_none() {
+                q.flushing = false;
+            }
+            d
+        })
+    }
+
+    /// Ends the flush of `account`, putting `delivery` back at the front (as
+    /// [`put_back`](Self::put_back) does).
+    pub(crate) fn pause(&self, account: &str, delivery: Delivery) {
+        self.with(account, |q| {
+            self.push_front_bounded(q, delivery);
+            q.flushing = false;
+        });
+    }
+
+    /// Marks a retry of `account` scheduled: `true` if none was, so the caller
+    /// schedules it.
+    pub(crate) fn arm_retry(&self, account: &str) -> bool {
+        self.with(account, |q| !std::mem::replace(&mut q.retry_armed, true))
+    }
+
+    /// Marks the retry of `account` done (its timer fired).
+    pub(crate) fn disarm_retry(&self, account: &str) {
+        self.with(account, |q| q.retry_armed = false);
+    }
+
+    pub(crate) fn len(&self, account: &str) -> usize {
+        self.lock().get(account).map_or(0, |q| q.items.len())
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn push_front_bounded(&self, q: &mut Queue, delivery: Delivery) {
+        if q.items.len() >= self.bound {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            if q.items.pop_back().is_none() {
+                // A bound of 0 keeps nothing, not even this one.
+                return;
+            }
+        }
+        q.items.push_front(delivery);
     }
 }
 
@@ -116,67 +284,91 @@ mod tests {
         m.insert(u32::MAX - 100, record());
         assert!(m.get(u32::MAX - 100).is_none() && m.get(2).is_some());
     }
-}
 
-/// Something for an account's receivers.
-#[derive(Clone, Debug)]
-pub(crate) enum Delivery {
-    /// A receipt (made into a deliver_sm for the version of the session it goes to).
-    Receipt(Box<DeliveryReceipt>),
-    /// A mobile-originated message.
-    Mo(Box<DeliverSm>),
-}
-
-/// Deliveries waiting for a receiver, per account, at most `bound` each; past it
-/// they are dropped and counted.
-#[derive(Debug)]
-pub(crate) struct Waiting {
-    queues: Mutex<HashMap<String, VecDeque<Delivery>>>,
-    bound: usize,
-    dropped: AtomicU64,
-}
-
-impl Waiting {
-    pub(crate) fn new(bound: usize) -> Self {
-        Self { queues: Mutex::default(), bound, dropped: AtomicU64::new(0) }
+    #[test]
+    fn a_number_a_little_behind_the_front_is_recorded_while_the_ring_fits() {
+        let m = Messages::new(4);
+        // Two sessions record 11 and then 10 right after the start.
+        m.insert(11, record());
+        m.insert(10, record());
+        assert!(m.get(10).is_some() && m.get(11).is_some(), "n recorded after n + 1");
+        // Two behind the front: 8, with a gap for 9, still fits four.
+        m.insert(8, record());
+        assert!(m.get(8).is_some() && m.get(9).is_none() && m.get(11).is_some());
+        m.insert(9, record());
+        assert!((8..=11).all(|n| m.get(n).is_some()));
+        // The ring is full: one more behind the front does not fit, and is dropped.
+        m.insert(7, record());
+        assert!(m.get(7).is_none());
+        assert!((8..=11).all(|n| m.get(n).is_some()), "what was kept stays");
+        // Across the wrap, the same.
+        let m = Messages::new(4);
+        m.insert(1, record());
+        m.insert(u32::MAX, record());
+        assert!(m.get(u32::MAX).is_some() && m.get(0).is_none() && m.get(1).is_some());
+        m.insert(2, record());
+        assert!([u32::MAX, 1, 2].iter().all(|n| m.get(*n).is_some()));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Delivery>>> {
-        self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn mo(text: &str) -> Delivery {
+        let mut d = DeliverSm::default();
+        d.short_message = smpp_pdu::ShortMessage::new(text.as_bytes().to_vec()).unwrap();
+        Delivery::Mo(Box::new(d))
     }
 
-    /// Keeps a delivery; `false` if the account's queue is full (it is dropped).
-    pub(crate) fn keep(&self, account: &str, delivery: Delivery) -> bool {
-        let mut queues = self.lock();
-        let q = queues.entry(account.to_owned()).or_default();
-        if q.len() >= self.bound {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
+    fn text(d: &Delivery) -> Vec<u8> {
+        match d {
+            Delivery::Mo(d) => d.short_message.as_bytes().to_vec(),
+            Delivery::Receipt(r) => r.message_id.clone().into_bytes(),
         }
-        q.push_back(delivery);
-        true
     }
 
-    /// Puts a delivery back at the front (its push found no receiver after all).
-    pub(crate) fn put_back(&self, account: &str, delivery: Delivery) {
-        self.lock().entry(account.to_owned()).or_default().push_front(delivery);
+    #[test]
+    fn putting_a_delivery_back_keeps_the_queue_within_its_bound() {
+        let w = Waiting::new(2);
+        assert!(w.keep("a", mo("0")) && w.keep("a", mo("1")));
+        assert!(!w.keep("a", mo("2")), "full");
+        assert_eq!(w.dropped(), 1);
+        // A flush takes the oldest; meanwhile another is kept; the push fails and the
+        // oldest goes back: the newest makes room for it.
+        let taken = w.next("a").unwrap();
+        assert!(w.keep("a", mo("3")));
+        w.put_back("a", taken);
+        assert_eq!(w.len("a"), 2, "not past the bound");
+        assert_eq!(w.dropped(), 2, "the newest dropped and counted");
+        let taken = w.next("a").unwrap();
+        w.pause("a", taken);
+        assert_eq!(w.len("a"), 2);
+        assert_eq!(text(&w.next("a").unwrap()), b"0", "the oldest first");
+        assert_eq!(text(&w.next("a").unwrap()), b"1");
+        assert!(w.next("a").is_none());
+        // With a bound of 0 nothing is kept, put back or not.
+        let w = Waiting::new(0);
+        w.put_back("a", mo("x"));
+        assert_eq!((w.len("a"), w.dropped()), (0, 1));
     }
 
-    pub(crate) fn take(&self, account: &str) -> Option<Delivery> {
-        let mut queues = self.lock();
-        let q = queues.get_mut(account)?;
-        let d = q.pop_front();
-        if q.is_empty() {
-            queues.remove(account);
-        }
-        d
-    }
+    #[test]
+    fn one_flush_and_one_retry_timer_per_account_at_a_time() {
+        let w = Waiting::new(10);
+        assert!(!w.begin_flush("a"), "nothing to flush");
+        w.keep("a", mo("0"));
+        assert!(w.begin_flush("a"));
+        assert!(!w.begin_flush("a"), "one flush at a time");
+        assert!(w.next("a").is_some());
+        w.keep("a", mo("1"));
+        assert!(!w.begin_flush("a"), "the running flush takes what was kept meanwhile");
+        assert!(w.next("a").is_some());
+        assert!(w.next("a").is_none(), "the flush ends");
+        w.keep("a", mo("2"));
+        assert!(w.begin_flush("a"), "a new flush may start");
+        let d = w.next("a").unwrap();
+        w.pause("a", d);
+        assert!(w.begin_flush("a"), "a paused flush is over");
 
-    pub(crate) fn len(&self, account: &str) -> usize {
-        self.lock().get(account).map_or(0, VecDeque::len)
-    }
-
-    pub(crate) fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        assert!(w.arm_retry("a"));
+        assert!(!w.arm_retry("a"), "one retry timer at a time");
+        w.disarm_retry("a");
+        assert!(w.arm_retry("a"));
     }
 }

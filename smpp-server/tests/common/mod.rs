@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -250,19 +250,35 @@ impl Raw {
     /// The next deliver_sm within `wait`, answered `ESME_ROK`; `None` if none came.
     /// Other PDUs (enquire_link, ...) are answered as a session would or skipped.
     pub async fn deliver_within(&mut self, wait: Duration) -> Option<DeliverSm> {
+        let (seq, d) = self.unanswered_deliver_within(wait).await?;
+        self.answer_deliver(seq, CommandStatus::ESME_ROK).await;
+        Some(d)
+    }
+
+    /// The next deliver_sm, not answered yet: its sequence number and body.
+    pub async fn unanswered_deliver(&mut self) -> (SequenceNumber, DeliverSm) {
+        self.unanswered_deliver_within(PATIENCE).await.unwrap_or_else(|| panic!("no deliver_sm within {PATIENCE:?}"))
+    }
+
+    /// The next deliver_sm within `wait`, not answered yet; `None` if none came.
+    /// Other PDUs (enquire_link, ...) are answered as a session would or skipped.
+    pub async fn unanswered_deliver_within(&mut self, wait: Duration) -> Option<(SequenceNumber, DeliverSm)> {
         let until = tokio::time::Instant::now() + wait;
         loop {
             let left = until.saturating_duration_since(tokio::time::Instant::now());
             let pdu = self.read_within(left).await??;
             match pdu.body {
-                Body::DeliverSm(d) => {
-                    self.write(Pdu::new(pdu.sequence, Body::DeliverSmResp(Some(Default::default())))).await;
-                    return Some(d);
-                }
+                Body::DeliverSm(d) => return Some((pdu.sequence, d)),
                 Body::EnquireLink => self.write(Pdu::new(pdu.sequence, Body::EnquireLinkResp)).await,
                 _ => {}
             }
         }
+    }
+
+    /// Answers deliver_sm `seq` with `status` (an error answer has no body).
+    pub async fn answer_deliver(&mut self, seq: SequenceNumber, status: CommandStatus) {
+        let body = Body::DeliverSmResp(status.is_ok().then(Default::default));
+        self.write(Pdu::with_status(seq, status, body)).await;
     }
 
     /// Whether the SMSC closes the connection within `wait` (what it sends before
@@ -277,5 +293,41 @@ impl Raw {
                 Some(Some(_)) => {}
             }
         }
+    }
+}
+
+/// Log lines captured on the current thread (a current-thread runtime's tasks run
+/// there too), as plain text without colours.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Captures `INFO` and above until the guard is dropped.
+    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged since the last call.
+    pub fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
