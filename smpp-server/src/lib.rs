@@ -54,6 +54,7 @@ mod handler;
 mod listener;
 mod registry;
 mod simulator;
+pub mod store;
 
 pub use smpp_tokio::DriverConfig;
 pub use {smpp_pdu, smpp_session, smpp_tokio};

@@ -1,0 +1,156 @@
+//! The conformance suite every [`Store`] backend passes: call [`check`] with a way
+//! to open a fresh store with given limits.
+//!
+//! ```
+//! # async fn f() -> Result<(), String> {
+//! use smpp_server::store::{MemoryStore, conformance};
+//! conformance::check(async |limits| MemoryStore::new(limits)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Accounts get names unique to each run, so a backend shared with other runs (a
+//! Redis server) needs no cleaning first.
+
+use std::collections::HashSet;
+
+use smpp_pdu::{Address, DeliverSm, EsmClass, MessageState, ShortMessage, Tlv};
+
+use super::{Delivery, Message, Store, StoreError, StoreLimits};
+
+/// Fails with what went wrong.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+fn store_err(e: StoreError) -> String {
+    format!("store error: {e}")
+}
+
+/// A receipt-like deliver_sm with a TLV, to check that PDUs come back whole.
+fn deliver(text: &str) -> DeliverSm {
+    let mut d = DeliverSm::default();
+    d.source_addr = Address::international("447700900123").unwrap_or_default();
+    d.destination_addr = Address::international("12345").unwrap_or_default();
+    d.esm_class = EsmClass(0x04);
+    d.short_message = ShortMessage::new(text.as_bytes().to_vec()).unwrap_or_default();
+    d.tlvs.push(Tlv::MessageState(MessageState::DELIVERED));
+    d
+}
+
+/// Runs every check against stores opened by `open`; `Err` names the first failure.
+pub async fn check<S: Store>(mut open: impl AsyncFnMut(StoreLimits) -> S) -> Result<(), String> {
+    let run = std::process::id() as u64 * 1_000_003
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64 % 1_000_000);
+    let account = |name: &str| format!("conformance-{run}-{name}");
+    let limits = StoreLimits::default();
+
+    // Message ids are unique.
+    let store = open(limits).await;
+    let mut ids = HashSet::new();
+    for _ in 0..1000 {
+        let id = store.next_message_id().await.map_err(store_err)?;
+        ensure!(!id.is_empty() && id.len() <= 65, "message id {id:?} is not a valid message_id");
+        ensure!(ids.insert(id.clone()), "message id {id} handed out twice");
+    }
+
+    // An accepted message can be read back; an unknown one is not there.
+    let alice = account("alice");
+    let id = store.next_message_id().await.map_err(store_err)?;
+    let m = Message::new(&id, &alice, 1_000, 6_000, MessageState::DELIVERED);
+    store.accept(m.clone(), None).await.map_err(store_err)?;
+    let back = store.message(&id).await.map_err(store_err)?;
+    ensure!(back.as_ref() == Some(&m), "accepted {m:?}, read back {back:?}");
+    ensure!(m.state_at(5_999) == MessageState::ENROUTE && m.state_at(6_000) == MessageState::DELIVERED, "state_at");
+    let unknown = store.message("ffffffff").await.map_err(store_err)?;
+    ensure!(
+        unknown.is_none() || unknown.as_ref().is_some_and(|u| u.id == "ffffffff"),
+        "an unknown id read back {unknown:?}"
+    );
+
+    // A receipt accepted with its message waits until due, is claimed once, comes
+    // back whole, is released for a retry, and is gone once acked.
+    let id = store.next_message_id().await.map_err(store_err)?;
+    let receipt = Delivery::new(&alice, 10_000, deliver("receipt one"));
+    store
+        .accept(Message::new(&id, &alice, 1_000, 10_000, MessageState::DELIVERED), Some(receipt.clone()))
+        .await
+        .map_err(store_err)?;
+    ensure!(store.waiting(&alice).await.map_err(store_err)? == 1, "one delivery waits");
+    let early = store.claim(&alice, 9_999, 10).await.map_err(store_err)?;
+    ensure!(early.is_empty(), "claimed before due: {early:?}");
+    let claimed = store.claim(&alice, 10_000, 10).await.map_err(store_err)?;
+    ensure!(claimed.len() == 1, "claimed {} at due time, not 1", claimed.len());
+    let entry = claimed.into_iter().next().ok_or("no entry")?;
+    ensure!(entry.delivery == receipt, "stored {receipt:?}, claimed {:?}", entry.delivery);
+    ensure!(entry.attempts == 0, "first claim counted {} attempts", entry.attempts);
+    let again = store.claim(&alice, 10_001, 10).await.map_err(store_err)?;
+    ensure!(again.is_empty(), "an entry in flight was claimed again: {again:?}");
+    ensure!(store.waiting(&alice).await.map_err(store_err)? == 1, "an entry in flight still counts as waiting");
+    store.release(&entry.id, 20_000).await.map_err(store_err)?;
+    ensure!(store.claim(&alice, 19_999, 10).await.map_err(store_err)?.is_empty(), "claimed before its retry time");
+    let retried = store.claim(&alice, 20_000, 10).await.map_err(store_err)?;
+    let retry = match retried.as_slice() {
+        [one] if one.attempts == 1 => one,
+        _ => return Err(format!("the retry: {retried:?}")),
+    };
+    store.ack(&retry.id).await.map_err(store_err)?;
+    ensure!(store.waiting(&alice).await.map_err(store_err)? == 0, "an acked entry is gone");
+    ensure!(store.claim(&alice, 100_000, 10).await.map_err(store_err)?.is_empty(), "an acked entry came back");
+
+    // Oldest due first; accounts are apart; `due` lists what waits.
+    let bob = account("bob");
+    let carol = account("carol");
+    for (due, text) in [(30, "third"), (10, "first"), (20, "second")] {
+        store.enqueue(Delivery::new(&bob, due, deliver(text))).await.map_err(store_err)?;
+    }
+    store.enqueue(Delivery::new(&carol, 5, deliver("carol's"))).await.map_err(store_err)?;
+    let due = store.due().await.map_err(store_err)?;
+    ensure!(due.contains(&(bob.clone(), 10)) && due.contains(&(carol.clone(), 5)), "due lists {due:?}");
+    let two = store.claim(&bob, 100, 2).await.map_err(store_err)?;
+    let texts: Vec<_> = two.iter().map(|e| e.delivery.deliver.short_message.as_bytes().to_vec()).collect();
+    ensure!(texts == [b"first".to_vec(), b"second".to_vec()], "claimed in this order: {texts:?}");
+    let rest = store.claim(&bob, 100, 10).await.map_err(store_err)?;
+    let third = matches!(rest.as_slice(), [one] if one.delivery.deliver.short_message.as_bytes() == b"third");
+    ensure!(third, "then {rest:?}");
+    let due = store.due().await.map_err(store_err)?;
+    ensure!(
+        !due.iter().any(|(a, t)| *a == bob && *t < 100 + limits.claim_timeout_ms),
+        "bob's entries are in flight: {due:?}"
+    );
+    ensure!(store.claim(&carol, 100, 10).await.map_err(store_err)?.len() == 1, "carol's own entry");
+
+    // A claim older than the claim timeout is taken over (its node died).
+    let taken = store.claim(&bob, 100 + limits.claim_timeout_ms - 1, 10).await.map_err(store_err)?;
+    ensure!(taken.is_empty(), "taken over before the claim timed out: {taken:?}");
+    let taken = store.claim(&bob, 100 + limits.claim_timeout_ms, 10).await.map_err(store_err)?;
+    ensure!(taken.len() == 3 && taken.iter().all(|e| e.attempts == 1), "taken over: {taken:?}");
+    for e in &taken {
+        store.ack(&e.id).await.map_err(store_err)?;
+    }
+
+    // The bound: past it, a receipt's submit is refused and nothing is recorded.
+    let store = open(StoreLimits { max_waiting_per_account: 2, ..limits }).await;
+    let dave = account("dave");
+    for k in 0..2 {
+        let id = store.next_message_id().await.map_err(store_err)?;
+        let m = Message::new(&id, &dave, 0, 10, MessageState::DELIVERED);
+        store.accept(m, Some(Delivery::new(&dave, 10, deliver(&format!("r{k}"))))).await.map_err(store_err)?;
+    }
+    let id = store.next_message_id().await.map_err(store_err)?;
+    let over = store
+        .accept(Message::new(&id, &dave, 0, 10, MessageState::DELIVERED), Some(Delivery::new(&dave, 10, deliver("r2"))))
+        .await;
+    ensure!(matches!(over, Err(StoreError::Full { max: 2, .. })), "a third waiting delivery: {over:?}");
+    ensure!(store.message(&id).await.map_err(store_err)?.is_none(), "a refused submit's message was recorded");
+    let over = store.enqueue(Delivery::new(&dave, 10, deliver("mo"))).await;
+    ensure!(matches!(over, Err(StoreError::Full { .. })), "an MO past the bound: {over:?}");
+    // Another account is not affected.
+    ensure!(store.enqueue(Delivery::new(&account("erin"), 10, deliver("mo"))).await.is_ok(), "another account's MO");
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! [`MemoryStore`]: the default store, in this process's memory. Fast, bounded, and
+//! forgotten at exit.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use super::{Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
+use crate::blocks::MessageIds;
+
+/// Messages kept for query_sm (the oldest are forgotten past it).
+const MESSAGES: usize = 100_000;
+
+/// A store in memory: what the simulator and every quick start use, with nothing
+/// installed. A restart forgets everything.
+#[derive(Debug)]
+pub struct MemoryStore {
+    limits: StoreLimits,
+    ids: MessageIds,
+    messages: Mutex<Ring>,
+    deliveries: Mutex<Deliveries>,
+}
+
+/// Accepted messages by number (the ids are consecutive numbers in hex).
+#[derive(Debug, Default)]
+struct Ring {
+    first: u32,
+    records: VecDeque<Option<Message>>,
+}
+
+#[derive(Debug, Default)]
+struct Deliveries {
+    next: u64,
+    by_account: HashMap<String, Vec<Stored>>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    id: u64,
+    delivery: Delivery,
+    attempts: u32,
+    claimed_at: Option<u64>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(StoreLimits::default())
+    }
+}
+
+fn ready<T: Send + 'static>(value: Result<T, StoreError>) -> StoreFuture<'static, T> {
+    Box::pin(std::future::ready(value))
+}
+
+fn entry_id(n: u64) -> EntryId {
+    EntryId(n.to_string())
+}
+
+impl MemoryStore {
+    /// An empty store with these bounds.
+    pub fn new(limits: StoreLimits) -> Self {
+        Self { limits, ids: MessageIds::new(), messages: Mutex::default(), deliveries: Mutex::default() }
+    }
+
+    fn deliveries(&self) -> std::sync::MutexGuard<'_, Deliveries> {
+        self.deliveries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn record(&self, message: Message) {
+        let Some(n) = MessageIds::number_of(&message.id) else { return };
+        let mut ring = self.messages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ring.records.is_empty() {
+            ring.first = n;
+        }
+        let behind = ring.first.wrapping_sub(n);
+        if behind != 0 && (behind as usize) < MESSAGES && behind < u32::MAX / 2 {
+            // A little behind the front (recorded a moment after a later one).
+            if ring.records.len() + behind as usize > MESSAGES {
+                return;
+            }
+            for _ in 0..behind {
+                ring.records.push_front(None);
+            }
+            ring.first = n;
+        }
+        let offset = n.wrapping_sub(ring.first) as usize;
+        if offset >= 2 * MESSAGES {
+            if n.wrapping_sub(ring.first) > u32::MAX / 2 {
+                return;
+            }
+            ring.records.clear();
+            ring.first = n;
+        }
+        let offset = n.wrapping_sub(ring.first) as usize;
+        while ring.records.len() <= offset {
+            ring.records.push_back(None);
+        }
+        if let Some(slot) = ring.records.get_mut(offset) {
+            *slot = Some(message);
+        }
+        while ring.records.len() > MESSAGES {
+            ring.records.pop_front();
+            ring.first = ring.first.wrapping_add(1);
+        }
+    }
+
+    fn push(&self, delivery: Delivery) -> Result<EntryId, StoreError> {
+        let mut d = self.deliveries();
+        let max = self.limits.max_waiting_per_account;
+        let held = d.by_account.get(&delivery.account).map_or(0, Vec::len);
+        if held >= max {
+            return Err(StoreError::Full { account: delivery.account, max });
+        }
+        d.next += 1;
+        let id = d.next;
+        d.by_account.entry(delivery.account.clone()).or_default().push(Stored {
+            id,
+            delivery,
+            attempts: 0,
+            claimed_at: None,
+        });
+        Ok(entry_id(id))
+    }
+
+    fn find(&self, id: &EntryId, f: impl FnOnce(&mut Vec<Stored>, usize)) {
+        let Ok(n) = id.0.parse::<u64>() else { return };
+        let mut d = self.deliveries();
+        let mut emptied = None;
+        for (account, list) in &mut d.by_account {
+            if let Some(k) = list.iter().position(|s| s.id == n) {
+                f(list, k);
+                if list.is_empty() {
+                    emptied = Some(account.clone());
+                }
+                break;
+            }
+        }
+        if let Some(account) = emptied {
+            d.by_account.remove(&account);
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn next_message_id(&self) -> StoreFuture<'_, String> {
+        ready(Ok(self.ids.next_id()))
+    }
+
+    fn accept(&self, message: Message, receipt: Option<Delivery>) -> StoreFuture<'_, ()> {
+        if let Some(receipt) = receipt
+            && let Err(e) = self.push(receipt)
+        {
+            return ready(Err(e));
+        }
+        self.record(message);
+        ready(Ok(()))
+    }
+
+    fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
+        let found = MessageIds::number_of(id).and_then(|n| {
+            let ring = self.messages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let offset = n.wrapping_sub(ring.first) as usize;
+            ring.records.get(offset).cloned().flatten().filter(|m| m.id == id)
+        });
+        ready(Ok(found))
+    }
+
+    fn enqueue(&self, delivery: Delivery) -> StoreFuture<'_, EntryId> {
+        ready(self.push(delivery))
+    }
+
+    fn claim(&self, account: &str, now_ms: u64, max: usize) -> StoreFuture<'_, Vec<Entry>> {
+        let timeout = self.limits.claim_timeout_ms;
+        let mut d = self.deliveries();
+        let mut out = Vec::new();
+        if let Some(list) = d.by_account.get_mut(account) {
+            let mut ready_now: Vec<&mut Stored> = list
+                .iter_mut()
+                .filter(|s| s.delivery.due_ms <= now_ms)
+                .filter(|s| s.claimed_at.is_none_or(|at| at.saturating_add(timeout) <= now_ms))
+                .collect();
+            ready_now.sort_by_key(|s| (s.delivery.due_ms, s.id));
+            for s in ready_now.into_iter().take(max) {
+                let attempts = s.attempts;
+                s.attempts += 1;
+                s.claimed_at = Some(now_ms);
+                out.push(Entry { id: entry_id(s.id), delivery: s.delivery.clone(), attempts });
+            }
+        }
+        ready(Ok(out))
+    }
+
+    fn ack(&self, id: &EntryId) -> StoreFuture<'_, ()> {
+        self.find(id, |list, k| {
+            list.remove(k);
+        });
+        ready(Ok(()))
+    }
+
+    fn release(&self, id: &EntryId, retry_ms: u64) -> StoreFuture<'_, ()> {
+        self.find(id, |list, k| {
+            if let Some(s) = list.get_mut(k) {
+                s.claimed_at = None;
+                s.delivery.due_ms = retry_ms;
+            }
+        });
+        ready(Ok(()))
+    }
+
+    fn waiting(&self, account: &str) -> StoreFuture<'_, usize> {
+        ready(Ok(self.deliveries().by_account.get(account).map_or(0, Vec::len)))
+    }
+
+    fn due(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        let timeout = self.limits.claim_timeout_ms;
+        let d = self.deliveries();
+        // An entry in flight is due again when its claim times out.
+        let due_at =
+            |s: &Stored| s.claimed_at.map_or(s.delivery.due_ms, |at| at.saturating_add(timeout).max(s.delivery.due_ms));
+        let mut out: Vec<(String, u64)> =
+            d.by_account.iter().filter_map(|(a, list)| list.iter().map(due_at).min().map(|t| (a.clone(), t))).collect();
+        out.sort();
+        ready(Ok(out))
+    }
+}

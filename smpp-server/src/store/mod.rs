@@ -1,0 +1,201 @@
+//! What an SMSC must not forget: the messages it accepted, and the receipts and MO
+//! waiting for an account's receivers. One trait ([`Store`]), several backends
+//! ([`MemoryStore`]; SQLite behind the `sqlite` feature), and one conformance suite
+//! ([`conformance::check`]) that every backend passes.
+//!
+//! The contract, which the suite checks:
+//! - [`accept`](Store::accept) records a message (and the receipt it will cause) as
+//!   durably as the backend promises before it returns: only then may the submit be
+//!   answered `ESME_ROK`. Past an account's bound of waiting deliveries it refuses
+//!   with [`StoreError::Full`] (answer `ESME_RMSGQFUL`).
+//! - A delivery is due at its `due_ms`. [`claim`](Store::claim) hands out due
+//!   deliveries of one account, oldest due first, and marks them in flight; they are
+//!   not handed out again until [`release`](Store::release)d (a temporary error, a
+//!   timeout, a lost link: due again later) or until their claim is older than the
+//!   claim timeout (the node that claimed them died). Only [`ack`](Store::ack) (the
+//!   ESME answered `ESME_ROK`, or the delivery is refused for good) removes one.
+//! - Times are milliseconds since the Unix epoch, given by the caller, so tests run
+//!   in virtual time.
+
+mod memory;
+
+pub mod conformance;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::BytesMut;
+use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
+
+pub use memory::MemoryStore;
+
+/// The future a [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Why a store could not do what was asked.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The account holds its most waiting deliveries: refuse the submit with
+    /// `ESME_RMSGQFUL`.
+    #[error("account {account} holds its most waiting deliveries ({max})")]
+    Full {
+        /// The account.
+        account: String,
+        /// Its bound.
+        max: usize,
+    },
+    /// The backend failed (I/O, connection, corrupt data); nothing was recorded.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A message the SMSC accepted.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Its message_id.
+    pub id: String,
+    /// The account that submitted it.
+    pub account: String,
+    /// When it was accepted (ms since the epoch).
+    pub submitted_ms: u64,
+    /// When it reaches its final state (ms since the epoch).
+    pub done_ms: u64,
+    /// The state it reaches then.
+    pub final_state: MessageState,
+}
+
+impl Message {
+    /// A message of `account` with this id, final at `done_ms` in `final_state`.
+    pub fn new(id: &str, account: &str, submitted_ms: u64, done_ms: u64, final_state: MessageState) -> Self {
+        Self { id: id.to_owned(), account: account.to_owned(), submitted_ms, done_ms, final_state }
+    }
+
+    /// Its state at `now_ms`: ENROUTE until `done_ms`, then the final state.
+    pub fn state_at(&self, now_ms: u64) -> MessageState {
+        if now_ms >= self.done_ms { self.final_state } else { MessageState::ENROUTE }
+    }
+}
+
+/// A deliver_sm (a receipt or an MO) for an account's receivers, due at `due_ms`.
+///
+/// A receipt is kept in its v3.4 form (with its TLVs); a v3.3 receiver gets it
+/// without them.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    /// The account whose receivers get it.
+    pub account: String,
+    /// When it may go out (ms since the epoch).
+    pub due_ms: u64,
+    /// The PDU.
+    pub deliver: DeliverSm,
+}
+
+impl Delivery {
+    /// A delivery of `deliver` to `account`'s receivers, due at `due_ms`.
+    pub fn new(account: &str, due_ms: u64, deliver: DeliverSm) -> Self {
+        Self { account: account.to_owned(), due_ms, deliver }
+    }
+}
+
+/// A stored delivery's id, opaque and unique within its store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryId(pub String);
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A claimed delivery.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Its id, for [`Store::ack`] and [`Store::release`].
+    pub id: EntryId,
+    /// What to deliver.
+    pub delivery: Delivery,
+    /// How many times it was claimed before this one.
+    pub attempts: u32,
+}
+
+/// The bounds of a store.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Deliveries one account may have waiting (default 10 000): past it, `accept`
+    /// with a receipt and `enqueue` fail with [`StoreError::Full`].
+    pub max_waiting_per_account: usize,
+    /// A claim older than this is taken to belong to a node that died: its deliveries
+    /// are handed out again (default 30 s).
+    pub claim_timeout_ms: u64,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self { max_waiting_per_account: 10_000, claim_timeout_ms: 30_000 }
+    }
+}
+
+/// What an SMSC must not forget. See the [module docs](self) for the contract.
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// A message id unique in this store (across every node that shares it): at
+    /// most 8 characters, so it is valid for v3.3 too where the backend allows.
+    fn next_message_id(&self) -> StoreFuture<'_, String>;
+
+    /// Records an accepted message and the receipt it will cause (if any), durably
+    /// before returning. [`StoreError::Full`] when the receipt's account holds its
+    /// most waiting deliveries (nothing is recorded then).
+    fn accept(&self, message: Message, receipt: Option<Delivery>) -> StoreFuture<'_, ()>;
+
+    /// The message with this id, if the store still has it.
+    fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>>;
+
+    /// Queues a delivery (an MO, say) for an account's receivers.
+    fn enqueue(&self, delivery: Delivery) -> StoreFuture<'_, EntryId>;
+
+    /// Claims up to `max` deliveries of `account` due by `now_ms` (oldest due first)
+    /// for delivery now; see the module docs.
+    fn claim(&self, account: &str, now_ms: u64, max: usize) -> StoreFuture<'_, Vec<Entry>>;
+
+    /// Forgets a delivery: delivered, or refused for good.
+    fn ack(&self, id: &EntryId) -> StoreFuture<'_, ()>;
+
+    /// Hands a claimed delivery back, due again at `retry_ms`.
+    fn release(&self, id: &EntryId, retry_ms: u64) -> StoreFuture<'_, ()>;
+
+    /// Deliveries of `account` waiting or in flight.
+    fn waiting(&self, account: &str) -> StoreFuture<'_, usize>;
+
+    /// Every account with deliveries, and the earliest time one of them can be claimed
+    /// (its `due_ms`, or for one in flight the end of its claim): for a node to know
+    /// what to claim, and when.
+    fn due(&self) -> StoreFuture<'_, Vec<(String, u64)>>;
+}
+
+/// A deliver_sm as octets, for backends that keep bytes.
+pub fn encode_deliver(deliver: &DeliverSm) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    Pdu::encode_parts(
+        SequenceNumber::FIRST,
+        smpp_pdu::CommandStatus::ESME_ROK,
+        &Body::DeliverSm(deliver.clone()),
+        &mut out,
+    );
+    out.to_vec()
+}
+
+/// The deliver_sm [`encode_deliver`] made.
+pub fn decode_deliver(octets: &[u8]) -> Result<DeliverSm, StoreError> {
+    match Pdu::decode(bytes::Bytes::copy_from_slice(octets)) {
+        Ok(Pdu { body: Body::DeliverSm(d), .. }) => Ok(d),
+        Ok(other) => {
+            Err(StoreError::Unavailable(format!("stored PDU is a {}, not a deliver_sm", other.body.command_id())))
+        }
+        Err(e) => Err(StoreError::Unavailable(format!("stored PDU does not decode: {e}"))),
+    }
+}
