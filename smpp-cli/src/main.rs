@@ -10,6 +10,7 @@
 mod bench;
 mod config;
 mod decode;
+mod listen;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use smpp_client::smpp_pdu::text::{self, Encoding, Unrepresentable};
 use smpp_client::smpp_pdu::{Address, CommandStatus, MessageState, RegisteredDelivery};
-use smpp_client::{Client, ClientConfig, ClientError, InboundMessage, TextOptions};
+use smpp_client::{Client, ClientConfig, ClientError, TextOptions};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
 
 use crate::config::Connection;
@@ -39,7 +40,7 @@ enum Command {
     /// Run the SMSC simulator until Ctrl-C.
     Serve(ServeArgs),
     /// Bind as receiver (or transceiver) and print incoming messages and receipts.
-    Listen(ListenArgs),
+    Listen(listen::ListenArgs),
     /// Load-test an SMSC (the built-in simulator when no --host is given).
     Bench(bench::BenchArgs),
     /// Decode PDUs from hex (an argument, or stdin): one PDU or a stream.
@@ -62,9 +63,17 @@ struct SendArgs {
     /// The source address: digits for a number, else an alphanumeric sender id.
     #[arg(long, default_value = "12345")]
     from: String,
-    /// Wait for the delivery receipt of each part and print it.
+    /// Wait for the delivery receipt of each part and print it (registered_delivery 1,
+    /// or the value of --registered-delivery).
     #[arg(long)]
     wait_dlr: bool,
+    /// Request a receipt without waiting for it: registered_delivery N, 0 to 255 in
+    /// decimal or 0x hex (1 always, 2 on failure, 3 on success, bit 0x10 an
+    /// intermediate notification too). The receipt goes to a receiver such as `smpp
+    /// listen`: without --wait-dlr and --bind, send binds as a transmitter so that
+    /// its short bind cannot take the receipt.
+    #[arg(long, value_name = "N", value_parser = parse_registered_delivery)]
+    registered_delivery: Option<u8>,
     /// The text encoding.
     #[arg(long, value_enum, default_value = "auto")]
     coding: Coding,
@@ -118,13 +127,6 @@ struct ServeArgs {
     tls_key: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, clap::Args)]
-struct ListenArgs {
-    /// Stop after N messages.
-    #[arg(long)]
-    count: Option<u64>,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMPP_LOG").unwrap_or_else(|_| {
@@ -163,7 +165,7 @@ async fn run(cli: Cli) -> Res<ExitCode> {
             let connection = connection.resolve()?;
             match command {
                 Command::Send(args) => send(connection, args).await,
-                Command::Listen(args) => listen(connection, args).await,
+                Command::Listen(args) => listen::run(connection, args).await,
                 Command::Bench(args) => bench::run(connection, args).await,
                 _ => Ok(ExitCode::SUCCESS),
             }
@@ -218,7 +220,19 @@ fn address(s: &str) -> Res<Address<21>> {
     })
 }
 
+/// A registered_delivery value: 0 to 255, decimal or `0x` hex.
+fn parse_registered_delivery(s: &str) -> Result<u8, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u8::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("{s:?} is not a registered_delivery value (0 to 255, or 0x00 to 0xFF)"))
+}
+
 async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
+    if args.wait_dlr && args.registered_delivery.is_some_and(|rd| rd & 0x03 == 0) {
+        return Err("--wait-dlr waits for a delivery receipt, and this --registered-delivery asks for none (its bits 0x03 are 0): use 1, 2 or 3 (plus 0x10 for an intermediate notification)".into());
+    }
     match connection.bind {
         smpp_client::BindMode::Receiver => {
             return Err("--bind rx cannot submit messages: send needs --bind trx or tx".into());
@@ -243,13 +257,20 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
     }
     let mut sim = SimulatorConfig::default();
     sim.dlr_delay = Duration::from_millis(200);
-    let (config, _sim) = target(&connection, sim).await?;
+    let (mut config, _sim) = target(&connection, sim).await?;
+    if args.registered_delivery.is_some() && !args.wait_dlr && connection.bind_given.is_none() {
+        // The receipt is for a receiver bound elsewhere: a transceiver bind here could
+        // take it (and acknowledge it) before unbinding.
+        config = config.bind_mode(smpp_client::BindMode::Transmitter);
+    }
     let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
     let plan = text::plan(&args.text, Some(encoding))?;
     eprintln!("{:?}, {} part(s)", plan.encoding, plan.parts);
     let mut options = TextOptions::default();
     options.encoding = Some(encoding);
-    if args.wait_dlr {
+    if let Some(rd) = args.registered_delivery {
+        options.registered_delivery = RegisteredDelivery(rd);
+    } else if args.wait_dlr {
         options.registered_delivery = RegisteredDelivery::RECEIPT;
     }
     let parts = match client.submit_text(address(&args.from)?, Address::international(to)?, &args.text, options).await {
@@ -275,7 +296,11 @@ async fn send(connection: Connection, args: SendArgs) -> Res<ExitCode> {
             while waiting > 0 {
                 let Some(inbound) = incoming.recv().await else { break };
                 if let Some(r) = inbound.receipt() {
-                    waiting -= 1;
+                    // An intermediate notification (registered_delivery bit 0x10) is
+                    // printed, and the final receipt still awaited.
+                    if r.state != Some(MessageState::ENROUTE) {
+                        waiting -= 1;
+                    }
                     let state = r.state.and_then(MessageState::receipt_stat).unwrap_or("UNKNOWN");
                     println!(
                         "receipt: id {} stat {} err {} done {}",
@@ -370,43 +395,4 @@ fn parse_error_map(text: &str) -> Res<HashMap<String, CommandStatus>> {
         map.insert(dest.trim().trim_start_matches('+').to_owned(), status);
     }
     Ok(map)
-}
-
-async fn listen(connection: Connection, args: ListenArgs) -> Res<ExitCode> {
-    let mut sim = SimulatorConfig::default();
-    sim.mo_every = Some(Duration::from_secs(1));
-    let (mut config, _sim) = target(&connection, sim).await?;
-    if connection.bind_given.is_none() {
-        config = config.bind_mode(smpp_client::BindMode::Receiver);
-    }
-    let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
-    eprintln!("bound; waiting for messages (Ctrl-C to stop)");
-    let mut seen = 0u64;
-    loop {
-        tokio::select! {
-            inbound = incoming.recv() => {
-                let Some(inbound) = inbound else { break };
-                match &inbound.message {
-                    InboundMessage::Receipt(_) => {
-                        if let Some(r) = inbound.receipt() {
-                            println!("receipt id={} stat={} err={}", r.id.as_deref().unwrap_or("?"),
-                                r.state.and_then(MessageState::receipt_stat).unwrap_or("UNKNOWN"), r.err.as_deref().unwrap_or("-"));
-                        }
-                    }
-                    InboundMessage::Deliver(d) => println!("message from {}: {}", d.source_addr.addr, inbound.text().unwrap_or_else(|| "(binary)".into())),
-                    InboundMessage::Long { first, .. } => println!("message from {} (long): {}", first.source_addr.addr, inbound.text().unwrap_or_default()),
-                    InboundMessage::Data(d) => println!("data_sm from {}: {}", d.source_addr.addr, inbound.text().unwrap_or_default()),
-                    InboundMessage::Incomplete(e) => println!("incomplete long message: {} of {} parts", e.received, e.total),
-                    other => println!("{other:?}"),
-                }
-                seen += 1;
-                if args.count.is_some_and(|c| seen >= c) {
-                    break;
-                }
-            }
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    client.unbind().await;
-    Ok(ExitCode::SUCCESS)
 }

@@ -39,10 +39,15 @@ impl Serve {
         Self::with(&args)
     }
 
-    /// `smpp serve` with these extra arguments.
+    /// `smpp serve` with these extra arguments (receipts after 50 ms unless they
+    /// give `--dlr-delay-ms`).
     fn with(extra: &[&str]) -> Self {
         let mut cmd = smpp();
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dlr-delay-ms", "50"]).args(extra);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        if !extra.contains(&"--dlr-delay-ms") {
+            cmd.args(["--dlr-delay-ms", "50"]);
+        }
+        cmd.args(extra);
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -73,6 +78,126 @@ fn send_waits_for_the_receipt_of_every_part() {
     assert!(ok, "{out}{err}");
     assert_eq!(out.matches("message_id").count(), 2, "{out}");
     assert_eq!(out.matches("stat DELIVRD").count(), 2, "{out}");
+}
+
+/// A running `smpp listen --json`, its stdout lines arriving on a channel; killed on
+/// drop.
+struct ListenJson(Child, std::sync::mpsc::Receiver<String>);
+
+impl ListenJson {
+    /// `smpp listen --json` with these arguments after the subcommand.
+    fn start(args: &[&str]) -> Self {
+        let mut child =
+            smpp().args(["listen", "--json"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self(child, rx)
+    }
+
+    /// The JSON objects printed until `done` holds for them, or until `limit` passes
+    /// or the process ends (then `done` never held).
+    fn until(
+        &self,
+        limit: std::time::Duration,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Result<Vec<serde_json::Value>, Vec<serde_json::Value>> {
+        let deadline = std::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            let Ok(line) = self.1.recv_timeout(left) else { break };
+            seen.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?} is not JSON: {e}")));
+            if done(&seen) {
+                return Ok(seen);
+            }
+        }
+        Err(seen)
+    }
+}
+
+impl Drop for ListenJson {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// JSON objects, one a line, for a failure message.
+fn lines_of(values: &[serde_json::Value]) -> String {
+    values.iter().map(serde_json::Value::to_string).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn send_registered_delivery_returns_at_once_and_listen_json_prints_the_receipt_and_mo() {
+    // Receipts come 3 s after the submit; an MO every second.
+    let serve = Serve::with(&["--dlr-delay-ms", "3000", "--mo-every", "1"]);
+    let port = serve.1.to_string();
+    let base = ["--host", "127.0.0.1", "--port", port.as_str()];
+    let start = std::time::Instant::now();
+    let (ok, out, err) =
+        run(smpp().args(base).args(["send", "--to", "447700900123", "--registered-delivery", "1", "track me"]));
+    assert!(ok, "{out}{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(3), "send did not wait for the receipt: {out}");
+    assert!(!out.contains("receipt") && !out.contains("stat"), "no receipt printed: {out}");
+    let id = out.trim().strip_prefix("part 1/1: message_id ").unwrap_or_else(|| panic!("one message_id: {out}"));
+    assert!(!id.is_empty() && !id.contains(char::is_whitespace), "{out}");
+    // The simulator kept the receipt for a receiver, and a later listen gets it, with
+    // the MO around it.
+    let listen = ListenJson::start(&[&base[..], &["--count", "30"]].concat());
+    let is_receipt = |v: &serde_json::Value| v["kind"] == "receipt" && v["receipt"]["id"] == id;
+    let is_mo = |v: &serde_json::Value| v["kind"] == "deliver_sm";
+    let lines = listen
+        .until(std::time::Duration::from_secs(30), |seen| seen.iter().any(is_receipt) && seen.iter().any(is_mo))
+        .unwrap_or_else(|seen| panic!("no receipt for {id} and MO in:\n{}", lines_of(&seen)));
+    for v in &lines {
+        for key in ["kind", "from", "to", "text", "data_coding", "esm_class"] {
+            assert!(v.get(key).is_some(), "{key} in {v}");
+        }
+    }
+    let receipt = lines.iter().find(|v| is_receipt(v)).unwrap();
+    assert_eq!((receipt["from"].as_str(), receipt["to"].as_str()), (Some("447700900123"), Some("12345")), "{receipt}");
+    assert_eq!(receipt["esm_class"], 0x04, "{receipt}");
+    let r = &receipt["receipt"];
+    assert_eq!((r["stat"].as_str(), r["state"].as_str()), (Some("DELIVRD"), Some("DELIVERED")), "{r}");
+    assert_eq!(
+        (r["sub"].as_u64(), r["dlvrd"].as_u64(), r["text"].as_str()),
+        (Some(1), Some(1), Some("track me")),
+        "{r}"
+    );
+    assert!(r["done_date"].as_str().is_some_and(|d| d.len() >= 10), "{r}");
+    let mo = lines.iter().find(|v| is_mo(v)).unwrap();
+    assert_eq!(mo["text"], "Hello from the simulator", "{mo}");
+    assert_eq!((mo["from"].as_str(), mo["data_coding"].as_u64()), (Some("447700900123"), Some(0)), "{mo}");
+    assert!(mo.get("receipt").is_none(), "{mo}");
+}
+
+#[test]
+fn send_wait_dlr_with_registered_delivery_0x11_prints_the_notification_and_waits_for_the_final_receipt() {
+    let (ok, out, err) =
+        run(smpp().args(["send", "--to", "447700900123", "--wait-dlr", "--registered-delivery", "0x11", "Hi"]));
+    assert!(ok, "{out}{err}");
+    let enroute = out.find("stat ENROUTE").unwrap_or_else(|| panic!("a notification: {out}"));
+    let delivered = out.find("stat DELIVRD").unwrap_or_else(|| panic!("the final receipt: {out}"));
+    assert!(enroute < delivered, "{out}");
+}
+
+#[test]
+fn send_registered_delivery_refuses_a_value_that_is_not_a_byte_and_a_wait_for_no_receipt() {
+    for bad in ["256", "0x100", "0xg", "one"] {
+        let (ok, _, err) = run(smpp().args(["send", "--to", "1", "--registered-delivery", bad, "x"]));
+        assert!(!ok && err.contains("--registered-delivery") && err.contains("0 to 255"), "{bad}: {err}");
+    }
+    let start = std::time::Instant::now();
+    let (ok, _, err) = run(smpp().args(["send", "--to", "1", "--wait-dlr", "--registered-delivery", "0x10", "x"]));
+    assert!(!ok && err.contains("--wait-dlr") && err.contains("asks for none"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "refused at once");
 }
 
 #[test]
