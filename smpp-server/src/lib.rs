@@ -33,6 +33,9 @@
 //! # Features
 //! - `tls`: `Server::listen_tls` (rustls with the ring provider). Off by default:
 //!   without it, nothing of rustls or ring is compiled.
+//! - `sqlite`: `store::SqliteStore`, the embedded durable store: one SQLite file,
+//!   group commit, kept across crashes (SQLite is compiled in from source, so a C
+//!   compiler is needed). Off by default.
 //!
 //! # MSRV
 //! Rust 1.95.

@@ -18,6 +18,8 @@
 //!   in virtual time.
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub mod conformance;
 
@@ -29,6 +31,8 @@ use bytes::BytesMut;
 use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, SqliteSync};
 
 /// The future a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
