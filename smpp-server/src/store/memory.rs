@@ -31,6 +31,8 @@ struct Ring {
 struct Deliveries {
     next: u64,
     by_account: HashMap<String, Vec<Stored>>,
+    /// Each entry's account, so `ack` and `release` go straight to its list.
+    account_of: HashMap<u64, String>,
 }
 
 #[derive(Debug)]
@@ -112,6 +114,7 @@ impl MemoryStore {
         }
         d.next += 1;
         let id = d.next;
+        d.account_of.insert(id, delivery.account.clone());
         d.by_account.entry(delivery.account.clone()).or_default().push(Stored {
             id,
             delivery,
@@ -121,20 +124,26 @@ impl MemoryStore {
         Ok(entry_id(id))
     }
 
-    fn find(&self, id: &EntryId, f: impl FnOnce(&mut Vec<Stored>, usize)) {
+    /// Runs `f` on the list holding entry `id` and its place there; forgets the
+    /// entry's account when `remove` (the entry is gone), and the account's list when
+    /// it empties.
+    fn find(&self, id: &EntryId, remove: bool, f: impl FnOnce(&mut Vec<Stored>, usize)) {
         let Ok(n) = id.0.parse::<u64>() else { return };
         let mut d = self.deliveries();
-        let mut emptied = None;
-        for (account, list) in &mut d.by_account {
-            if let Some(k) = list.iter().position(|s| s.id == n) {
-                f(list, k);
-                if list.is_empty() {
-                    emptied = Some(account.clone());
+        let Some(account) = d.account_of.get(&n).cloned() else { return };
+        let emptied = match d.by_account.get_mut(&account) {
+            Some(list) => {
+                if let Some(k) = list.iter().position(|s| s.id == n) {
+                    f(list, k);
                 }
-                break;
+                list.is_empty()
             }
+            None => false,
+        };
+        if remove {
+            d.account_of.remove(&n);
         }
-        if let Some(account) = emptied {
+        if emptied {
             d.by_account.remove(&account);
         }
     }
@@ -190,14 +199,14 @@ impl Store for MemoryStore {
     }
 
     fn ack(&self, id: &EntryId) -> StoreFuture<'_, ()> {
-        self.find(id, |list, k| {
+        self.find(id, true, |list, k| {
             list.remove(k);
         });
         ready(Ok(()))
     }
 
     fn release(&self, id: &EntryId, retry_ms: u64) -> StoreFuture<'_, ()> {
-        self.find(id, |list, k| {
+        self.find(id, false, |list, k| {
             if let Some(s) = list.get_mut(k) {
                 s.claimed_at = None;
                 s.delivery.due_ms = retry_ms;
