@@ -49,11 +49,6 @@ struct Decision<A> {
     result: Result<Grant<A>, CommandStatus>,
 }
 
-/// The plain `ESME_ROK` response body of a request.
-pub(crate) fn ok_body(id: CommandId) -> Option<Body> {
-    Body::empty_response_for(id)
-}
-
 /// Pushes one session's queue holds at once (more wait for room).
 pub(crate) const PUSH_SLOTS: usize = 256;
 

@@ -222,7 +222,7 @@ impl Reply {
                 Body::SubmitMultiResp(Some(r))
             }
             other => {
-                let ok = crate::connection::ok_body(other.command_id());
+                let ok = Body::empty_response_for(other.command_id());
                 return Self::ok(ok.unwrap_or(Body::GenericNack));
             }
         };

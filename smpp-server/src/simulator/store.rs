@@ -29,83 +29,8 @@ impl MessageRecord {
     }
 }
 
-/// The last `capacity` messages' states, by message number, oldest forgotten first.
-///
-/// The simulator's ids are consecutive numbers, so this is a ring indexed by
-/// number: no hashing and no allocation per message (a submit pays one short lock).
-#[derive(Debug)]
-pub(crate) struct Messages {
-    inner: Mutex<Ring>,
-    capacity: usize,
-}
-
-#[derive(Debug, Default)]
-struct Ring {
-    /// The number of the record at the front.
-    first: u32,
-    records: VecDeque<Option<MessageRecord>>,
-}
-
-impl Messages {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(Ring::default()), capacity: capacity.max(1) }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Records message `n`. Numbers come nearly in order (sessions take them from one
-    /// counter and record them a moment later): one a little behind the front (two
-    /// sessions recording n + 1 before n, right after the start or a reset) is still
-    /// recorded when the ring then fits the capacity; one further behind is dropped.
-    pub(crate) fn insert(&self, n: u32, record: MessageRecord) {
-        let mut ring = self.lock();
-        if ring.records.is_empty() {
-            ring.first = n;
-        }
-        let behind = ring.first.wrapping_sub(n);
-        if behind != 0 && behind <= u32::MAX / 2 {
-            // Behind the front by `behind`: room for it and the numbers between?
-            let fits = usize::try_from(behind)
-                .ok()
-                .and_then(|d| d.checked_add(ring.records.len()))
-                .is_some_and(|len| len <= self.capacity);
-            if !fits {
-                return;
-            }
-            for _ in 1..behind {
-                ring.records.push_front(None);
-            }
-            ring.records.push_front(Some(record));
-            ring.first = n;
-            return;
-        }
-        let offset = n.wrapping_sub(ring.first) as usize;
-        if offset >= self.capacity * 2 {
-            // Far ahead (the counter wrapped or jumped): start again from this one.
-            ring.records.clear();
-            ring.first = n;
-        }
-        let offset = n.wrapping_sub(ring.first) as usize;
-        while ring.records.len() <= offset {
-            ring.records.push_back(None);
-        }
-        if let Some(slot) = ring.records.get_mut(offset) {
-            *slot = Some(record);
-        }
-        while ring.records.len() > self.capacity {
-            ring.records.pop_front();
-            ring.first = ring.first.wrapping_add(1);
-        }
-    }
-
-    pub(crate) fn get(&self, n: u32) -> Option<MessageRecord> {
-        let ring = self.lock();
-        let offset = n.wrapping_sub(ring.first) as usize;
-        ring.records.get(offset).cloned().flatten()
-    }
-}
+/// The last messages' states, by message number.
+pub(crate) type Messages = crate::store::NumberRing<MessageRecord>;
 
 /// Something for an account's receivers.
 #[derive(Clone, Debug)]

@@ -1,9 +1,10 @@
 //! [`MemoryStore`]: the default store, in this process's memory. Fast, bounded, and
 //! forgotten at exit.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::ring::NumberRing;
 use super::{Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
 use crate::blocks::MessageIds;
 
@@ -16,15 +17,8 @@ const MESSAGES: usize = 100_000;
 pub struct MemoryStore {
     limits: StoreLimits,
     ids: MessageIds,
-    messages: Mutex<Ring>,
+    messages: NumberRing<Message>,
     deliveries: Mutex<Deliveries>,
-}
-
-/// Accepted messages by number (the ids are consecutive numbers in hex).
-#[derive(Debug, Default)]
-struct Ring {
-    first: u32,
-    records: VecDeque<Option<Message>>,
 }
 
 #[derive(Debug, Default)]
@@ -60,7 +54,7 @@ fn entry_id(n: u64) -> EntryId {
 impl MemoryStore {
     /// An empty store with these bounds.
     pub fn new(limits: StoreLimits) -> Self {
-        Self { limits, ids: MessageIds::new(), messages: Mutex::default(), deliveries: Mutex::default() }
+        Self { limits, ids: MessageIds::new(), messages: NumberRing::new(MESSAGES), deliveries: Mutex::default() }
     }
 
     fn deliveries(&self) -> std::sync::MutexGuard<'_, Deliveries> {
@@ -68,40 +62,8 @@ impl MemoryStore {
     }
 
     fn record(&self, message: Message) {
-        let Some(n) = MessageIds::number_of(&message.id) else { return };
-        let mut ring = self.messages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if ring.records.is_empty() {
-            ring.first = n;
-        }
-        let behind = ring.first.wrapping_sub(n);
-        if behind != 0 && (behind as usize) < MESSAGES && behind < u32::MAX / 2 {
-            // A little behind the front (recorded a moment after a later one).
-            if ring.records.len() + behind as usize > MESSAGES {
-                return;
-            }
-            for _ in 0..behind {
-                ring.records.push_front(None);
-            }
-            ring.first = n;
-        }
-        let offset = n.wrapping_sub(ring.first) as usize;
-        if offset >= 2 * MESSAGES {
-            if n.wrapping_sub(ring.first) > u32::MAX / 2 {
-                return;
-            }
-            ring.records.clear();
-            ring.first = n;
-        }
-        let offset = n.wrapping_sub(ring.first) as usize;
-        while ring.records.len() <= offset {
-            ring.records.push_back(None);
-        }
-        if let Some(slot) = ring.records.get_mut(offset) {
-            *slot = Some(message);
-        }
-        while ring.records.len() > MESSAGES {
-            ring.records.pop_front();
-            ring.first = ring.first.wrapping_add(1);
+        if let Some(n) = MessageIds::number_of(&message.id) {
+            self.messages.insert(n, message);
         }
     }
 
@@ -165,11 +127,7 @@ impl Store for MemoryStore {
     }
 
     fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
-        let found = MessageIds::number_of(id).and_then(|n| {
-            let ring = self.messages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let offset = n.wrapping_sub(ring.first) as usize;
-            ring.records.get(offset).cloned().flatten().filter(|m| m.id == id)
-        });
+        let found = MessageIds::number_of(id).and_then(|n| self.messages.get(n)).filter(|m| m.id == id);
         ready(Ok(found))
     }
 

@@ -18,6 +18,7 @@
 //!   in virtual time.
 
 mod memory;
+mod ring;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -31,6 +32,7 @@ use bytes::BytesMut;
 use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
 
 pub use memory::MemoryStore;
+pub(crate) use ring::NumberRing;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, SqliteSync};
 
