@@ -152,5 +152,34 @@ pub async fn check<S: Store>(mut open: impl AsyncFnMut(StoreLimits) -> S) -> Res
     ensure!(matches!(over, Err(StoreError::Full { .. })), "an MO past the bound: {over:?}");
     // Another account is not affected.
     ensure!(store.enqueue(Delivery::new(&account("erin"), 10, deliver("mo"))).await.is_ok(), "another account's MO");
+
+    // Bind leases: at most `max` at a time; a release or an expired lease frees one;
+    // a renewal keeps one; the same holder counts once.
+    let frank = account("frank");
+    let acquire = async |holder: &str, now: u64, until: u64| store.acquire_bind(&frank, holder, 2, now, until).await;
+    ensure!(acquire("n1/1", 0, 10_000).await.map_err(store_err)?, "the first bind");
+    ensure!(acquire("n1/1", 0, 10_000).await.map_err(store_err)?, "the same holder again");
+    ensure!(acquire("n2/1", 0, 10_000).await.map_err(store_err)?, "the second bind");
+    ensure!(!acquire("n2/2", 1, 10_000).await.map_err(store_err)?, "a third bind past the limit of 2");
+    ensure!(store.binds(&frank, 1).await.map_err(store_err)? == 2, "two binds counted");
+    store.release_bind(&frank, "n1/1").await.map_err(store_err)?;
+    ensure!(acquire("n2/2", 2, 10_000).await.map_err(store_err)?, "a bind after a release");
+    store.renew_binds(vec![(frank.clone(), "n2/2".to_owned())], 20_000).await.map_err(store_err)?;
+    // n2/1 is not renewed: its lease runs out at 10 000.
+    ensure!(store.binds(&frank, 10_000).await.map_err(store_err)? == 1, "an expired lease still counts");
+    ensure!(acquire("n3/1", 10_000, 30_000).await.map_err(store_err)?, "a bind in the place of an expired lease");
+    ensure!(!acquire("n3/2", 15_000, 30_000).await.map_err(store_err)?, "the renewed lease still counts");
+    store.release_bind(&frank, "n9/9").await.map_err(store_err)?;
+    store.renew_binds(vec![(frank.clone(), "n1/1".to_owned())], 40_000).await.map_err(store_err)?;
+    ensure!(store.binds(&frank, 15_000).await.map_err(store_err)? == 2, "a renewal brought a released bind back");
+
+    // Rates: `per_second` submits in one second, then none until the next.
+    let gina = account("gina");
+    for k in 0..3 {
+        ensure!(store.take_rate(&gina, 3, 5_000 + k).await.map_err(store_err)?, "submit {k} of 3 in a second");
+    }
+    ensure!(!store.take_rate(&gina, 3, 5_999).await.map_err(store_err)?, "a fourth in the same second");
+    ensure!(store.take_rate(&account("hal"), 3, 5_999).await.map_err(store_err)?, "another account's rate");
+    ensure!(store.take_rate(&gina, 3, 6_000).await.map_err(store_err)?, "the next second");
     Ok(())
 }

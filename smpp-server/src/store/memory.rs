@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::ring::NumberRing;
-use super::{Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
+use super::{Counters, Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
 use crate::blocks::MessageIds;
 
 /// Messages kept for query_sm (the oldest are forgotten past it).
@@ -19,6 +19,7 @@ pub struct MemoryStore {
     ids: MessageIds,
     messages: NumberRing<Message>,
     deliveries: Mutex<Deliveries>,
+    counters: Counters,
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +55,7 @@ fn entry_id(n: u64) -> EntryId {
 impl MemoryStore {
     /// An empty store with these bounds.
     pub fn new(limits: StoreLimits) -> Self {
-        Self { limits, ids: MessageIds::new(), messages: NumberRing::new(MESSAGES), deliveries: Mutex::default() }
+        Self { limits, ids: MessageIds::new(), messages: NumberRing::new(MESSAGES), deliveries: Mutex::default(), counters: Counters::default() }
     }
 
     fn deliveries(&self) -> std::sync::MutexGuard<'_, Deliveries> {
@@ -187,5 +188,34 @@ impl Store for MemoryStore {
             d.by_account.iter().filter_map(|(a, list)| list.iter().map(due_at).min().map(|t| (a.clone(), t))).collect();
         out.sort();
         ready(Ok(out))
+    }
+
+    fn acquire_bind(
+        &self,
+        account: &str,
+        holder: &str,
+        max: usize,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> StoreFuture<'_, bool> {
+        ready(Ok(self.counters.acquire_bind(account, holder, max, now_ms, until_ms)))
+    }
+
+    fn renew_binds(&self, binds: Vec<(String, String)>, until_ms: u64) -> StoreFuture<'_, ()> {
+        self.counters.renew_binds(&binds, until_ms);
+        ready(Ok(()))
+    }
+
+    fn release_bind(&self, account: &str, holder: &str) -> StoreFuture<'_, ()> {
+        self.counters.release_bind(account, holder);
+        ready(Ok(()))
+    }
+
+    fn binds(&self, account: &str, now_ms: u64) -> StoreFuture<'_, usize> {
+        ready(Ok(self.counters.binds(account, now_ms)))
+    }
+
+    fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
+        ready(Ok(self.counters.take_rate(account, per_second, now_ms)))
     }
 }

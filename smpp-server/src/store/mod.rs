@@ -17,6 +17,7 @@
 //! - Times are milliseconds since the Unix epoch, given by the caller, so tests run
 //!   in virtual time.
 
+mod counters;
 mod memory;
 mod ring;
 #[cfg(feature = "sqlite")]
@@ -31,6 +32,7 @@ use std::pin::Pin;
 use bytes::BytesMut;
 use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
 
+pub(crate) use counters::Counters;
 pub use memory::MemoryStore;
 pub(crate) use ring::NumberRing;
 #[cfg(feature = "sqlite")]
@@ -181,6 +183,35 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// (its `due_ms`, or for one in flight the end of its claim): for a node to know
     /// what to claim, and when.
     fn due(&self) -> StoreFuture<'_, Vec<(String, u64)>>;
+
+    /// Whether other nodes share this store. A node on a shared store counts binds
+    /// and rates in it ([`acquire_bind`](Self::acquire_bind),
+    /// [`take_rate`](Self::take_rate)), so that the limits hold across the cluster.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Counts a bind of `account` held by `holder` (unique to a node and session),
+    /// for the cluster-wide bind limit: `false` when `max` binds are held already. A
+    /// bind counts until [`release_bind`](Self::release_bind) or until its lease
+    /// runs out at `until_ms` unrenewed (its node died).
+    fn acquire_bind(&self, account: &str, holder: &str, max: usize, now_ms: u64, until_ms: u64)
+    -> StoreFuture<'_, bool>;
+
+    /// Extends the leases of these binds (account, holder) to `until_ms`; a bind
+    /// released or expired meanwhile is not brought back.
+    fn renew_binds(&self, binds: Vec<(String, String)>, until_ms: u64) -> StoreFuture<'_, ()>;
+
+    /// Stops counting a bind.
+    fn release_bind(&self, account: &str, holder: &str) -> StoreFuture<'_, ()>;
+
+    /// The binds of `account` whose leases run at `now_ms`.
+    fn binds(&self, account: &str, now_ms: u64) -> StoreFuture<'_, usize>;
+
+    /// Takes one of the `per_second` submits `account` may make in the second that
+    /// holds `now_ms`, across every node: `false` when none is left (answer
+    /// `ESME_RTHROTTLED`).
+    fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool>;
 }
 
 /// A deliver_sm as octets, for backends that keep bytes.

@@ -128,6 +128,8 @@ pub struct SqliteStore {
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     ids: Arc<Mutex<IdBlock>>,
     writer: Option<JoinHandle<()>>,
+    /// Binds and rates: one node owns the file, so they live in its memory.
+    counters: super::Counters,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -209,7 +211,7 @@ impl SqliteStore {
             .name("smpp-sqlite-store".to_owned())
             .spawn(move || writer.run(&queue, max_batch, &thread_ids))
             .map_err(unavailable)?;
-        Ok(Self { path, jobs: Some(jobs), ids, writer: Some(handle) })
+        Ok(Self { path, jobs: Some(jobs), ids, writer: Some(handle), counters: super::Counters::default() })
     }
 
     /// The file the store lives in.
@@ -327,6 +329,36 @@ impl Store for SqliteStore {
 
     fn due(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
         Box::pin(self.call(Due))
+    }
+
+    fn acquire_bind(
+        &self,
+        account: &str,
+        holder: &str,
+        max: usize,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> StoreFuture<'_, bool> {
+        let taken = self.counters.acquire_bind(account, holder, max, now_ms, until_ms);
+        Box::pin(std::future::ready(Ok(taken)))
+    }
+
+    fn renew_binds(&self, binds: Vec<(String, String)>, until_ms: u64) -> StoreFuture<'_, ()> {
+        self.counters.renew_binds(&binds, until_ms);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn release_bind(&self, account: &str, holder: &str) -> StoreFuture<'_, ()> {
+        self.counters.release_bind(account, holder);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn binds(&self, account: &str, now_ms: u64) -> StoreFuture<'_, usize> {
+        Box::pin(std::future::ready(Ok(self.counters.binds(account, now_ms))))
+    }
+
+    fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
+        Box::pin(std::future::ready(Ok(self.counters.take_rate(account, per_second, now_ms))))
     }
 }
 
