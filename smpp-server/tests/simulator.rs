@@ -24,6 +24,11 @@ use tokio::time::Instant;
 const V33: u8 = 0x33;
 const V34: u8 = 0x34;
 
+/// What waits in the simulator's store for `account`.
+async fn waiting(sim: &Sim, account: &str) -> usize {
+    sim.handle.waiting(account).await.unwrap()
+}
+
 /// A bound raw ESME of alice.
 async fn alice(sim: &Sim, port: u16, mode: BindMode, version: u8) -> Raw {
     let mut raw = sim.raw(port);
@@ -273,14 +278,14 @@ async fn a_receipt_waits_for_a_receiver_that_binds_later() {
     let id = message_id(&resp.body);
     // Long past dlr_delay: nobody to give it to.
     tokio::time::sleep(Duration::from_secs(60)).await;
-    assert_eq!(sim.handle.waiting("alice"), 1);
+    assert_eq!(waiting(&sim, "alice").await, 1);
     assert!(tx.read_within(Duration::from_secs(1)).await.is_none(), "not to the transmitter");
 
     let mut rx = alice(&sim, 2, BindMode::Receiver, V34).await;
     let d = rx.deliver().await;
     assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
     assert_eq!(d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)), Some(id));
-    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+    common::eventually_async("nothing waits any more", async || waiting(&sim, "alice").await == 0).await;
     assert_eq!(sim.handle.dropped(), 0);
 }
 
@@ -294,7 +299,7 @@ async fn a_receipt_in_flight_when_the_receiver_hangs_up_goes_to_the_next_one() {
     assert!(matches!(pdu.body, Body::DeliverSm(_)), "{pdu:?}");
     drop(trx);
     common::eventually("the session is gone", || sim.handle.server.binds("alice") == 0).await;
-    assert_eq!(sim.handle.waiting("alice"), 1, "the receipt is kept");
+    assert_eq!(waiting(&sim, "alice").await, 1, "the receipt is kept");
 
     let mut rx = alice(&sim, 2, BindMode::Receiver, V34).await;
     let d = rx.deliver().await;
@@ -309,14 +314,15 @@ async fn a_receipt_in_flight_when_the_receiver_hangs_up_goes_to_another_bound_on
     let id = message_id(&first.call(Body::SubmitSm(sm("447700900123", true))).await.body);
     let pdu = first.read().await.unwrap();
     assert!(matches!(pdu.body, Body::DeliverSm(_)), "{pdu:?}");
-    // Another receiver binds while the receipt is out (nothing waits, so its bind
-    // flushes nothing); then the first hangs up without answering.
+    // Another receiver binds while the receipt is out (it stays in the store, in
+    // flight, so the bind sends nothing); then the first hangs up without answering.
     let mut second = alice(&sim, 2, BindMode::Receiver, V34).await;
-    assert_eq!(sim.handle.waiting("alice"), 0);
+    assert_eq!(waiting(&sim, "alice").await, 1, "in flight, still in the store");
+    assert!(second.deliver_within(Duration::from_millis(100)).await.is_none(), "not sent twice meanwhile");
     drop(first);
     let d = second.deliver().await;
     assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
-    assert_eq!(sim.handle.waiting("alice"), 0);
+    common::eventually_async("the receipt leaves the store", async || waiting(&sim, "alice").await == 0).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -324,14 +330,14 @@ async fn an_mo_waits_for_a_receiver_that_binds_later() {
     let sim = Sim::new(sim_config());
     let r = sim.handle.inject_mo("alice", "447700900999", "12345", "are you there?").await;
     assert!(matches!(r, Err(smpp_server::PushError::NoReceiver(_))), "{r:?}");
-    assert_eq!(sim.handle.waiting("alice"), 1);
-    assert_eq!(sim.handle.waiting("bob"), 0);
+    assert_eq!(waiting(&sim, "alice").await, 1);
+    assert_eq!(waiting(&sim, "bob").await, 0);
 
     let (_client, mut incoming) = sim.client(client_config("alice", "secret")).await.unwrap();
     let m = incoming.recv().await.unwrap();
     assert_eq!(m.text().as_deref(), Some("are you there?"));
     assert!(!m.is_receipt());
-    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+    common::eventually_async("nothing waits any more", async || waiting(&sim, "alice").await == 0).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -342,7 +348,7 @@ async fn the_waiting_queue_is_bounded_and_drops_are_counted() {
     for k in 0..5 {
         let _ = sim.handle.inject_mo("alice", "447700900999", "12345", &format!("mo {k}")).await;
     }
-    assert_eq!(sim.handle.waiting("alice"), 2);
+    assert_eq!(waiting(&sim, "alice").await, 2);
     assert_eq!(sim.handle.dropped(), 3);
 
     let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
@@ -351,6 +357,29 @@ async fn the_waiting_queue_is_bounded_and_drops_are_counted() {
     assert_eq!(first.short_message.as_bytes(), b"mo 0", "the oldest kept, in order");
     assert_eq!(second.short_message.as_bytes(), b"mo 1");
     assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "the rest were dropped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submit_asking_for_a_receipt_past_the_store_bound_is_refused_esme_rmsgqful() {
+    let mut config = sim_config();
+    config.waiting_per_account = 2;
+    let sim = Sim::new(config);
+    let mut tx = alice(&sim, 1, BindMode::Transmitter, V34).await;
+    for _ in 0..2 {
+        assert_eq!(tx.call(Body::SubmitSm(sm("447700900123", true))).await.status, CommandStatus::ESME_ROK);
+    }
+    let refused = tx.call(Body::SubmitSm(sm("447700900123", true))).await;
+    assert_eq!(refused.status, CommandStatus::ESME_RMSGQFUL, "two receipts wait already");
+    assert_eq!((sim.handle.queue_full(), sim.handle.submits()), (1, 2), "counted, and not as a submit");
+    let without = tx.call(Body::SubmitSm(sm("447700900123", false))).await;
+    assert_eq!(without.status, CommandStatus::ESME_ROK, "a submit asking for no receipt is still taken");
+    // The two accepted receipts are kept for a receiver; once it has them, the
+    // account takes receipts again.
+    let mut rx = alice(&sim, 2, BindMode::Receiver, V34).await;
+    rx.deliver().await;
+    rx.deliver().await;
+    common::eventually_async("the receipts leave the store", async || waiting(&sim, "alice").await == 0).await;
+    assert_eq!(tx.call(Body::SubmitSm(sm("447700900123", true))).await.status, CommandStatus::ESME_ROK);
 }
 
 // ---- retries and refusals --------------------------------------------------------
@@ -370,13 +399,13 @@ async fn a_delivery_answered_with_a_temporary_error_is_kept_and_retried_after_re
         let (seq, first) = rx.unanswered_deliver().await;
         rx.answer_deliver(seq, status).await;
         assert_eq!(pushed.await.unwrap().map(|(s, _)| s), Ok(status), "inject_mo reports the first answer");
-        assert_eq!(sim.handle.waiting("alice"), 1, "{status}: kept");
+        assert_eq!(waiting(&sim, "alice").await, 1, "{status}: kept");
         let answered = Instant::now();
 
         let again = rx.deliver().await;
         assert_eq!(answered.elapsed(), Duration::from_secs(1), "{status}: retried after retry_delay");
         assert_eq!(again.short_message, first.short_message);
-        common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+        common::eventually_async("nothing waits any more", async || waiting(&sim, "alice").await == 0).await;
         assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "{status}: delivered once");
         assert_eq!((sim.handle.dropped(), sim.handle.rejected()), (0, 0));
     }
@@ -402,7 +431,7 @@ async fn a_receipt_answered_rx_t_appn_comes_again_until_the_esme_takes_it() {
         seq = next;
     }
     trx.answer_deliver(seq, CommandStatus::ESME_ROK).await;
-    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+    common::eventually_async("nothing waits any more", async || waiting(&sim, "alice").await == 0).await;
     assert!(trx.deliver_within(Duration::from_secs(60)).await.is_none(), "taken: not sent again");
 }
 
@@ -416,12 +445,12 @@ async fn a_push_the_esme_does_not_answer_in_time_is_retried() {
     let (_, first) = rx.unanswered_deliver().await;
     // Not answered.
     assert_eq!(pushed.await.unwrap(), Err(smpp_server::PushError::Timeout));
-    assert_eq!(sim.handle.waiting("alice"), 1, "kept");
+    assert_eq!(waiting(&sim, "alice").await, 1, "kept");
     let timed_out = Instant::now();
     let again = rx.deliver().await;
     assert_eq!(timed_out.elapsed(), Duration::from_secs(1), "retried after retry_delay");
     assert_eq!(again.short_message, first.short_message);
-    common::eventually("nothing waits any more", || sim.handle.waiting("alice") == 0).await;
+    common::eventually_async("nothing waits any more", async || waiting(&sim, "alice").await == 0).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -434,7 +463,7 @@ async fn a_delivery_refused_for_good_is_dropped_and_counted() {
         let (seq, _) = rx.unanswered_deliver().await;
         rx.answer_deliver(seq, status).await;
         assert_eq!(pushed.await.unwrap().map(|(s, _)| s), Ok(status));
-        assert_eq!(sim.handle.waiting("alice"), 0, "{status}: not kept");
+        assert_eq!(waiting(&sim, "alice").await, 0, "{status}: not kept");
         assert_eq!(sim.handle.rejected(), k as u64 + 1, "{status}: counted");
     }
     assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none(), "never sent again");
@@ -442,25 +471,27 @@ async fn a_delivery_refused_for_good_is_dropped_and_counted() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn what_waits_goes_out_in_order_after_a_throttled_answer() {
+async fn a_throttled_delivery_comes_again_after_retry_delay_while_the_rest_go_on() {
     let sim = Sim::new(sim_config());
     for k in 0..3 {
         let _ = sim.handle.inject_mo("alice", "447700900999", "12345", &format!("mo {k}")).await;
     }
-    assert_eq!(sim.handle.waiting("alice"), 3);
+    assert_eq!(waiting(&sim, "alice").await, 3);
     let mut rx = alice(&sim, 1, BindMode::Receiver, V34).await;
     let (seq, d) = rx.unanswered_deliver().await;
-    assert_eq!(d.short_message.as_bytes(), b"mo 0");
+    assert_eq!(d.short_message.as_bytes(), b"mo 0", "the oldest first");
     rx.answer_deliver(seq, CommandStatus::ESME_RTHROTTLED).await;
     let answered = Instant::now();
-    // The flush pauses: nothing more until the retry, then all three in order.
-    for k in 0..3 {
+    for k in 1..3 {
         let d = rx.deliver().await;
-        assert_eq!(answered.elapsed(), Duration::from_secs(1), "after retry_delay");
         assert_eq!(d.short_message.as_bytes(), format!("mo {k}").as_bytes(), "in order");
+        assert_eq!(answered.elapsed(), Duration::ZERO, "sent with the first");
     }
+    let d = rx.deliver().await;
+    assert_eq!(d.short_message.as_bytes(), b"mo 0", "the throttled one again");
+    assert_eq!(answered.elapsed(), Duration::from_secs(1), "after retry_delay");
     assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none());
-    assert_eq!(sim.handle.waiting("alice"), 0);
+    assert_eq!(waiting(&sim, "alice").await, 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -475,17 +506,17 @@ async fn deliveries_kept_for_a_retry_stay_within_the_waiting_bound() {
         rx.answer_deliver(seq, CommandStatus::ESME_RX_T_APPN).await;
         let _ = pushed.await.unwrap();
     }
-    assert_eq!(sim.handle.waiting("alice"), 2, "bounded");
+    assert_eq!(waiting(&sim, "alice").await, 2, "bounded");
     assert_eq!(sim.handle.dropped(), 2, "the newest dropped and counted");
     // The retry: the oldest first; the ESME takes the first and refuses the second
-    // for now, which goes back at the front.
+    // for now, which waits for the next retry.
     let (seq, d) = rx.unanswered_deliver().await;
     assert_eq!(d.short_message.as_bytes(), b"mo 0");
     rx.answer_deliver(seq, CommandStatus::ESME_ROK).await;
     let (seq, d) = rx.unanswered_deliver().await;
     assert_eq!(d.short_message.as_bytes(), b"mo 1");
     rx.answer_deliver(seq, CommandStatus::ESME_RX_T_APPN).await;
-    common::eventually("one waits", || sim.handle.waiting("alice") == 1).await;
+    common::eventually_async("one waits", async || waiting(&sim, "alice").await == 1).await;
     assert_eq!(rx.deliver().await.short_message.as_bytes(), b"mo 1");
     assert!(rx.deliver_within(Duration::from_secs(60)).await.is_none());
     assert_eq!(sim.handle.dropped(), 2);

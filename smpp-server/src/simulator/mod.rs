@@ -25,18 +25,29 @@
 //!   [`DeliveryReceipt::text`]); v3.4 binds also get the receipted_message_id and
 //!   message_state TLVs. query_sm reports the state, and a
 //!   final_date once the message is final.
-//! - Receipts and MO are delivered at least once. Those for an account with no
-//!   receiver bound wait (in memory, at most [`SimulatorConfig::waiting_per_account`]
-//!   each, the newest past it dropped and counted in [`SimulatorHandle::dropped`])
-//!   until a receiver binds; so do those whose receiver closed before answering
-//!   them. Those the ESME answers with a temporary error (`ESME_RX_T_APPN`,
-//!   `ESME_RTHROTTLED`, `ESME_RMSGQFUL`), does not answer in time, or that find the
-//!   session's push queue full, wait in the same queue and are retried
-//!   [`SimulatorConfig::retry_delay`] later while a receiver is bound. What waits
-//!   goes out in order (one flush per account at a time, one retry timer per
-//!   account), though a new delivery is tried at once. Those the ESME refuses with
-//!   any other status (`ESME_RX_P_APPN`, `ESME_RX_R_APPN`, ...) are dropped, logged
-//!   and counted in [`SimulatorHandle::rejected`].
+//! - Nothing accepted is forgotten: every accepted message, and the receipt it will
+//!   cause, is written to the [`Store`] ([`SimulatorConfig::store`]: memory by
+//!   default, a SQLite file, or Redis shared by several nodes) before the submit is
+//!   answered `ESME_ROK`. An account holding its store's most waiting deliveries
+//!   gets `ESME_RMSGQFUL` for a submit asking for a receipt (counted in
+//!   [`SimulatorHandle::queue_full`]); a store that fails gets `ESME_RSYSERR`.
+//! - Receipts and MO are delivered at least once, from the store, on a receiver
+//!   (RX or TRX) of their account bound to this node: while none is bound they wait
+//!   in the store. An entry leaves the store only when the ESME answers `ESME_ROK`
+//!   or refuses it for good (any status but the temporary ones: `ESME_RX_P_APPN`,
+//!   `ESME_RX_R_APPN`, ...; dropped, logged and counted in
+//!   [`SimulatorHandle::rejected`]). A temporary error (`ESME_RX_T_APPN`,
+//!   `ESME_RTHROTTLED`, `ESME_RMSGQFUL`), no answer in time or a full push queue
+//!   leaves it to be retried [`SimulatorConfig::retry_delay`] later; a session that
+//!   closed before answering leaves it to the next receiver. A retried delivery may
+//!   arrive after newer ones.
+//! - On a shared store (Redis), several `smpp serve` nodes make one SMSC: any node
+//!   takes binds for any account, a receipt goes out on whichever node has a
+//!   receiver of its account bound, message ids are unique across nodes, and the
+//!   per-account bind limit and throttle ([`SimulatorConfig::limits`]) count binds
+//!   and submits of every node (binds as leases of [`SimulatorConfig::bind_lease`],
+//!   renewed while bound, so a dead node's binds stop counting). Deliveries a dead
+//!   node had claimed go out from another node after the store's claim timeout.
 //! - MO messages can be injected ([`SimulatorHandle::inject_mo`]) or sent periodically.
 //! - Optional throttling: past N submits a second per account, `ESME_RTHROTTLED`.
 //! - Error injection by destination: a destination_addr of `999` followed by digits
@@ -46,7 +57,7 @@
 //! - Optional delay before each submit's answer ([`SimulatorConfig::resp_delay`]).
 //! - Binds and messages are logged (tracing); passwords never are.
 
-mod store;
+mod delivery;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -59,12 +70,13 @@ use smpp_pdu::{
     Address, CommandStatus, DeliverSm, DestAddress, EsmClass, InterfaceVersion, MessageState, Npi, QuerySmResp,
     ShortMessage, Ton,
 };
-use smpp_session::{BindMode, Request, SendError, effective_version};
+use smpp_session::{BindMode, CloseReason, Request, effective_version};
 
-use self::store::{Delivery, MessageRecord, Messages, Waiting};
-use crate::blocks::{DeliveryReceipt, MessageIds};
+use self::delivery::{Clock, Deliveries, Outcome, STORED_VERSION, millis, outcome, push};
+use crate::blocks::DeliveryReceipt;
 use crate::handle::{PushError, PushResult, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
+use crate::store::{Delivery, MemoryStore, Message, Store, StoreError, StoreLimits};
 use crate::{Server, ServerConfig};
 
 /// What the simulator does. Its `Debug` shows the accounts, never their passwords.
@@ -100,8 +112,18 @@ pub struct SimulatorConfig {
     /// Wait this long before answering each submit (default none).
     pub resp_delay: Duration,
     /// Receipts and MO kept per account while no receiver is bound or until their
-    /// retry (default 10 000).
+    /// retry (default 10 000), in the default memory store. A store given in
+    /// [`store`](Self::store) has its own bound.
     pub waiting_per_account: usize,
+    /// Where accepted messages, receipts and MO are kept (`None`: a [`MemoryStore`]
+    /// bounded by [`waiting_per_account`](Self::waiting_per_account)).
+    pub store: Option<Arc<dyn Store>>,
+    /// How long a bind counts against the cluster-wide bind limit unless its node
+    /// renews it (every third of it, while bound), on a shared store (default 15 s).
+    pub bind_lease: Duration,
+    /// How often a node on a shared store looks for deliveries that other nodes
+    /// added (default 200 ms).
+    pub store_poll: Duration,
     /// How long after a temporary failure (`ESME_RX_T_APPN`, `ESME_RTHROTTLED`,
     /// `ESME_RMSGQFUL`, no answer in time, a full push queue) what waits for an
     /// account is pushed again (default 1 s).
@@ -127,6 +149,9 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("resp_delay", &self.resp_delay)
             .field("waiting_per_account", &self.waiting_per_account)
             .field("retry_delay", &self.retry_delay)
+            .field("store", &self.store)
+            .field("bind_lease", &self.bind_lease)
+            .field("store_poll", &self.store_poll)
             .finish()
     }
 }
@@ -150,6 +175,9 @@ impl Default for SimulatorConfig {
             resp_delay: Duration::ZERO,
             waiting_per_account: 10_000,
             retry_delay: Duration::from_secs(1),
+            store: None,
+            bind_lease: Duration::from_secs(15),
+            store_poll: Duration::from_millis(200),
         }
     }
 }
@@ -190,13 +218,27 @@ fn parse_state(word: &str) -> Option<MessageState> {
 #[derive(Debug)]
 pub struct Simulator {
     config: SimulatorConfig,
-    ids: MessageIds,
+    store: Arc<dyn Store>,
+    /// The store is shared with other nodes: binds and rates are counted in it.
+    shared: bool,
+    clock: Clock,
+    /// This node's name in the store's bind leases.
+    node: String,
+    /// Binds numbered for their leases.
+    binds: AtomicU64,
+    /// The leases of this node's bound sessions (holder to account), renewed while
+    /// they are bound.
+    leases: Mutex<HashMap<String, String>>,
+    deliveries: Deliveries,
     server: OnceLock<ServerHandle>,
     submits: AtomicU64,
     /// Receipts and MO the ESMEs refused for good.
     rejected: AtomicU64,
-    messages: Messages,
-    waiting: Waiting,
+    /// MO not kept because the account's waiting deliveries were at their bound.
+    dropped: AtomicU64,
+    /// Submits refused `ESME_RMSGQFUL` because the account's waiting deliveries were
+    /// at their bound.
+    queue_full: AtomicU64,
     rng: Mutex<u64>,
     /// The last 100 long messages reassembled.
     long_messages: Mutex<Vec<smpp_pdu::text::Assembled>>,
@@ -218,16 +260,19 @@ impl SimulatorHandle {
         self.server.local_addr()
     }
 
-    /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`,
-    /// and returns the outcome of this first push. With no receiver bound it waits
-    /// for one (see the module docs), and this returns `Err(PushError::NoReceiver)`;
-    /// so it does, returning `Err(PushError::Closed)`, when the receiver closes
-    /// before answering it. After a temporary failure (`Ok` with `ESME_RX_T_APPN`,
-    /// `ESME_RTHROTTLED` or `ESME_RMSGQFUL`, or `Err(PushError::Timeout)` or
-    /// `Err(PushError::QueueFull)`) it is kept and retried later; after any other
-    /// error status it is dropped (and counted in [`rejected`](Self::rejected)).
+    /// Sends an MO message `text` from `from` to `to` to a receiver of `system_id`
+    /// bound to this node, and returns the outcome of this first push. With no
+    /// receiver bound it waits in the store for one (see the module docs), and this
+    /// returns `Err(PushError::NoReceiver)`; so it does, returning
+    /// `Err(PushError::Closed)`, when the receiver closes before answering it. After
+    /// a temporary failure (`Ok` with `ESME_RX_T_APPN`, `ESME_RTHROTTLED` or
+    /// `ESME_RMSGQFUL`, or `Err(PushError::Timeout)` or `Err(PushError::QueueFull)`)
+    /// it is stored and retried later; after any other error status it is dropped
+    /// (and counted in [`rejected`](Self::rejected)). An MO the store cannot keep
+    /// (the account's bound, or a failing store) is counted in
+    /// [`dropped`](Self::dropped).
     pub async fn inject_mo(&self, system_id: &str, from: &str, to: &str, text: &str) -> PushResult {
-        self.simulator.deliver(system_id, Delivery::Mo(Box::new(mo(from, to, text)))).await
+        self.simulator.send_mo(system_id, mo(from, to, text)).await
     }
 
     /// The most recent long messages the simulator reassembled (at most 100).
@@ -240,16 +285,28 @@ impl SimulatorHandle {
         self.simulator.submits.load(Ordering::Relaxed)
     }
 
-    /// Receipts and MO waiting for a receiver of `system_id` to bind, or for their
-    /// retry.
-    pub fn waiting(&self, system_id: &str) -> usize {
-        self.simulator.waiting.len(system_id)
+    /// Receipts and MO of `system_id` in the store: not due yet, waiting for a
+    /// receiver to bind or for their retry, or in flight.
+    pub async fn waiting(&self, system_id: &str) -> Result<usize, StoreError> {
+        self.simulator.store.waiting(system_id).await
     }
 
-    /// Receipts and MO dropped because an account's waiting queue was full (not
-    /// those the ESME refused: see [`rejected`](Self::rejected)).
+    /// MO dropped because the store could not keep them (the account held its most
+    /// waiting deliveries, or the store failed); not those the ESME refused: see
+    /// [`rejected`](Self::rejected).
     pub fn dropped(&self) -> u64 {
-        self.simulator.waiting.dropped()
+        self.simulator.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Submits refused `ESME_RMSGQFUL` because their account held its most waiting
+    /// deliveries.
+    pub fn queue_full(&self) -> u64 {
+        self.simulator.queue_full.load(Ordering::Relaxed)
+    }
+
+    /// The store the simulator keeps its messages in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.simulator.store
     }
 
     /// Receipts and MO dropped because the ESME refused them for good: it answered
@@ -273,13 +330,23 @@ impl Simulator {
     /// server's handle before it serves.
     pub fn new(config: SimulatorConfig) -> Arc<Self> {
         let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        let store = config.store.clone().unwrap_or_else(|| {
+            let limits = StoreLimits { max_waiting_per_account: config.waiting_per_account, ..StoreLimits::default() };
+            Arc::new(MemoryStore::new(limits))
+        });
         Arc::new_cyclic(|this| Self {
-            ids: MessageIds::new(),
+            shared: store.shared(),
+            store,
+            clock: Clock::new(),
+            node: format!("{:016x}", seed ^ u64::from(std::process::id()).rotate_left(32)),
+            binds: AtomicU64::new(0),
+            leases: Mutex::default(),
+            deliveries: Deliveries::new(),
             server: OnceLock::new(),
             submits: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
-            messages: Messages::new(100_000),
-            waiting: Waiting::new(config.waiting_per_account),
+            dropped: AtomicU64::new(0),
+            queue_full: AtomicU64::new(0),
             rng: Mutex::new(seed | 1),
             long_messages: Mutex::new(Vec::new()),
             this: this.clone(),
@@ -291,6 +358,10 @@ impl Simulator {
     /// starts the periodic MO if configured. Returns its handle.
     pub fn attach(self: &Arc<Self>, server: ServerHandle) -> SimulatorHandle {
         let _ = self.server.set(server.clone());
+        tokio::spawn(Self::run_deliveries(Arc::downgrade(self), server.clone()));
+        if self.shared {
+            tokio::spawn(Self::renew_leases(Arc::downgrade(self), server.clone()));
+        }
         if let Some(every) = self.config.mo_every {
             let sim = self.clone();
             tokio::spawn(async move {
@@ -301,7 +372,7 @@ impl Simulator {
                     let accounts: Vec<String> = sim.config.accounts.keys().cloned().collect();
                     for a in accounts {
                         let d = mo("447700900123", "12345", "Hello from the simulator");
-                        let _ = sim.deliver(&a, Delivery::Mo(Box::new(d))).await;
+                        let _ = sim.send_mo(&a, d).await;
                     }
                 }
             });
@@ -370,30 +441,28 @@ impl Simulator {
         code.parse::<u32>().ok().map(CommandStatus)
     }
 
-    /// Pushes a delivery to a receiver of `account`, or keeps it until one binds, or
-    /// (after a temporary failure) for a retry; drops it if the ESME refuses it for
-    /// good. Returns the outcome of this push.
-    async fn deliver(&self, account: &str, delivery: Delivery) -> PushResult {
+    /// Pushes an MO to a receiver of `account` bound here; stores it for later when
+    /// the push has to be retried. Returns the outcome of this push.
+    async fn send_mo(&self, account: &str, deliver: DeliverSm) -> PushResult {
         let Some(server) = self.server.get().cloned() else {
             return Err(PushError::NoReceiver(account.into()));
         };
-        let result = push(&server, account, &delivery).await;
+        let result = push(&server, account, &deliver).await;
         match outcome(&result) {
             Outcome::Delivered => {}
-            Outcome::Rejected => self.reject(account, &delivery, &result),
+            Outcome::Rejected => self.reject(account, "MO", &result),
             Outcome::Retry => {
-                let kind = delivery.kind();
-                if self.waiting.keep(account, delivery) {
-                    tracing::debug!(%account, kind, result = ?result.as_ref().map(|r| r.0), "not delivered now: kept");
-                } else {
-                    tracing::warn!(%account, kind, "not delivered now and the waiting queue is full: dropped");
-                }
-                if has_receiver(&server, account) {
-                    if matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_))) {
-                        // A receiver that bound meanwhile has flushed already: flush again.
-                        self.flush(account).await;
-                    } else {
-                        self.retry_later(account);
+                let now = self.clock.now_ms();
+                let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
+                let due = if gone { now } else { now.saturating_add(millis(self.config.retry_delay)) };
+                match self.store.enqueue(Delivery::new(account, due, deliver)).await {
+                    Ok(_) => {
+                        tracing::debug!(%account, result = ?result.as_ref().map(|r| r.0), "MO not delivered now: stored");
+                        self.deliveries.due_at(due);
+                    }
+                    Err(e) => {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%account, %e, "MO not delivered now and not stored: dropped");
                     }
                 }
             }
@@ -401,81 +470,25 @@ impl Simulator {
         result
     }
 
-    /// Sends what waits for `account`'s receivers, in order, unless another flush of
-    /// it is under way (which sends it). Stops at the first delivery that has to
-    /// wait again, and schedules a retry if a receiver is bound.
-    async fn flush(&self, account: &str) {
-        let Some(server) = self.server.get().cloned() else { return };
-        if !self.waiting.begin_flush(account) {
-            return;
-        }
-        let mut tries = 0;
-        while let Some(d) = self.waiting.next(account) {
-            let result = push(&server, account, &d).await;
-            match outcome(&result) {
-                Outcome::Delivered => continue,
-                Outcome::Rejected => {
-                    self.reject(account, &d, &result);
-                    continue;
+    /// Records an accepted submit and the receipts it asks for in the store; its
+    /// message id, or the status to refuse it with.
+    async fn accept(self: Arc<Self>, account: String, submit: Submitted) -> Result<String, CommandStatus> {
+        let now = self.clock.now_ms();
+        if self.shared
+            && let Some(rate) = self.limits_of(&account).throttle
+        {
+            match self.store.take_rate(&account, rate, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(%account, rate, "throttled (cluster-wide rate)");
+                    return Err(CommandStatus::ESME_RTHROTTLED);
                 }
-                Outcome::Retry => {}
+                Err(e) => return Err(self.store_failed(&account, &e)),
             }
-            // The session it went to closed first (or had gone). It leaves the
-            // registry as it closes, so another receiver, if any, takes it after a
-            // short pause (a few tries; then a retry later).
-            let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
-            if gone && tries < 3 && has_receiver(&server, account) {
-                tries += 1;
-                self.waiting.put_back(account, d);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-            self.waiting.pause(account, d);
-            // With no receiver bound, the next one to bind flushes.
-            if has_receiver(&server, account) {
-                self.retry_later(account);
-            }
-            return;
         }
-    }
-
-    /// Flushes `account` again after [`SimulatorConfig::retry_delay`], unless a retry
-    /// is scheduled already.
-    fn retry_later(&self, account: &str) {
-        if !self.waiting.arm_retry(account) {
-            return;
-        }
-        let Some(sim) = self.me() else {
-            self.waiting.disarm_retry(account);
-            return;
-        };
-        let account = account.to_owned();
-        let delay = self.config.retry_delay;
-        tracing::debug!(%account, ?delay, "retry scheduled");
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            sim.waiting.disarm_retry(&account);
-            sim.flush(&account).await;
-        });
-    }
-
-    /// Drops a delivery the ESME refused for good, logged and counted.
-    fn reject(&self, account: &str, delivery: &Delivery, result: &PushResult) {
-        self.rejected.fetch_add(1, Ordering::Relaxed);
-        let kind = delivery.kind();
-        match result {
-            Ok((status, _)) => tracing::info!(%account, kind, %status, "refused for good by the ESME: dropped"),
-            Err(e) => tracing::info!(%account, kind, %e, "the session cannot carry it: dropped"),
-        }
-    }
-
-    /// The outcome and receipts of an accepted message.
-    fn after_submit(&self, session: &BoundSession<()>, (number, message_id): (u32, &str), submit: Submitted) {
+        let id = self.store.next_message_id().await.map_err(|e| self.store_failed(&account, &e))?;
         let final_state = self.final_state();
-        let now = SystemTime::now();
-        let delay = self.config.dlr_delay;
-        let due = tokio::time::Instant::now() + delay;
-        self.messages.insert(number, MessageRecord { final_state, due, done: now + delay });
+        let done = now.saturating_add(millis(self.config.dlr_delay));
         let rd = submit.registered_delivery;
         let delivered = final_state == MessageState::DELIVERED;
         let wanted = match rd & 0x03 {
@@ -485,35 +498,85 @@ impl Simulator {
             _ => false,
         };
         let intermediate = rd & 0x10 != 0;
-        // The hot path: no receipt asked for, nothing to schedule.
-        if !wanted && !intermediate {
-            return;
-        }
-        let mut receipt = DeliveryReceipt::new(message_id, submit.source, submit.destination, final_state);
-        receipt.submitted = now;
-        receipt.text = submit.text.unwrap_or_default();
-        receipt.error = if delivered { 0 } else { self.config.dlr_err };
-        let Some(sim) = self.server.get().and(self.me()) else { return };
-        let account = session.system_id.clone();
-        let id = message_id.to_owned();
-        tokio::spawn(async move {
-            if intermediate {
-                let mut note = receipt.clone();
-                note.state = MessageState::ENROUTE;
-                note.intermediate = true;
-                note.done = SystemTime::now();
-                let _ = sim.deliver(&account, Delivery::Receipt(Box::new(note))).await;
+        let mut receipt = (wanted || intermediate).then(|| {
+            let mut r = DeliveryReceipt::new(&id, submit.source, submit.destination, final_state);
+            r.submitted = Clock::system_time(now);
+            r.done = Clock::system_time(done);
+            r.text = submit.text.unwrap_or_default();
+            r.error = if delivered { 0 } else { self.config.dlr_err };
+            r
+        });
+        let stored =
+            receipt.as_ref().filter(|_| wanted).map(|r| Delivery::new(&account, done, r.to_deliver_sm(STORED_VERSION)));
+        let message = Message::new(&id, &account, now, done, final_state);
+        match self.store.accept(message, stored).await {
+            Ok(()) => {}
+            Err(StoreError::Full { max, .. }) => {
+                self.queue_full.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%account, max, "submit refused: the account holds its most waiting deliveries");
+                return Err(CommandStatus::ESME_RMSGQFUL);
             }
-            if !wanted {
+            Err(e) => return Err(self.store_failed(&account, &e)),
+        }
+        self.submits.fetch_add(1, Ordering::Relaxed);
+        if wanted {
+            self.deliveries.due_at(done);
+        }
+        if intermediate && let Some(note) = receipt.as_mut() {
+            note.state = MessageState::ENROUTE;
+            note.intermediate = true;
+            note.done = Clock::system_time(now);
+            let pdu = note.to_deliver_sm(STORED_VERSION);
+            match self.store.enqueue(Delivery::new(&account, now, pdu)).await {
+                Ok(_) => self.deliveries.due_at(now),
+                Err(e) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%account, message_id = %id, %e, "intermediate notification not stored: dropped");
+                }
+            }
+        }
+        tracing::debug!(%account, message_id = %id, "submit accepted");
+        Ok(id)
+    }
+
+    /// Logs a store failure; the status to answer with.
+    fn store_failed(&self, account: &str, e: &StoreError) -> CommandStatus {
+        tracing::warn!(%account, %e, "submit refused: the store failed");
+        CommandStatus::ESME_RSYSERR
+    }
+
+    /// The limits of `account`: its own, or the defaults.
+    fn limits_of(&self, account: &str) -> Limits {
+        let mut limits = self.config.limits.get(account).cloned().unwrap_or_default();
+        if limits.throttle.is_none() {
+            limits.throttle = self.config.throttle;
+        }
+        limits
+    }
+
+    /// Renews this node's bind leases every third of a lease while it runs.
+    async fn renew_leases(this: std::sync::Weak<Self>, server: ServerHandle) {
+        loop {
+            let Some(sim) = this.upgrade() else { return };
+            if server.is_shutting_down() {
                 return;
             }
-            tokio::time::sleep_until(due).await;
-            receipt.done = SystemTime::now();
-            // What comes of it (kept, retried, dropped) is logged by deliver.
-            if let Err(e) = sim.deliver(&account, Delivery::Receipt(Box::new(receipt))).await {
-                tracing::debug!(%account, message_id = %id, %e, "receipt not delivered now");
+            let lease = millis(sim.config.bind_lease);
+            let held: Vec<(String, String)> =
+                sim.leases().iter().map(|(holder, account)| (account.clone(), holder.clone())).collect();
+            if !held.is_empty()
+                && let Err(e) = sim.store.renew_binds(held, sim.clock.now_ms().saturating_add(lease)).await
+            {
+                tracing::warn!(%e, "cannot renew the bind leases");
             }
-        });
+            let every = sim.config.bind_lease / 3;
+            drop(sim);
+            tokio::time::sleep(every.max(Duration::from_millis(10))).await;
+        }
+    }
+
+    fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.leases.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn me(&self) -> Option<Arc<Self>> {
@@ -543,66 +606,15 @@ fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]
     }
 }
 
-/// What comes of a delivery after a push.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-enum Outcome {
-    /// The ESME took it (`ESME_ROK`).
-    Delivered,
-    /// Try again later: no receiver was bound, the session it went to closed before
-    /// answering (the ESME may have seen it: receipts and MO are delivered at least
-    /// once), the ESME asked for a retry (`ESME_RX_T_APPN`, `ESME_RTHROTTLED`,
-    /// `ESME_RMSGQFUL`) or did not answer in time, or the session's push queue was
-    /// full or it was unbinding.
-    Retry,
-    /// Dropped: the ESME refused it with any other status, or the session cannot
-    /// carry it.
-    Rejected,
-}
-
-fn outcome(result: &PushResult) -> Outcome {
-    match result {
-        Ok((status, _)) if status.is_ok() => Outcome::Delivered,
-        Ok((status, _)) if temporary(*status) => Outcome::Retry,
-        Ok(_) => Outcome::Rejected,
-        Err(PushError::NoReceiver(_) | PushError::Closed(_) | PushError::Timeout | PushError::QueueFull) => {
-            Outcome::Retry
-        }
-        Err(PushError::Refused(SendError::NotBound | SendError::Unbinding | SendError::WindowFull)) => Outcome::Retry,
-        Err(_) => Outcome::Rejected,
-    }
-}
-
-/// Whether an ESME's answer to a push asks the SMSC to try again later.
-fn temporary(status: CommandStatus) -> bool {
-    [CommandStatus::ESME_RX_T_APPN, CommandStatus::ESME_RTHROTTLED, CommandStatus::ESME_RMSGQFUL].contains(&status)
-}
-
-/// Whether a session of `account` can take pushes now.
-fn has_receiver(server: &ServerHandle, account: &str) -> bool {
-    server.account_sessions(account).iter().any(|s| s.info.mode.smsc_sends())
-}
-
-/// Pushes a delivery to a receiver of `account`: a receipt with its TLVs to a v3.4
-/// session, without to a v3.3 one.
-async fn push(server: &ServerHandle, account: &str, delivery: &Delivery) -> PushResult {
-    match delivery {
-        Delivery::Mo(d) => server.push(account, Request::DeliverSm((**d).clone())).await,
-        Delivery::Receipt(r) => {
-            let v34 = Request::DeliverSm(r.to_deliver_sm(InterfaceVersion::V34));
-            let pushed = server.push_where(account, v34, crate::SessionInfo::tlvs_allowed).await;
-            if !matches!(pushed, Err(PushError::NoReceiver(_))) {
-                return pushed;
-            }
-            let v33 = Request::DeliverSm(r.to_deliver_sm(InterfaceVersion::V33));
-            server.push_where(account, v33, |s| !s.tlvs_allowed()).await
-        }
-    }
-}
+/// A simulator bind's lease in a shared store, for the cluster-wide bind limit
+/// (none on a store of this node's own).
+#[derive(Debug)]
+pub struct Lease(Option<String>);
 
 impl SmscHandler for Simulator {
-    type Account = ();
+    type Account = Lease;
 
-    async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<()>, CommandStatus> {
+    async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<Lease>, CommandStatus> {
         let system_id = bind.system_id();
         let Some(password) = self.config.accounts.get(&system_id) else { return Err(CommandStatus::ESME_RINVSYSID) };
         if !bind.password_is(password) {
@@ -619,14 +631,31 @@ impl SmscHandler for Simulator {
             tracing::info!(%system_id, version = ?bind.bind.interface_version, "bind refused: v3.3 has no bind_transceiver (bind a transmitter and a receiver)");
             return Err(CommandStatus::ESME_RINVCMDID);
         }
-        let mut limits = self.config.limits.get(&system_id).cloned().unwrap_or_default();
-        if limits.throttle.is_none() {
-            limits.throttle = self.config.throttle;
+        let mut limits = self.limits_of(&system_id);
+        if !self.shared {
+            return Ok(Grant::new(Lease(None)).limits(limits));
         }
-        Ok(Grant::new(()).limits(limits))
+        // The store counts binds and submits across the cluster; this node's server
+        // does not count them again.
+        limits.throttle = None;
+        let Some(max) = limits.max_binds.take() else { return Ok(Grant::new(Lease(None)).limits(limits)) };
+        let holder = format!("{}/{}", self.node, self.binds.fetch_add(1, Ordering::Relaxed));
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(millis(self.config.bind_lease));
+        match self.store.acquire_bind(&system_id, &holder, max, now, until).await {
+            Ok(true) => Ok(Grant::new(Lease(Some(holder))).limits(limits)),
+            Ok(false) => {
+                tracing::info!(%system_id, max, "bind refused: the account holds its most binds across the cluster");
+                Err(CommandStatus::ESME_RBINDFAIL)
+            }
+            Err(e) => {
+                tracing::warn!(%system_id, %e, "bind refused: the store cannot count binds");
+                Err(CommandStatus::ESME_RBINDFAIL)
+            }
+        }
     }
 
-    fn on_request(&self, session: &BoundSession<()>, request: Request, defer: Defer<'_>) -> Option<Reply> {
+    fn on_request(&self, session: &BoundSession<Lease>, request: Request, defer: Defer<'_>) -> Option<Reply> {
         if let Some(status) = self.v33_violation(session, &request) {
             return Some(Reply::error(&request, status));
         }
@@ -664,7 +693,7 @@ impl SmscHandler for Simulator {
                 registered_delivery: 0,
                 text: None,
             },
-            Request::QuerySm(q) => return Some(self.query(&request, q)),
+            Request::QuerySm(_) => return self.query(request, defer),
             Request::CancelSm(_) | Request::ReplaceSm(_) => {
                 return Some(Reply::ok(smpp_pdu::Body::empty_response_for(request.command_id())?));
             }
@@ -673,25 +702,32 @@ impl SmscHandler for Simulator {
         if let Some(status) = self.injected_error(submitted.destination.addr.as_bytes()) {
             return Some(Reply::error(&request, status));
         }
-        self.submits.fetch_add(1, Ordering::Relaxed);
-        let (number, id) = self.ids.next_numbered();
-        tracing::debug!(account = %session.system_id, message_id = %id, "submit accepted");
         tracing::trace!(dest = %submitted.destination.addr, "submit destination");
-        self.after_submit(session, (number, &id), submitted);
-        let reply = Reply::accepted(&request, &id);
-        if self.config.resp_delay.is_zero() {
-            return Some(reply);
+        let sim = self.me()?;
+        let mut accepted = Box::pin(sim.accept(session.system_id.clone(), submitted));
+        let answer = move |request: &Request, result: Result<String, CommandStatus>| match result {
+            Ok(id) => Reply::accepted(request, &id),
+            Err(status) => Reply::error(request, status),
+        };
+        // A store in memory answers at once: the submit is answered without a task.
+        let delay = self.config.resp_delay;
+        if delay.is_zero()
+            && let Some(result) = now_or_never(accepted.as_mut())
+        {
+            return Some(answer(&request, result));
         }
         let responder = defer.responder();
-        let delay = self.config.resp_delay;
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            responder.respond(reply);
+            let result = accepted.await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            responder.respond(answer(&request, result));
         });
         None
     }
 
-    fn on_long_message(&self, session: &BoundSession<()>, message: smpp_pdu::text::Assembled) {
+    fn on_long_message(&self, session: &BoundSession<Lease>, message: smpp_pdu::text::Assembled) {
         tracing::debug!(account = %session.system_id, parts = message.total, octets = message.data.len(), "long message reassembled");
         if let Ok(mut log) = self.long_messages.lock() {
             if log.len() >= 100 {
@@ -701,25 +737,45 @@ impl SmscHandler for Simulator {
         }
     }
 
-    fn on_incomplete(&self, session: &BoundSession<()>, expired: smpp_pdu::text::Expired) {
+    fn on_incomplete(&self, session: &BoundSession<Lease>, expired: smpp_pdu::text::Expired) {
         tracing::info!(account = %session.system_id, reference = expired.reference, received = expired.received, total = expired.total, "long message incomplete");
     }
 
-    fn on_bound(&self, session: &BoundSession<()>) {
+    fn on_bound(&self, session: &BoundSession<Lease>) {
         tracing::info!(account = %session.system_id, mode = ?session.mode, version = ?session.version, "bound");
-        if session.mode.smsc_sends()
-            && self.waiting.len(&session.system_id) > 0
-            && let Some(sim) = self.me()
-        {
-            let account = session.system_id.clone();
-            tokio::spawn(async move { sim.flush(&account).await });
+        if let Lease(Some(holder)) = &*session.account {
+            self.leases().insert(holder.clone(), session.system_id.clone());
         }
+        if session.mode.smsc_sends() {
+            // What waits for this account goes out now.
+            self.deliveries.wake();
+        }
+    }
+
+    fn on_closed(&self, session: &BoundSession<Lease>, _reason: CloseReason) {
+        let Lease(Some(holder)) = &*session.account else { return };
+        self.leases().remove(holder);
+        let (store, account, holder) = (self.store.clone(), session.system_id.clone(), holder.clone());
+        tokio::spawn(async move {
+            if let Err(e) = store.release_bind(&account, &holder).await {
+                tracing::warn!(%account, %e, "cannot release a bind lease: it runs out unrenewed");
+            }
+        });
+    }
+}
+
+/// Polls a future once: its output if it is ready at once.
+fn now_or_never<F: Future + ?Sized>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.poll(&mut cx) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
     }
 }
 
 impl Simulator {
     /// The v3.3 rule a request from a v3.3 session breaks, if any, logged.
-    fn v33_violation(&self, session: &BoundSession<()>, request: &Request) -> Option<CommandStatus> {
+    fn v33_violation(&self, session: &BoundSession<Lease>, request: &Request) -> Option<CommandStatus> {
         if self.config.lenient || session.version >= InterfaceVersion::V34 {
             return None;
         }
@@ -737,20 +793,42 @@ impl Simulator {
         Some(status)
     }
 
-    fn query(&self, request: &Request, q: &smpp_pdu::QuerySm) -> Reply {
+    /// Answers a query_sm from the store: at once when it answers at once (memory),
+    /// else from a task.
+    fn query(&self, request: Request, defer: Defer<'_>) -> Option<Reply> {
+        let Request::QuerySm(q) = &request else { return None };
         let id = String::from_utf8_lossy(q.message_id.as_bytes()).into_owned();
-        let Some(record) = MessageIds::number_of(&id).and_then(|n| self.messages.get(n)) else {
-            return Reply::error(request, CommandStatus::ESME_RQUERYFAIL);
+        let store = self.store.clone();
+        let now = self.clock.now_ms();
+        let mut found = Box::pin(async move { store.message(&id).await });
+        let answer = move |request: &Request, found: Result<Option<Message>, StoreError>| {
+            let Request::QuerySm(q) = request else { return Reply::error(request, CommandStatus::ESME_RSYSERR) };
+            let message = match found {
+                Ok(Some(message)) => message,
+                Ok(None) => return Reply::error(request, CommandStatus::ESME_RQUERYFAIL),
+                Err(e) => {
+                    tracing::warn!(%e, "query_sm: the store failed");
+                    return Reply::error(request, CommandStatus::ESME_RQUERYFAIL);
+                }
+            };
+            let mut resp = QuerySmResp::default();
+            resp.message_id = q.message_id;
+            resp.message_state = message.state_at(now);
+            if now >= message.done_ms {
+                let date = crate::blocks::smpp_time(Clock::system_time(message.done_ms));
+                resp.final_date = smpp_pdu::COctetString::new(date).unwrap_or_default();
+            }
+            Reply::ok(smpp_pdu::Body::QuerySmResp(Some(resp)))
         };
-        let mut resp = QuerySmResp::default();
-        resp.message_id = q.message_id;
-        let (state, done) = record.state_at(tokio::time::Instant::now());
-        resp.message_state = state;
-        if let Some(done) = done {
-            let date = crate::blocks::smpp_time(done);
-            resp.final_date = smpp_pdu::COctetString::new(date).unwrap_or_default();
+        if let Some(result) = now_or_never(found.as_mut()) {
+            return Some(answer(&request, result));
         }
-        Reply::ok(smpp_pdu::Body::QuerySmResp(Some(resp)))
+        let responder = defer.responder();
+        tokio::spawn(async move {
+            let result = found.await;
+            responder.respond(answer(&request, result));
+        });
+        None
     }
 }
 
@@ -765,7 +843,7 @@ fn mo(from: &str, to: &str, text: &str) -> DeliverSm {
 #[cfg(test)]
 mod tests {
     use smpp_pdu::{Body, TlvTag};
-    use smpp_session::CloseReason;
+    use smpp_session::SendError;
 
     use super::*;
 

@@ -55,7 +55,13 @@ fn entry_id(n: u64) -> EntryId {
 impl MemoryStore {
     /// An empty store with these bounds.
     pub fn new(limits: StoreLimits) -> Self {
-        Self { limits, ids: MessageIds::new(), messages: NumberRing::new(MESSAGES), deliveries: Mutex::default(), counters: Counters::default() }
+        Self {
+            limits,
+            ids: MessageIds::new(),
+            messages: NumberRing::new(MESSAGES),
+            deliveries: Mutex::default(),
+            counters: Counters::default(),
+        }
     }
 
     fn deliveries(&self) -> std::sync::MutexGuard<'_, Deliveries> {

@@ -19,6 +19,8 @@
 
 mod counters;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod ring;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -34,7 +36,8 @@ use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
 
 pub(crate) use counters::Counters;
 pub use memory::MemoryStore;
-pub(crate) use ring::NumberRing;
+#[cfg(feature = "redis")]
+pub use redis::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, SqliteSync};
 
@@ -195,8 +198,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// for the cluster-wide bind limit: `false` when `max` binds are held already. A
     /// bind counts until [`release_bind`](Self::release_bind) or until its lease
     /// runs out at `until_ms` unrenewed (its node died).
-    fn acquire_bind(&self, account: &str, holder: &str, max: usize, now_ms: u64, until_ms: u64)
-    -> StoreFuture<'_, bool>;
+    fn acquire_bind(
+        &self,
+        account: &str,
+        holder: &str,
+        max: usize,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> StoreFuture<'_, bool>;
 
     /// Extends the leases of these binds (account, holder) to `until_ms`; a bind
     /// released or expired meanwhile is not brought back.

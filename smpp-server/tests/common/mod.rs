@@ -130,6 +130,18 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("{what}: still not true after 10 s");
 }
 
+/// Like [`eventually`], for a condition that has to await.
+#[allow(dead_code)]
+pub async fn eventually_async(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    for _ in 0..10_000 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("{what}: still not true after 10 s");
+}
+
 /// A bind body.
 pub fn bind_body(mode: BindMode, system_id: &str, password: &str, version: u8, system_type: &str) -> Body {
     let mut bind = Bind::default();
