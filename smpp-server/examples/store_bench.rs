@@ -13,7 +13,18 @@
 //! slowest and fastest. The `+ delivery` lines add what the receivers' side does
 //! meanwhile: 125 tasks claim the receipts 8 at a time and ack each one. FILTER (any
 //! argument that is not a number) runs only the lines whose label contains it.
+//!
+//! With the `redis` feature too (`--features sqlite,redis`), `RedisStore` lines
+//! follow: `no receipt` (each submit `next_message_id` then `accept` with no
+//! receipt: one `SET`), with a receipt (one script), and `+ delivery`. They use the
+//! Redis at the URL in `SMPP_BENCH_REDIS` if set, else a `redis-server` (Debian
+//! package `redis-server`) started on a free loopback port in a temp folder and
+//! stopped after. Each round uses a fresh key prefix, deleted after the round.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+#[cfg(feature = "redis")]
+#[path = "../tests/common/redis.rs"]
+mod redis_server;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +46,8 @@ struct Run {
     total: usize,
     callers: usize,
     deliver: bool,
+    /// Each accept carries a receipt.
+    receipt: bool,
 }
 
 fn main() {
@@ -51,7 +64,7 @@ fn main() {
     );
 
     for deliver in [false, true] {
-        let run = Run { total, callers, deliver };
+        let run = Run { total, callers, deliver, receipt: true };
         let suffix = if deliver { " + delivery" } else { "" };
         let label = format!("MemoryStore{suffix}");
         if label.contains(&filter) {
@@ -85,6 +98,72 @@ fn main() {
                 report(&label, rates, Some(size));
             }
         }
+    }
+    #[cfg(feature = "redis")]
+    redis_lines(&rt, total, callers, rounds, &filter);
+}
+
+/// The `RedisStore` lines.
+#[cfg(feature = "redis")]
+fn redis_lines(rt: &tokio::runtime::Runtime, total: usize, callers: usize, rounds: usize, filter: &str) {
+    use smpp_server::store::{RedisOptions, RedisStore};
+    let lines =
+        [("RedisStore no receipt", false, false), ("RedisStore", true, false), ("RedisStore + delivery", true, true)];
+    if !lines.iter().any(|(label, ..)| label.contains(filter)) {
+        return;
+    }
+    let (_server, url) = match std::env::var("SMPP_BENCH_REDIS") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            let server = redis_server::RedisServer::start();
+            let url = server.url();
+            (Some(server), url)
+        }
+    };
+    for (label, receipt, deliver) in lines {
+        if !label.contains(filter) {
+            continue;
+        }
+        let run = Run { total, callers, deliver, receipt };
+        let rates = (0..rounds)
+            .map(|round| {
+                let prefix = format!("smpp-store-bench-{}-{round}", std::process::id());
+                rt.block_on(async {
+                    let options = RedisOptions::default().prefix(&prefix).keep_messages_ms(600_000);
+                    let store = RedisStore::connect(&url, limits(), options).await.expect("the Redis store connects");
+                    let rate = measure(Arc::new(store), run).await;
+                    forget(&url, &prefix).await;
+                    rate
+                })
+            })
+            .collect();
+        report(label, rates, None);
+    }
+}
+
+/// Deletes every key under `prefix`.
+#[cfg(feature = "redis")]
+async fn forget(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).expect("a Redis URL");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("a connection");
+    let mut cursor = 0_u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(&mut conn)
+            .await
+            .expect("SCAN");
+        if !keys.is_empty() {
+            redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut conn).await.expect("UNLINK");
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
     }
 }
 
@@ -125,8 +204,12 @@ async fn measure<S: Store>(store: Arc<S>, run: Run) -> f64 {
                     let receipt = DeliveryReceipt::new(&id, source, destination, MessageState::DELIVERED)
                         .to_deliver_sm(InterfaceVersion::V34);
                     let message = Message::new(&id, ACCOUNT, 1_000, DUE_MS, MessageState::DELIVERED);
-                    store.accept(message, Some(Delivery::new(ACCOUNT, DUE_MS, receipt))).await.expect("accepted");
-                    accepted.add_permits(1);
+                    if run.receipt {
+                        store.accept(message, Some(Delivery::new(ACCOUNT, DUE_MS, receipt))).await.expect("accepted");
+                        accepted.add_permits(1);
+                    } else {
+                        store.accept(message, None).await.expect("accepted");
+                    }
                 }
             })
         })
