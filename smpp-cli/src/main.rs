@@ -38,7 +38,7 @@ enum Command {
     /// Send a message (to the built-in simulator when no --host is given).
     Send(SendArgs),
     /// Run the SMSC simulator until Ctrl-C.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bind as receiver (or transceiver) and print incoming messages and receipts.
     Listen(listen::ListenArgs),
     /// Load-test an SMSC (the built-in simulator when no --host is given).
@@ -125,6 +125,27 @@ struct ServeArgs {
     /// The private key (PEM) for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Where accepted messages, receipts and MO are kept: `memory` (forgotten at
+    /// exit), a file PATH (SQLite: what was answered ESME_ROK survives a crash), or
+    /// `redis://HOST:PORT[/DB]` (Redis 7, shared by every node of a cluster).
+    #[arg(long, default_value = "memory")]
+    store: String,
+    /// Receipts and MO one account may have waiting in the store; past it, submits
+    /// asking for a receipt are answered ESME_RMSGQFUL.
+    #[arg(long, default_value_t = 10_000)]
+    max_waiting: usize,
+    /// How long a node may hold deliveries it claimed before another node takes
+    /// them over (it is taken to have died), in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    claim_timeout_ms: u64,
+    /// How long a bind counts against its account's bind limit across a cluster
+    /// (a Redis store) unless its node renews it, in milliseconds: a dead node's
+    /// binds stop counting after it.
+    #[arg(long, default_value_t = 15_000)]
+    bind_lease_ms: u64,
+    /// The key prefix in Redis (nodes with the same prefix make one SMSC).
+    #[arg(long, default_value = "smpp")]
+    store_prefix: String,
 }
 
 fn main() -> ExitCode {
@@ -160,7 +181,7 @@ async fn run(cli: Cli) -> Res<ExitCode> {
     let Cli { connection, command } = cli;
     match command {
         Command::Decode(args) => decode::run(args),
-        Command::Serve(args) => serve(args, connection.resolve()?).await,
+        Command::Serve(args) => serve(*args, connection.resolve()?).await,
         command => {
             let connection = connection.resolve()?;
             match command {
@@ -358,6 +379,9 @@ async fn serve(args: ServeArgs, connection: Connection) -> Res<ExitCode> {
     sim.system_type = connection.system_type_given.clone();
     sim.throttle = args.throttle;
     sim.mo_every = args.mo_every.map(Duration::from_secs);
+    sim.waiting_per_account = args.max_waiting;
+    sim.bind_lease = Duration::from_millis(args.bind_lease_ms);
+    sim.store = open_store(&args).await?;
     let listen = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
     let mut server = ServerConfig::new(listen);
     server.driver.busy_poll = connection.busy_poll;
@@ -376,6 +400,30 @@ async fn serve(args: ServeArgs, connection: Connection) -> Res<ExitCode> {
     eprintln!("shutting down");
     handle.shutdown(Duration::from_secs(5)).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store `--store` names (`None`: the simulator's memory store).
+async fn open_store(args: &ServeArgs) -> Res<Option<std::sync::Arc<dyn smpp_server::store::Store>>> {
+    use smpp_server::store::{Store, StoreLimits};
+    let mut limits = StoreLimits::default();
+    limits.max_waiting_per_account = args.max_waiting;
+    limits.claim_timeout_ms = args.claim_timeout_ms;
+    let store: std::sync::Arc<dyn Store> = match args.store.as_str() {
+        "memory" => return Ok(None),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            let options = smpp_server::store::RedisOptions::default().prefix(&args.store_prefix);
+            let store = smpp_server::store::RedisStore::connect(url, limits, options)
+                .await
+                .map_err(|e| format!("--store: {e}"))?;
+            std::sync::Arc::new(store)
+        }
+        path => {
+            let store =
+                smpp_server::store::SqliteStore::open(path, limits).map_err(|e| format!("--store {path}: {e}"))?;
+            std::sync::Arc::new(store)
+        }
+    };
+    Ok(Some(store))
 }
 
 /// `DEST=STATUS,...`, a status as its name or number.

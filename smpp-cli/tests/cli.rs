@@ -545,3 +545,257 @@ fn the_window_keys_of_an_account_in_the_config_file_are_read() {
     let (ok, _, err) = run(smpp().args(["--config", file.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]));
     assert!(!ok && err.contains("windowz"), "{err}");
 }
+
+// ---- the store: a file that survives kill -9, and a cluster on Redis -------------
+
+#[path = "../../smpp-server/tests/common/redis.rs"]
+mod redis_server;
+
+/// `smpp send --registered-delivery 1` of `count` messages; their message ids.
+fn send_with_receipts(port: u16, count: usize) -> Vec<String> {
+    let port = port.to_string();
+    (0..count)
+        .map(|k| {
+            let (ok, out, err) = run(smpp().args(["--host", "127.0.0.1", "--port", port.as_str()]).args([
+                "send",
+                "--to",
+                "447700900123",
+                "--registered-delivery",
+                "1",
+                &format!("message {k}"),
+            ]));
+            assert!(ok, "{out}{err}");
+            out.trim()
+                .strip_prefix("part 1/1: message_id ")
+                .unwrap_or_else(|| panic!("one message_id: {out}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The receipts `smpp listen --json` prints on `port` until it has one for each of
+/// `ids` (within `limit`); every receipt's id, duplicates kept.
+fn listen_for_receipts(port: u16, ids: &[String], limit: std::time::Duration) -> Vec<String> {
+    let port = port.to_string();
+    let listen = ListenJson::start(&["--host", "127.0.0.1", "--port", port.as_str(), "--count", "1000"]);
+    let receipt_ids = |seen: &[serde_json::Value]| -> Vec<String> {
+        seen.iter()
+            .filter(|v| v["kind"] == "receipt")
+            .filter_map(|v| v["receipt"]["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let lines = listen
+        .until(limit, |seen| {
+            let got = receipt_ids(seen);
+            ids.iter().all(|id| got.contains(id))
+        })
+        .unwrap_or_else(|seen| panic!("not every receipt of {ids:?} came:\n{}", lines_of(&seen)));
+    receipt_ids(&lines)
+}
+
+#[test]
+fn serve_with_a_file_store_delivers_every_receipt_after_a_kill_9() {
+    let dir = temp_dir("store-kill9");
+    let file = dir.join("store.db");
+    let _ = std::fs::remove_file(&file);
+    let args = ["--store", file.to_str().unwrap(), "--dlr-delay-ms", "3000"];
+    let mut serve = Serve::with(&args);
+    // Receipts asked for; nobody listens, and they are not due for 3 s.
+    let ids = send_with_receipts(serve.1, 5);
+    // kill -9 (Child::kill is SIGKILL).
+    serve.0.kill().unwrap();
+    serve.0.wait().unwrap();
+    let serve = Serve::with(&args);
+    let got = listen_for_receipts(serve.1, &ids, std::time::Duration::from_secs(30));
+    for id in &ids {
+        assert_eq!(got.iter().filter(|g| *g == id).count(), 1, "the receipt of {id} once: {got:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A unique key prefix, so that tests sharing a Redis do not meet.
+fn prefix(name: &str) -> String {
+    format!("{name}-{}-{:?}", std::process::id(), std::time::SystemTime::now())
+}
+
+#[test]
+fn two_serve_nodes_on_one_redis_are_one_smsc() {
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let prefix = prefix("two-nodes");
+    let args = ["--store", url.as_str(), "--store-prefix", prefix.as_str()];
+    let (one, two) = (Serve::with(&args), Serve::with(&args));
+    // A transmitter on node 1 submits asking for receipts; no receiver is bound
+    // anywhere yet, so they wait in Redis; a receiver that binds to node 2 later
+    // gets them all, once each.
+    let ids = send_with_receipts(one.1, 3);
+    let got = listen_for_receipts(two.1, &ids, std::time::Duration::from_secs(30));
+    for id in &ids {
+        assert_eq!(got.iter().filter(|g| *g == id).count(), 1, "{id} once: {got:?}");
+    }
+    // And the other way round; the ids are unique across the nodes.
+    let more = send_with_receipts(two.1, 3);
+    assert!(more.iter().all(|id| !ids.contains(id)), "ids unique across nodes: {ids:?} {more:?}");
+    listen_for_receipts(one.1, &more, std::time::Duration::from_secs(30));
+}
+
+/// A receiver bound with raw PDUs that reads deliver_sm and answers none.
+struct SilentReceiver(std::net::TcpStream);
+
+impl SilentReceiver {
+    fn bind(port: u16) -> Self {
+        use std::io::Write;
+        let mut bind = smpp_pdu::Bind::default();
+        bind.system_id = "smppclient1".parse().unwrap();
+        bind.password = smpp_pdu::Password::new("password").unwrap();
+        bind.interface_version = smpp_pdu::InterfaceVersion::V34;
+        let mut wire = bytes::BytesMut::new();
+        smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), smpp_pdu::Body::BindReceiver(bind)).encode(&mut wire);
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        tcp.write_all(&wire).unwrap();
+        let mut me = Self(tcp);
+        let resp = me.read();
+        assert_eq!(resp.status, smpp_pdu::CommandStatus::ESME_ROK, "{resp:?}");
+        me
+    }
+
+    fn read(&mut self) -> smpp_pdu::Pdu {
+        use std::io::Read;
+        let mut header = [0u8; 16];
+        self.0.read_exact(&mut header).unwrap();
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let mut pdu = header.to_vec();
+        pdu.resize(len, 0);
+        self.0.read_exact(&mut pdu[16..]).unwrap();
+        smpp_pdu::Pdu::decode(bytes::Bytes::from(pdu)).unwrap()
+    }
+
+    /// The receipted message id of the next deliver_sm.
+    fn next_receipt(&mut self) -> String {
+        loop {
+            if let smpp_pdu::Body::DeliverSm(d) = self.read().body {
+                return d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the count of duplicates is reported
+fn a_node_killed_with_receipts_in_flight_leaves_them_to_another_node() {
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let prefix = prefix("kill-node");
+    let args = [
+        "--store",
+        url.as_str(),
+        "--store-prefix",
+        prefix.as_str(),
+        "--claim-timeout-ms",
+        "2000",
+        "--dlr-delay-ms",
+        "500",
+    ];
+    let (mut one, two) = (Serve::with(&args), Serve::with(&args));
+    // Node 1's only receiver takes receipts and never answers: node 1 holds them all
+    // (claimed, some in its session's window) when it dies.
+    let mut silent = SilentReceiver::bind(one.1);
+    let ids = send_with_receipts(one.1, 20);
+    let in_flight = [silent.next_receipt(), silent.next_receipt()];
+    one.0.kill().unwrap();
+    one.0.wait().unwrap();
+    // After the claim timeout, node 2 delivers every one of them.
+    let got = listen_for_receipts(two.1, &ids, std::time::Duration::from_secs(30));
+    let duplicates: Vec<&String> = ids.iter().filter(|id| got.iter().filter(|g| g == id).count() > 1).collect();
+    eprintln!("receipts delivered twice after the kill: {} of {}", duplicates.len(), ids.len());
+    assert!(duplicates.is_empty(), "node 2 itself delivers each once: {got:?}");
+    // Only the receipts node 1 had sent before it died reached a receiver twice.
+    let seen_twice = in_flight.iter().filter(|id| got.contains(id)).count();
+    eprintln!("receipts in flight at the kill and delivered again by node 2: {seen_twice}");
+    assert!(in_flight.iter().all(|id| ids.contains(id)));
+}
+
+#[test]
+fn the_bind_limit_and_throttle_hold_across_nodes_and_a_dead_node_s_binds_expire() {
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let prefix = prefix("limits");
+    let dir = temp_dir("cluster-limits");
+    let file = dir.join("serve.toml");
+    std::fs::write(&file, "[[account]]\nsystem_id = \"carol\"\npassword = \"pw1\"\nthrottle = 100\nmax_binds = 2\n")
+        .unwrap();
+    let args = [
+        "--config",
+        file.to_str().unwrap(),
+        "--store",
+        url.as_str(),
+        "--store-prefix",
+        prefix.as_str(),
+        "--bind-lease-ms",
+        "1500",
+    ];
+    let (mut one, two) = (Serve::with(&args), Serve::with(&args));
+    let carol = |port: &str| -> Vec<String> {
+        ["--host", "127.0.0.1", "--port", port, "--system-id", "carol", "--password", "pw1"].map(str::to_owned).to_vec()
+    };
+    let (p1, p2) = (one.1.to_string(), two.1.to_string());
+    // Throttle: two benches at once, one on each node, share 100 submits a second.
+    let start = std::time::Instant::now();
+    let bench = |port: &str| {
+        smpp()
+            .args(carol(port))
+            .args(["bench", "--count", "300", "--window", "20", "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (b1, b2) = (Guard(bench(&p1)), Guard(bench(&p2)));
+    for mut b in [b1, b2] {
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut b.0.stdout.take().unwrap(), &mut stdout).unwrap();
+        assert!(b.0.wait().unwrap().success(), "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+        assert_eq!(v["statuses"]["ESME_ROK"], 300, "{v}");
+    }
+    let took = start.elapsed();
+    assert!(took >= std::time::Duration::from_secs(5), "600 submits at 100/s across the cluster took {took:?}");
+    // The bind limit: carol bound once on each node holds both her binds, so a third
+    // is refused on either node.
+    let listen = |port: &str| {
+        let child = smpp().args(carol(port)).args(["listen"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+        let mut listen = Guard(child.unwrap());
+        let mut line = String::new();
+        BufReader::new(listen.0.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("bound"), "listen says it is bound: {line}");
+        listen
+    };
+    let _listening = (listen(&p1), listen(&p2));
+    for port in [&p1, &p2] {
+        let (ok, _, err) = run(smpp().args(carol(port)).args(["send", "--to", "1", "x"]));
+        assert!(!ok && err.contains("ESME_RBINDFAIL"), "a third bind of carol: {err}");
+    }
+    // Node 1 dies: its bind stops counting once its lease runs out.
+    one.0.kill().unwrap();
+    one.0.wait().unwrap();
+    let died = std::time::Instant::now();
+    loop {
+        let (ok, out, err) = run(smpp().args(carol(&p2)).args(["send", "--to", "1", "x"]));
+        if ok {
+            break;
+        }
+        assert!(err.contains("ESME_RBINDFAIL"), "{out}{err}");
+        assert!(died.elapsed() < std::time::Duration::from_secs(15), "the dead node's bind still counts: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A child killed when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

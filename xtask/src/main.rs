@@ -3,7 +3,8 @@
 //! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy, and every fuzz target
 //!   for 60 s (`SMPP_FUZZ_SECS` to change it locally).
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
-//! - `bench`: the end-to-end benchmark (see `bench.rs`).
+//! - `bench`: the end-to-end benchmark (see `bench.rs`); `bench stores`: submits
+//!   accepted and stored per second by each message store (see `store_bench.rs`).
 //! - `fuzz`: the fuzz targets under cargo-fuzz (see `fuzz.rs`).
 //! - `chaos`: the message-accounting scenario with random seeds for `--secs N`
 //!   (default 60), printing the seed of any failure.
@@ -11,6 +12,7 @@
 
 mod bench;
 mod fuzz;
+mod store_bench;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -21,12 +23,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("tidy") => tidy::run(&project_root()),
+        Some("bench") if args.get(1).is_some_and(|a| a == "stores") => store_bench::stores(&args[2..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
+                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
             );
             return ExitCode::from(2);
         }
@@ -63,7 +66,28 @@ fn install_peers() -> Result<(), String> {
     run(Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))
-    .map_err(|e| format!("{e}\nthe interop tests need python3 with pip (smpplib is installed from PyPI)"))
+    .map_err(|e| format!("{e}\nthe interop tests need python3 with pip (smpplib is installed from PyPI)"))?;
+    install_redis()
+}
+
+/// The Redis store's tests start a real redis-server: the Debian package, installed
+/// when missing (as root, or with sudo).
+fn install_redis() -> Result<(), String> {
+    if Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt(&["update", "-qq"]))?;
+    run(&mut apt(&["install", "-y", "-qq", "redis-server"]))
+        .map_err(|e| format!("{e}\nthe Redis store tests need redis-server (Debian package redis-server)"))
 }
 
 /// Runs a command, echoing it, and fails if it fails.

@@ -1,0 +1,147 @@
+//! `cargo xtask bench stores [--count N] [--rounds R]`: accepted-and-stored submits
+//! per second, `smpp bench --window 1000` (one bind) against `smpp serve --store X`,
+//! for each store: memory, a SQLite file, Redis (one node), and two nodes on one
+//! Redis (a bench against each at once, the total reported). Each line is the
+//! median of R rounds (default 3), with the slowest and fastest. A redis-server
+//! (Debian package `redis-server`) is started on a free loopback port in a temp
+//! folder and stopped after.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::{project_root, run};
+
+/// A process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// A redis-server on a free port in `dir`, once it accepts connections.
+fn redis(dir: &std::path::Path) -> Result<(Killed, u16), String> {
+    let port = free_port()?;
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start redis-server (apt-get install redis-server): {e}"))?;
+    let out = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let server = Killed(child);
+    for line in out.lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.contains("Ready to accept connections") {
+            return Ok((server, port));
+        }
+    }
+    Err("redis-server ended before it was ready".into())
+}
+
+/// `smpp serve` with these arguments; its port once it listens.
+fn serve(bin: &str, args: &[&str]) -> Result<(Killed, u16), String> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line).map_err(|e| e.to_string())?;
+    let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).ok_or(format!("serve said {line:?}"))?;
+    Ok((Killed(child), port))
+}
+
+fn bench(bin: &str, port: u16, count: u64) -> Result<Child, String> {
+    Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "bench", "--window", "1000", "--json"])
+        .args(["--count", &count.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())
+}
+
+/// (msg/s, every submit answered ESME_ROK) of a finished bench.
+fn result(child: Child) -> Result<(f64, bool), String> {
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = text.trim();
+    let rate = json_number(v, "\"msgs_per_sec\":").ok_or(format!("no msgs_per_sec in {v}"))?;
+    let ok = json_number(v, "\"ESME_ROK\":");
+    let count = json_number(v, "\"count\":");
+    Ok((rate, ok.is_some() && ok == count))
+}
+
+fn json_number(text: &str, key: &str) -> Option<f64> {
+    let rest = &text[text.find(key)? + key.len()..];
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-')).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+pub(crate) fn stores(args: &[String]) -> Result<(), String> {
+    let opt = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|k| args.get(k + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let count = opt("--count", 1_000_000);
+    let rounds = opt("--rounds", 3).max(1);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(&cargo).current_dir(project_root()).args(["build", "--release", "-p", "smpp-cli"]))?;
+    let bin = project_root().join("target/release/smpp").display().to_string();
+    let dir = std::env::temp_dir().join(format!("smpp-store-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (_redis, redis_port) = redis(&dir)?;
+    let url = format!("redis://127.0.0.1:{redis_port}/");
+
+    println!("\naccepted-and-stored submits per second: smpp bench --window 1000 --count {count}, one bind per node");
+    println!("{:<28} {:>12} {:>12} {:>12}", "store", "median", "slowest", "fastest");
+    let lines: [(&str, usize); 4] =
+        [("memory", 1), ("sqlite file", 1), ("redis, one node", 1), ("redis, two nodes (total)", 2)];
+    for (name, nodes) in lines {
+        let mut rates = Vec::new();
+        for round in 0..rounds {
+            let file = dir.join(format!("store-{round}.db"));
+            let prefix = format!("bench-{round}-{nodes}");
+            let store_args: Vec<&str> = match name {
+                "memory" => vec![],
+                "sqlite file" => vec!["--store", file.to_str().ok_or("temp path")?],
+                _ => vec!["--store", &url, "--store-prefix", &prefix],
+            };
+            let servers = (0..nodes).map(|_| serve(&bin, &store_args)).collect::<Result<Vec<_>, _>>()?;
+            let benches = servers
+                .iter()
+                .map(|(_, port)| bench(&bin, *port, count / nodes as u64))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut total = 0.0;
+            for b in benches {
+                let (rate, all_ok) = result(b)?;
+                if !all_ok {
+                    return Err(format!("{name}: not every submit was answered ESME_ROK"));
+                }
+                total += rate;
+            }
+            rates.push(total);
+            drop(servers);
+            let _ = std::fs::remove_file(&file);
+        }
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        println!("{name:<28} {median:>12.0} {:>12.0} {:>12.0}", rates[0], rates[rates.len() - 1]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
