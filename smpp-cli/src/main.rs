@@ -410,7 +410,13 @@ async fn open_store(args: &ServeArgs) -> Res<Option<std::sync::Arc<dyn smpp_serv
     limits.claim_timeout_ms = args.claim_timeout_ms;
     let store: std::sync::Arc<dyn Store> = match args.store.as_str() {
         "memory" => return Ok(None),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+        url if url.starts_with("rediss://") => {
+            return Err(
+                "--store rediss://: Redis over TLS is not built in; use redis:// (on a private network or a tunnel)"
+                    .into(),
+            );
+        }
+        url if url.starts_with("redis://") => {
             let options = smpp_server::store::RedisOptions::default().prefix(&args.store_prefix);
             let store = smpp_server::store::RedisStore::connect(url, limits, options)
                 .await

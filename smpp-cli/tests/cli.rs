@@ -573,24 +573,65 @@ fn send_with_receipts(port: u16, count: usize) -> Vec<String> {
         .collect()
 }
 
-/// The receipts `smpp listen --json` prints on `port` until it has one for each of
-/// `ids` (within `limit`); every receipt's id, duplicates kept.
-fn listen_for_receipts(port: u16, ids: &[String], limit: std::time::Duration) -> Vec<String> {
+/// `smpp listen --json --count 1000` on `port`, once it says it is bound.
+fn listen_bound(port: u16) -> ListenJson {
     let port = port.to_string();
-    let listen = ListenJson::start(&["--host", "127.0.0.1", "--port", port.as_str(), "--count", "1000"]);
+    let mut child = smpp()
+        .args(["--host", "127.0.0.1", "--port", port.as_str(), "listen", "--json", "--count", "1000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = bound_tx.send(line);
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = bound_rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap_or_default();
+    assert!(first.starts_with("bound"), "listen is bound: {first:?}");
+    ListenJson(child, rx)
+}
+
+/// The receipts `listen` prints until it has one for each of `ids` (within
+/// `limit`), and for one second more, to see any duplicate: every receipt's id.
+fn receipts_for(listen: &ListenJson, ids: &[String], limit: std::time::Duration) -> Vec<String> {
     let receipt_ids = |seen: &[serde_json::Value]| -> Vec<String> {
         seen.iter()
             .filter(|v| v["kind"] == "receipt")
             .filter_map(|v| v["receipt"]["id"].as_str().map(str::to_owned))
             .collect()
     };
-    let lines = listen
+    let mut lines = listen
         .until(limit, |seen| {
             let got = receipt_ids(seen);
             ids.iter().all(|id| got.contains(id))
         })
         .unwrap_or_else(|seen| panic!("not every receipt of {ids:?} came:\n{}", lines_of(&seen)));
+    lines.extend(listen.until(std::time::Duration::from_secs(1), |_| false).unwrap_or_else(|more| more));
     receipt_ids(&lines)
+}
+
+/// The receipts a listener bound to `port` from now gets: see [`receipts_for`].
+fn listen_for_receipts(port: u16, ids: &[String], limit: std::time::Duration) -> Vec<String> {
+    receipts_for(&listen_bound(port), ids, limit)
+}
+
+/// Asserts each of `ids` is in `got` once.
+fn each_once(ids: &[String], got: &[String]) {
+    for id in ids {
+        assert_eq!(got.iter().filter(|g| *g == id).count(), 1, "the receipt of {id} once: {got:?}");
+    }
 }
 
 #[test]
@@ -606,10 +647,7 @@ fn serve_with_a_file_store_delivers_every_receipt_after_a_kill_9() {
     serve.0.kill().unwrap();
     serve.0.wait().unwrap();
     let serve = Serve::with(&args);
-    let got = listen_for_receipts(serve.1, &ids, std::time::Duration::from_secs(30));
-    for id in &ids {
-        assert_eq!(got.iter().filter(|g| *g == id).count(), 1, "the receipt of {id} once: {got:?}");
-    }
+    each_once(&ids, &listen_for_receipts(serve.1, &ids, std::time::Duration::from_secs(30)));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -625,22 +663,25 @@ fn two_serve_nodes_on_one_redis_are_one_smsc() {
     let prefix = prefix("two-nodes");
     let args = ["--store", url.as_str(), "--store-prefix", prefix.as_str()];
     let (one, two) = (Serve::with(&args), Serve::with(&args));
-    // A transmitter on node 1 submits asking for receipts; no receiver is bound
-    // anywhere yet, so they wait in Redis; a receiver that binds to node 2 later
-    // gets them all, once each.
+    // A receiver bound to node 2 gets the receipts of what a transmitter on node 1
+    // submits.
+    let on_two = listen_bound(two.1);
     let ids = send_with_receipts(one.1, 3);
-    let got = listen_for_receipts(two.1, &ids, std::time::Duration::from_secs(30));
-    for id in &ids {
-        assert_eq!(got.iter().filter(|g| *g == id).count(), 1, "{id} once: {got:?}");
-    }
-    // And the other way round; the ids are unique across the nodes.
+    each_once(&ids, &receipts_for(&on_two, &ids, std::time::Duration::from_secs(30)));
+    drop(on_two);
+    // With no receiver bound anywhere, receipts wait in Redis: one that binds later,
+    // to either node, gets them all.
+    let later = send_with_receipts(one.1, 3);
+    each_once(&later, &listen_for_receipts(two.1, &later, std::time::Duration::from_secs(30)));
     let more = send_with_receipts(two.1, 3);
-    assert!(more.iter().all(|id| !ids.contains(id)), "ids unique across nodes: {ids:?} {more:?}");
-    listen_for_receipts(one.1, &more, std::time::Duration::from_secs(30));
+    each_once(&more, &listen_for_receipts(one.1, &more, std::time::Duration::from_secs(30)));
+    // Message ids are unique across the nodes.
+    let all: std::collections::HashSet<&String> = ids.iter().chain(&later).chain(&more).collect();
+    assert_eq!(all.len(), 9, "ids unique across nodes: {ids:?} {later:?} {more:?}");
 }
 
 /// A receiver bound with raw PDUs that reads deliver_sm and answers none.
-struct SilentReceiver(std::net::TcpStream);
+struct SilentReceiver(std::net::TcpStream, Vec<String>);
 
 impl SilentReceiver {
     fn bind(port: u16) -> Self {
@@ -654,7 +695,7 @@ impl SilentReceiver {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
         tcp.write_all(&wire).unwrap();
-        let mut me = Self(tcp);
+        let mut me = Self(tcp, Vec::new());
         let resp = me.read();
         assert_eq!(resp.status, smpp_pdu::CommandStatus::ESME_ROK, "{resp:?}");
         me
@@ -675,9 +716,33 @@ impl SilentReceiver {
     fn next_receipt(&mut self) -> String {
         loop {
             if let smpp_pdu::Body::DeliverSm(d) = self.read().body {
-                return d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)).unwrap();
+                let id = d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)).unwrap();
+                self.1.push(id.clone());
+                return id;
             }
         }
+    }
+
+    /// The receipted message ids of every deliver_sm read so far and until the
+    /// connection ends.
+    fn rest(mut self) -> Vec<String> {
+        use std::io::Read;
+        let mut ids = std::mem::take(&mut self.1);
+        let mut wire = Vec::new();
+        let _ = self.0.read_to_end(&mut wire);
+        let mut wire = bytes::Bytes::from(wire);
+        while wire.len() >= 16 {
+            let len = u32::from_be_bytes([wire[0], wire[1], wire[2], wire[3]]) as usize;
+            if len < 16 || len > wire.len() {
+                break;
+            }
+            if let Ok(smpp_pdu::Pdu { body: smpp_pdu::Body::DeliverSm(d), .. }) =
+                smpp_pdu::Pdu::decode(wire.split_to(len))
+            {
+                ids.extend(d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)));
+            }
+        }
+        ids
     }
 }
 
@@ -698,22 +763,23 @@ fn a_node_killed_with_receipts_in_flight_leaves_them_to_another_node() {
         "500",
     ];
     let (mut one, two) = (Serve::with(&args), Serve::with(&args));
-    // Node 1's only receiver takes receipts and never answers: node 1 holds them all
-    // (claimed, some in its session's window) when it dies.
+    // Node 1's only receiver takes receipts and never answers: node 1 holds those
+    // due (claimed, some sent) when it dies; the rest are not due yet.
     let mut silent = SilentReceiver::bind(one.1);
     let ids = send_with_receipts(one.1, 20);
-    let in_flight = [silent.next_receipt(), silent.next_receipt()];
+    silent.next_receipt();
     one.0.kill().unwrap();
     one.0.wait().unwrap();
-    // After the claim timeout, node 2 delivers every one of them.
+    // What node 1 sent before it died (in flight: never answered).
+    let in_flight = silent.rest();
+    assert!(!in_flight.is_empty() && in_flight.iter().all(|id| ids.contains(id)), "{in_flight:?}");
+    // Node 2 delivers every one of them, each once: those node 1 had claimed after
+    // their claim timed out, the others when due.
     let got = listen_for_receipts(two.1, &ids, std::time::Duration::from_secs(30));
-    let duplicates: Vec<&String> = ids.iter().filter(|id| got.iter().filter(|g| g == id).count() > 1).collect();
-    eprintln!("receipts delivered twice after the kill: {} of {}", duplicates.len(), ids.len());
-    assert!(duplicates.is_empty(), "node 2 itself delivers each once: {got:?}");
-    // Only the receipts node 1 had sent before it died reached a receiver twice.
-    let seen_twice = in_flight.iter().filter(|id| got.contains(id)).count();
-    eprintln!("receipts in flight at the kill and delivered again by node 2: {seen_twice}");
-    assert!(in_flight.iter().all(|id| ids.contains(id)));
+    each_once(&ids, &got);
+    // So a receipt reached a receiver twice only if it was in flight at the kill.
+    let twice = in_flight.iter().filter(|id| got.contains(id)).count();
+    eprintln!("receipts delivered twice (in flight at the kill, then by node 2): {twice} of {}", ids.len());
 }
 
 #[test]
@@ -733,7 +799,7 @@ fn the_bind_limit_and_throttle_hold_across_nodes_and_a_dead_node_s_binds_expire(
         "--store-prefix",
         prefix.as_str(),
         "--bind-lease-ms",
-        "1500",
+        "5000",
     ];
     let (mut one, two) = (Serve::with(&args), Serve::with(&args));
     let carol = |port: &str| -> Vec<String> {
@@ -770,24 +836,37 @@ fn the_bind_limit_and_throttle_hold_across_nodes_and_a_dead_node_s_binds_expire(
         assert!(line.starts_with("bound"), "listen says it is bound: {line}");
         listen
     };
-    let _listening = (listen(&p1), listen(&p2));
+    let (_on_one, on_two) = (listen(&p1), listen(&p2));
     for port in [&p1, &p2] {
         let (ok, _, err) = run(smpp().args(carol(port)).args(["send", "--to", "1", "x"]));
         assert!(!ok && err.contains("ESME_RBINDFAIL"), "a third bind of carol: {err}");
     }
+    // A bind that ends frees its place at once, long before its lease would run out.
+    drop(on_two);
+    let ended = std::time::Instant::now();
+    send_once_bound(&carol(&p2), ended, std::time::Duration::from_millis(3_000), "an ended bind still counts");
+    let _on_two = listen(&p2);
+    let (ok, _, err) = run(smpp().args(carol(&p2)).args(["send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RBINDFAIL"), "two binds again: {err}");
     // Node 1 dies: its bind stops counting once its lease runs out.
     one.0.kill().unwrap();
     one.0.wait().unwrap();
     let died = std::time::Instant::now();
+    send_once_bound(&carol(&p2), died, std::time::Duration::from_secs(15), "the dead node's bind still counts");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `smpp send` with these connection flags until it binds (it is refused
+/// `ESME_RBINDFAIL` meanwhile), failing `why` if that takes `limit` from `since`.
+fn send_once_bound(flags: &[String], since: std::time::Instant, limit: std::time::Duration, why: &str) {
     loop {
-        let (ok, out, err) = run(smpp().args(carol(&p2)).args(["send", "--to", "1", "x"]));
+        let (ok, out, err) = run(smpp().args(flags).args(["send", "--to", "1", "x"]));
         if ok {
-            break;
+            return;
         }
         assert!(err.contains("ESME_RBINDFAIL"), "{out}{err}");
-        assert!(died.elapsed() < std::time::Duration::from_secs(15), "the dead node's bind still counts: {err}");
+        assert!(since.elapsed() < limit, "{why}: {err}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A child killed when dropped.

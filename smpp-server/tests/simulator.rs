@@ -18,6 +18,7 @@ use smpp_pdu::{
     OctetString, QuerySm, RegisteredDelivery, ShortMessage, SubmitMulti, SubmitSm, Tlv,
 };
 use smpp_server::SimulatorConfig;
+use smpp_server::store::{Delivery as StoredDelivery, Entry, EntryId, MemoryStore, Message, Store, StoreFuture};
 use smpp_session::BindMode;
 use tokio::time::Instant;
 
@@ -380,6 +381,78 @@ async fn a_submit_asking_for_a_receipt_past_the_store_bound_is_refused_esme_rmsg
     rx.deliver().await;
     common::eventually_async("the receipts leave the store", async || waiting(&sim, "alice").await == 0).await;
     assert_eq!(tx.call(Body::SubmitSm(sm("447700900123", true))).await.status, CommandStatus::ESME_ROK);
+}
+
+/// A memory store whose `due` answers 100 ms late, with what was due when asked:
+/// a delivery loop's look then spans other work.
+#[derive(Debug, Default)]
+struct LateDue(MemoryStore);
+
+impl Store for LateDue {
+    fn next_message_id(&self) -> StoreFuture<'_, String> {
+        self.0.next_message_id()
+    }
+    fn accept(&self, message: Message, receipt: Option<StoredDelivery>) -> StoreFuture<'_, ()> {
+        self.0.accept(message, receipt)
+    }
+    fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
+        self.0.message(id)
+    }
+    fn enqueue(&self, delivery: StoredDelivery) -> StoreFuture<'_, EntryId> {
+        self.0.enqueue(delivery)
+    }
+    fn claim(&self, account: &str, now_ms: u64, max: usize) -> StoreFuture<'_, Vec<Entry>> {
+        self.0.claim(account, now_ms, max)
+    }
+    fn ack(&self, id: &EntryId) -> StoreFuture<'_, ()> {
+        self.0.ack(id)
+    }
+    fn release(&self, id: &EntryId, retry_ms: u64) -> StoreFuture<'_, ()> {
+        self.0.release(id, retry_ms)
+    }
+    fn waiting(&self, account: &str) -> StoreFuture<'_, usize> {
+        self.0.waiting(account)
+    }
+    fn due(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        Box::pin(async move {
+            let due = self.0.due().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            due
+        })
+    }
+    fn acquire_bind(&self, account: &str, holder: &str, max: usize, now: u64, until: u64) -> StoreFuture<'_, bool> {
+        self.0.acquire_bind(account, holder, max, now, until)
+    }
+    fn renew_binds(&self, binds: Vec<(String, String)>, until_ms: u64) -> StoreFuture<'_, ()> {
+        self.0.renew_binds(binds, until_ms)
+    }
+    fn release_bind(&self, account: &str, holder: &str) -> StoreFuture<'_, ()> {
+        self.0.release_bind(account, holder)
+    }
+    fn binds(&self, account: &str, now_ms: u64) -> StoreFuture<'_, usize> {
+        self.0.binds(account, now_ms)
+    }
+    fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
+        self.0.take_rate(account, per_second, now_ms)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receipt_stored_while_the_delivery_loop_looks_goes_out_at_once() {
+    let mut config = sim_config();
+    config.dlr_delay = Duration::ZERO;
+    config.store = Some(std::sync::Arc::new(LateDue::default()));
+    let sim = Sim::new(config);
+    // The loop looks at the start (0 to 100 ms); the bind wakes it to look again
+    // (100 to 200 ms); the receipt is stored in the middle of that look, too late
+    // for it to see.
+    let mut trx = alice(&sim, 1, BindMode::Transceiver, V34).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let submitted = Instant::now();
+    let id = message_id(&trx.call(Body::SubmitSm(sm("447700900123", true))).await.body);
+    let d = trx.deliver().await;
+    assert_eq!(receipt_of(&d).id.as_deref(), Some(id.as_str()));
+    assert!(submitted.elapsed() < Duration::from_secs(1), "the receipt waited {:?}", submitted.elapsed());
 }
 
 // ---- retries and refusals --------------------------------------------------------

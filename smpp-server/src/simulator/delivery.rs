@@ -109,8 +109,9 @@ impl Simulator {
                 return;
             }
             let now = sim.clock.now_ms();
-            // Reset before looking, so a delivery added during the look wakes us.
-            sim.deliveries.next_look.store(0, Ordering::Release);
+            // While looking, any delivery added wakes the loop again (it may have
+            // come too late for this look to see it).
+            sim.deliveries.next_look.store(u64::MAX, Ordering::Release);
             let next = sim.look(&server, now).await;
             sim.deliveries.next_look.store(next, Ordering::Release);
             let wake = sim.deliveries.wake.clone();

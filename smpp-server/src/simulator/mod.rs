@@ -291,9 +291,9 @@ impl SimulatorHandle {
         self.simulator.store.waiting(system_id).await
     }
 
-    /// MO dropped because the store could not keep them (the account held its most
-    /// waiting deliveries, or the store failed); not those the ESME refused: see
-    /// [`rejected`](Self::rejected).
+    /// MO and intermediate (ENROUTE) notifications dropped because the store could
+    /// not keep them (the account held its most waiting deliveries, or the store
+    /// failed); not those the ESME refused: see [`rejected`](Self::rejected).
     pub fn dropped(&self) -> u64 {
         self.simulator.dropped.load(Ordering::Relaxed)
     }
@@ -506,8 +506,12 @@ impl Simulator {
             r.error = if delivered { 0 } else { self.config.dlr_err };
             r
         });
-        let stored =
-            receipt.as_ref().filter(|_| wanted).map(|r| Delivery::new(&account, done, r.to_deliver_sm(STORED_VERSION)));
+        // The final receipt goes after the ENROUTE notification, even with no delay.
+        let final_due = if intermediate { done.max(now.saturating_add(1)) } else { done };
+        let stored = receipt
+            .as_ref()
+            .filter(|_| wanted)
+            .map(|r| Delivery::new(&account, final_due, r.to_deliver_sm(STORED_VERSION)));
         let message = Message::new(&id, &account, now, done, final_state);
         match self.store.accept(message, stored).await {
             Ok(()) => {}
@@ -520,7 +524,7 @@ impl Simulator {
         }
         self.submits.fetch_add(1, Ordering::Relaxed);
         if wanted {
-            self.deliveries.due_at(done);
+            self.deliveries.due_at(final_due);
         }
         if intermediate && let Some(note) = receipt.as_mut() {
             note.state = MessageState::ENROUTE;
@@ -607,9 +611,32 @@ fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]
 }
 
 /// A simulator bind's lease in a shared store, for the cluster-wide bind limit
-/// (none on a store of this node's own).
+/// (none on a store of this node's own, or for an account with no `max_binds`).
+/// Dropping it (the session ended, or the bind failed after the lease was taken)
+/// releases it in the store.
 #[derive(Debug)]
-pub struct Lease(Option<String>);
+pub struct Lease(Option<Held>);
+
+/// A lease taken in the store.
+#[derive(Debug)]
+struct Held {
+    holder: String,
+    account: String,
+    store: Arc<dyn Store>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (store, account, holder) =
+            (self.store.clone(), std::mem::take(&mut self.account), std::mem::take(&mut self.holder));
+        runtime.spawn(async move {
+            if let Err(e) = store.release_bind(&account, &holder).await {
+                tracing::warn!(%account, %e, "cannot release a bind lease: it runs out unrenewed");
+            }
+        });
+    }
+}
 
 impl SmscHandler for Simulator {
     type Account = Lease;
@@ -638,12 +665,17 @@ impl SmscHandler for Simulator {
         // The store counts binds and submits across the cluster; this node's server
         // does not count them again.
         limits.throttle = None;
-        let Some(max) = limits.max_binds.take() else { return Ok(Grant::new(Lease(None)).limits(limits)) };
+        // Accounts with no max_binds keep the server's per-node default.
+        let Some(max) = limits.max_binds else { return Ok(Grant::new(Lease(None)).limits(limits)) };
+        limits.max_binds = Some(usize::MAX);
         let holder = format!("{}/{}", self.node, self.binds.fetch_add(1, Ordering::Relaxed));
         let now = self.clock.now_ms();
         let until = now.saturating_add(millis(self.config.bind_lease));
         match self.store.acquire_bind(&system_id, &holder, max, now, until).await {
-            Ok(true) => Ok(Grant::new(Lease(Some(holder))).limits(limits)),
+            Ok(true) => {
+                let held = Held { holder, account: system_id, store: self.store.clone() };
+                Ok(Grant::new(Lease(Some(held))).limits(limits))
+            }
             Ok(false) => {
                 tracing::info!(%system_id, max, "bind refused: the account holds its most binds across the cluster");
                 Err(CommandStatus::ESME_RBINDFAIL)
@@ -743,8 +775,8 @@ impl SmscHandler for Simulator {
 
     fn on_bound(&self, session: &BoundSession<Lease>) {
         tracing::info!(account = %session.system_id, mode = ?session.mode, version = ?session.version, "bound");
-        if let Lease(Some(holder)) = &*session.account {
-            self.leases().insert(holder.clone(), session.system_id.clone());
+        if let Lease(Some(held)) = &*session.account {
+            self.leases().insert(held.holder.clone(), session.system_id.clone());
         }
         if session.mode.smsc_sends() {
             // What waits for this account goes out now.
@@ -753,14 +785,10 @@ impl SmscHandler for Simulator {
     }
 
     fn on_closed(&self, session: &BoundSession<Lease>, _reason: CloseReason) {
-        let Lease(Some(holder)) = &*session.account else { return };
-        self.leases().remove(holder);
-        let (store, account, holder) = (self.store.clone(), session.system_id.clone(), holder.clone());
-        tokio::spawn(async move {
-            if let Err(e) = store.release_bind(&account, &holder).await {
-                tracing::warn!(%account, %e, "cannot release a bind lease: it runs out unrenewed");
-            }
-        });
+        // No more renewals; the lease is released when the session drops it.
+        if let Lease(Some(held)) = &*session.account {
+            self.leases().remove(&held.holder);
+        }
     }
 }
 

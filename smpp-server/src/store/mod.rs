@@ -1,7 +1,8 @@
 //! What an SMSC must not forget: the messages it accepted, and the receipts and MO
-//! waiting for an account's receivers. One trait ([`Store`]), several backends
-//! ([`MemoryStore`]; SQLite behind the `sqlite` feature), and one conformance suite
-//! ([`conformance::check`]) that every backend passes.
+//! waiting for an account's receivers. One trait ([`Store`]), three backends
+//! ([`MemoryStore`]; `SqliteStore`, one file, behind the `sqlite` feature;
+//! `RedisStore`, shared by a cluster of nodes, behind the `redis` feature), and one
+//! conformance suite ([`conformance::check`]) that every backend passes.
 //!
 //! The contract, which the suite checks:
 //! - [`accept`](Store::accept) records a message (and the receipt it will cause) as
@@ -57,7 +58,9 @@ pub enum StoreError {
         /// Its bound.
         max: usize,
     },
-    /// The backend failed (I/O, connection, corrupt data); nothing was recorded.
+    /// The backend failed (I/O, connection, corrupt data); nothing was recorded,
+    /// except that a call to a remote backend that timed out may have been done
+    /// after all (a submit refused for it may still get its receipt).
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -208,7 +211,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> StoreFuture<'_, bool>;
 
     /// Extends the leases of these binds (account, holder) to `until_ms`; a bind
-    /// released or expired meanwhile is not brought back.
+    /// released meanwhile, or whose expired lease another bind took the place of,
+    /// is not brought back.
     fn renew_binds(&self, binds: Vec<(String, String)>, until_ms: u64) -> StoreFuture<'_, ()>;
 
     /// Stops counting a bind.

@@ -306,8 +306,21 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Unavailable(format!("redis: {what} (corrupt or foreign data under the store's prefix)"))
 }
 
+/// Characters of a message id: 8, so it is valid for v3.3 too.
+const ID_CHARS: usize = 8;
+
+/// The id of message number `n`: 8 base-36 digits (`0-9a-z`), so that ids repeat
+/// only after 36^8 (2.8 × 10^12) messages, not after 2^32 as with 8 hex digits
+/// (half a day at 100,000 msg/s, shorter than the time messages are kept).
 fn message_id(n: u64) -> String {
-    format!("{:08x}", n as u32)
+    let mut n = n % 36u64.pow(ID_CHARS as u32);
+    let mut out = ['0'; ID_CHARS];
+    for digit in out.iter_mut().rev() {
+        // n % 36 < 36: always a digit.
+        *digit = char::from_digit((n % 36) as u32, 36).unwrap_or('0');
+        n /= 36;
+    }
+    out.iter().collect()
 }
 
 /// Digits in an entry number.
@@ -842,7 +855,17 @@ mod tests {
         ids.add((100, 104));
         assert_eq!(ids.take(2), (Some(13), false));
         assert_eq!(ids.take(2), (Some(100), false));
-        assert_eq!(message_id(0x1_0000_002a), "0000002a");
+        assert_eq!(message_id(42), "00000016");
+    }
+
+    #[test]
+    fn message_ids_are_8_base_36_digits_that_do_not_repeat_at_2_to_the_32() {
+        assert_eq!(message_id(0), "00000000");
+        assert_eq!(message_id(35), "0000000z");
+        assert_eq!(message_id(36), "00000010");
+        assert_ne!(message_id(1 << 32), message_id(0), "8 hex digits would repeat here");
+        assert_eq!(message_id(36u64.pow(8) - 1), "zzzzzzzz");
+        assert_eq!(message_id(36u64.pow(8)), "00000000", "after 36^8");
     }
 
     #[test]
