@@ -73,6 +73,14 @@ pub async fn check<S: Store>(mut open: impl AsyncFnMut(StoreLimits) -> S) -> Res
         "an unknown id read back {unknown:?}"
     );
 
+    // A store that records at once does it as `accept` would, with ids of its own.
+    if let Some(quick) = store.accept_at_once(&alice, 2_000, 7_000, MessageState::UNDELIVERABLE) {
+        ensure!(ids.insert(quick.clone()), "accept_at_once reused the id {quick}");
+        let back = store.message(&quick).await.map_err(store_err)?;
+        let want = Message::new(&quick, &alice, 2_000, 7_000, MessageState::UNDELIVERABLE);
+        ensure!(back.as_ref() == Some(&want), "accepted at once {want:?}, read back {back:?}");
+    }
+
     // A receipt accepted with its message waits until due, is claimed once, comes
     // back whole, is released for a retry, and is gone once acked.
     let id = store.next_message_id().await.map_err(store_err)?;

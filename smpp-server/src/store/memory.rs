@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use super::ring::NumberRing;
 use super::{Counters, Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
+use smpp_pdu::MessageState;
+
 use crate::blocks::MessageIds;
 
 /// Messages kept for query_sm (the oldest are forgotten past it).
@@ -131,6 +133,18 @@ impl Store for MemoryStore {
         }
         self.record(message);
         ready(Ok(()))
+    }
+
+    fn accept_at_once(
+        &self,
+        account: &str,
+        submitted_ms: u64,
+        done_ms: u64,
+        final_state: MessageState,
+    ) -> Option<String> {
+        let id = self.ids.next_id();
+        self.record(Message::new(&id, account, submitted_ms, done_ms, final_state));
+        Some(id)
     }
 
     fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
