@@ -74,13 +74,7 @@ fn run_line(bin: &str, args: &[String], busy_poll_us: u64) -> Result<String, Str
 }
 
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
-    let opt = |name: &str, default: u64| -> u64 {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|k| args.get(k + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let opt = |name: &str, default: u64| crate::opt(args, name, default);
     let count = opt("--count", 1_000_000);
     let sessions = opt("--sessions", 10_000);
     let hold = opt("--hold", 60);

@@ -90,6 +90,11 @@ fn install_redis() -> Result<(), String> {
         .map_err(|e| format!("{e}\nthe Redis store tests need redis-server (Debian package redis-server)"))
 }
 
+/// The number after `--name` in `args`, or `default`.
+pub(crate) fn opt(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter().position(|a| a == name).and_then(|k| args.get(k + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Runs a command, echoing it, and fails if it fails.
 pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     println!("$ {cmd:?}");

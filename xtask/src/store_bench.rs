@@ -90,13 +90,7 @@ fn json_number(text: &str, key: &str) -> Option<f64> {
 }
 
 pub(crate) fn stores(args: &[String]) -> Result<(), String> {
-    let opt = |name: &str, default: u64| -> u64 {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|k| args.get(k + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let opt = |name: &str, default: u64| crate::opt(args, name, default);
     let count = opt("--count", 1_000_000);
     let rounds = opt("--rounds", 3).max(1);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
