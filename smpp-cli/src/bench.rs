@@ -33,6 +33,13 @@ pub(crate) struct BenchArgs {
     json: bool,
 }
 
+impl BenchArgs {
+    /// How many binds it makes.
+    pub(crate) fn binds(&self) -> usize {
+        self.binds.max(1)
+    }
+}
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn status_name(r: &Result<smpp_client::Submitted, RequestError>) -> String {

@@ -159,7 +159,7 @@ fn main() -> ExitCode {
         })
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match runtime(&cli.command) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -176,6 +176,23 @@ fn main() -> ExitCode {
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The runtime: `SMPP_THREADS` worker threads; by default one per core, except
+/// for `bench`, which drives its binds from one thread per bind (at most one per
+/// core). One thread runs everything on the main thread, which spares cross-thread
+/// wake-ups (a single bind gains most from that).
+fn runtime(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = std::env::var("SMPP_THREADS").ok().and_then(|t| t.parse::<usize>().ok()).or(match command {
+        Command::Bench(args) => Some(args.binds().clamp(1, cores)),
+        _ => None,
+    });
+    match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n.max(1)).enable_all().build(),
+        None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    }
+}
 
 async fn run(cli: Cli) -> Res<ExitCode> {
     let Cli { connection, command } = cli;

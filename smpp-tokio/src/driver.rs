@@ -387,6 +387,13 @@ where
                 last_active = t;
                 spins = 0;
                 commands_open = take_commands(handler, &mut session, commands, command, t);
+                // Tasks woken together with the one that sent this (the answers of
+                // one store batch, say) are about to send theirs: let them run
+                // first, so that all of it shares one write.
+                if commands_open {
+                    tokio::task::yield_now().await;
+                    commands_open = take_queued(handler, &mut session, commands, t);
+                }
             }
             // Busy polling: yield, so the runtime polls its I/O driver without
             // sleeping and then runs this task again.
@@ -429,6 +436,27 @@ fn take_commands<H: Handler>(
         match commands.try_recv() {
             Ok(command) => handler.on_command(t, session, command),
             Err(_) => break,
+        }
+    }
+    true
+}
+
+/// Hands what is queued to the handler (at most a batch); returns whether the
+/// command queue is still open.
+fn take_queued<H: Handler>(
+    handler: &mut H,
+    session: &mut Session<H::Token>,
+    commands: &mut mpsc::Receiver<H::Command>,
+    t: Instant,
+) -> bool {
+    for _ in 0..COMMAND_BATCH {
+        match commands.try_recv() {
+            Ok(command) => handler.on_command(t, session, command),
+            Err(mpsc::error::TryRecvError::Empty) => break,
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                handler.on_commands_closed(t, session);
+                return false;
+            }
         }
     }
     true

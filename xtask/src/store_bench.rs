@@ -1,5 +1,6 @@
 //! `cargo xtask bench stores [--count N] [--rounds R]`: accepted-and-stored submits
-//! per second, `smpp bench --window 1000` (one bind) against `smpp serve --store X`,
+//! per second, `smpp bench --window 1000` (one bind) against `smpp serve --store X`
+//! (with `SMPP_LOG=info`: binds logged, not every message as by default),
 //! for each store: memory, a SQLite file, Redis (one node), and two nodes on one
 //! Redis (a bench against each at once, the total reported). Each line is the
 //! median of R rounds (default 3), with the slowest and fastest. A redis-server
@@ -54,7 +55,8 @@ fn serve(bin: &str, args: &[&str]) -> Result<(Killed, u16), String> {
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .env("RUST_LOG", "warn")
+        // Binds logged, not each message (serve's default logs every message).
+        .env("SMPP_LOG", "info")
         .spawn()
         .map_err(|e| e.to_string())?;
     let mut line = String::new();

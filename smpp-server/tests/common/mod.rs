@@ -172,7 +172,13 @@ impl Raw {
     pub fn connect<H: SmscHandler>(server: &Server<H>, port: u16) -> Self {
         let (ours, theirs) = tokio::io::duplex(1 << 16);
         assert!(server.serve(theirs, peer(port)), "the server refused the connection");
-        Self { io: ours, buf: BytesMut::new(), next_seq: 1, pending: VecDeque::new() }
+        Self::from_stream(ours)
+    }
+
+    /// The ESME's end of a connection the server serves already.
+    #[allow(dead_code)]
+    pub fn from_stream(io: tokio::io::DuplexStream) -> Self {
+        Self { io, buf: BytesMut::new(), next_seq: 1, pending: VecDeque::new() }
     }
 
     /// Sends a request; returns its sequence number.
