@@ -177,7 +177,7 @@ impl Raw {
 
     /// The ESME's end of a connection the server serves already.
     #[allow(dead_code)]
-    pub fn from_stream(io: tokio::io::DuplexStream) -> Self {
+    pub fn from_stream(io: DuplexStream) -> Self {
         Self { io, buf: BytesMut::new(), next_seq: 1, pending: VecDeque::new() }
     }
 
