@@ -76,7 +76,7 @@ use self::delivery::{Clock, Deliveries, Outcome, STORED_VERSION, millis, outcome
 use crate::blocks::DeliveryReceipt;
 use crate::handle::{PushError, PushResult, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
-use crate::store::{Delivery, MemoryStore, Message, Store, StoreError, StoreLimits};
+use crate::store::{Delivery, Done, MemoryStore, Message, Store, StoreError, StoreLimits};
 use crate::{Server, ServerConfig};
 
 /// What the simulator does. Its `Debug` shows the accounts, never their passwords.
@@ -736,20 +736,9 @@ impl SmscHandler for Simulator {
         }
         tracing::trace!(dest = %submitted.destination.addr, "submit destination");
         let delay = self.config.resp_delay;
-        // The hot path: no receipt asked for, no cluster-wide rate, a store that
-        // answers at once (memory): answered here, with no future and no task.
-        if delay.is_zero()
-            && !self.shared
-            && submitted.registered_delivery & 0x13 == 0
-            && let Some(id) = {
-                let now = self.clock.now_ms();
-                let done = now.saturating_add(millis(self.config.dlr_delay));
-                self.store.accept_at_once(&session.system_id, now, done, self.final_state())
-            }
-        {
-            self.submits.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(account = %session.system_id, message_id = %id, "submit accepted");
-            return Some(Reply::accepted(&request, &id));
+        // The hot path: no receipt asked for, no cluster-wide rate.
+        if delay.is_zero() && !self.shared && submitted.registered_delivery & 0x13 == 0 {
+            return self.accept_plain(session, request, defer);
         }
         let sim = self.me()?;
         let mut accepted = Box::pin(sim.accept(session.system_id.clone(), submitted));
@@ -817,6 +806,47 @@ fn now_or_never<F: Future + ?Sized>(future: std::pin::Pin<&mut F>) -> Option<F::
 }
 
 impl Simulator {
+    /// Accepts a submit that asks for no receipt: at once with a store that answers
+    /// at once (memory: no future, no task), from the store's own thread with one
+    /// that has one (SQLite: no task), else from a task.
+    fn accept_plain(&self, session: &BoundSession<Lease>, request: Request, defer: Defer<'_>) -> Option<Reply> {
+        let account = &session.system_id;
+        let now = self.clock.now_ms();
+        let done_ms = now.saturating_add(millis(self.config.dlr_delay));
+        let state = self.final_state();
+        if let Some(id) = self.store.accept_at_once(account, now, done_ms, state) {
+            self.submits.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%account, message_id = %id, "submit accepted");
+            return Some(Reply::accepted(&request, &id));
+        }
+        let sim = self.me()?;
+        let responder = defer.responder();
+        let (who, answering) = (account.clone(), sim.clone());
+        let done: Done = Box::new(move |result| {
+            let reply = match result {
+                Ok(id) => {
+                    answering.submits.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(account = %who, message_id = %id, "submit accepted");
+                    Reply::accepted(&request, &id)
+                }
+                Err(e) => Reply::error(&request, answering.store_failed(&who, &e)),
+            };
+            responder.respond(reply);
+        });
+        if let Err(done) = self.store.accept_then(account, now, done_ms, state, done) {
+            let account = account.clone();
+            tokio::spawn(async move {
+                let accepted = async {
+                    let id = sim.store.next_message_id().await?;
+                    sim.store.accept(Message::new(&id, &account, now, done_ms, state), None).await?;
+                    Ok(id)
+                };
+                done(accepted.await);
+            });
+        }
+        None
+    }
+
     /// The v3.3 rule a request from a v3.3 session breaks, if any, logged.
     fn v33_violation(&self, session: &BoundSession<Lease>, request: &Request) -> Option<CommandStatus> {
         if self.config.lenient || session.version >= InterfaceVersion::V34 {

@@ -81,6 +81,19 @@ pub async fn check<S: Store>(mut open: impl AsyncFnMut(StoreLimits) -> S) -> Res
         ensure!(back.as_ref() == Some(&want), "accepted at once {want:?}, read back {back:?}");
     }
 
+    // A store that records from a thread of its own calls back once, with a new id.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let done: super::Done = Box::new(move |out| {
+        let _ = tx.send(out);
+    });
+    if store.accept_then(&alice, 3_000, 8_000, MessageState::EXPIRED, done).is_ok() {
+        let then = rx.await.map_err(|_| "accept_then never called back".to_owned())?.map_err(store_err)?;
+        ensure!(ids.insert(then.clone()), "accept_then reused the id {then}");
+        let back = store.message(&then).await.map_err(store_err)?;
+        let want = Message::new(&then, &alice, 3_000, 8_000, MessageState::EXPIRED);
+        ensure!(back.as_ref() == Some(&want), "accepted then {want:?}, read back {back:?}");
+    }
+
     // A receipt accepted with its message waits until due, is claimed once, comes
     // back whole, is released for a retry, and is gone once acked.
     let id = store.next_message_id().await.map_err(store_err)?;

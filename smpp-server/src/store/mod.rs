@@ -42,6 +42,9 @@ pub use redis::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, SqliteSync};
 
+/// What [`Store::accept_then`] calls with the message id, or the error.
+pub type Done = Box<dyn FnOnce(Result<String, StoreError>) + Send>;
+
 /// The future a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -180,6 +183,26 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Option<String> {
         let _ = (account, submitted_ms, done_ms, final_state);
         None
+    }
+
+    /// For a store that does its work on a thread of its own (SQLite): takes a
+    /// message id and records a message with it that asks for no receipt, then
+    /// calls `done` with the id once the message is as durable as
+    /// [`accept`](Self::accept) makes it (or with the error), on that thread. Gives
+    /// `done` back if this store cannot (then use
+    /// [`next_message_id`](Self::next_message_id) and [`accept`](Self::accept)).
+    /// `done` is called exactly once when this returns `Ok`. Spares a task and a
+    /// wake-up per message on the hot path.
+    fn accept_then(
+        &self,
+        account: &str,
+        submitted_ms: u64,
+        done_ms: u64,
+        final_state: MessageState,
+        done: Done,
+    ) -> Result<(), Done> {
+        let _ = (account, submitted_ms, done_ms, final_state);
+        Err(done)
     }
 
     /// The message with this id, if the store still has it.

@@ -226,7 +226,7 @@ impl SqliteStore {
     /// Queues `request` now and resolves once its batch has committed.
     fn call<R: Request>(&self, request: R) -> impl Future<Output = Result<R::Out, StoreError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let sent = self.send(Box::new(Pending { request, reply: Some(reply), out: None }));
+        let sent = self.send(Box::new(Pending { request, reply: Some(Answer::Channel(reply)), out: None }));
         async move {
             sent?;
             answer.await.unwrap_or_else(|_| Err(gone()))
@@ -276,6 +276,23 @@ impl Store for SqliteStore {
                 self.call(Reserve).await?;
             }
         })
+    }
+
+    fn accept_then(
+        &self,
+        account: &str,
+        submitted_ms: u64,
+        done_ms: u64,
+        final_state: MessageState,
+        done: super::Done,
+    ) -> Result<(), super::Done> {
+        let Some(n) = self.take_id() else { return Err(done) };
+        let id = message_id(n);
+        let row = MessageRow::from(Message::new(&id, account, submitted_ms, done_ms, final_state));
+        let answer = Answer::Call(Box::new(move |out: Result<(), StoreError>| done(out.map(|()| id))));
+        // A job that cannot be queued is dropped, which answers `done` with an error.
+        let _ = self.send(Box::new(Pending { request: Accept { row, receipt: None }, reply: Some(answer), out: None }));
+        Ok(())
     }
 
     fn accept(&self, message: Message, receipt: Option<Delivery>) -> StoreFuture<'_, ()> {
@@ -690,8 +707,38 @@ trait Request: Send + 'static {
 
 struct Pending<R: Request> {
     request: R,
-    reply: Option<oneshot::Sender<Result<R::Out, StoreError>>>,
+    reply: Option<Answer<R::Out>>,
     out: Option<Result<R::Out, StoreError>>,
+}
+
+/// Where a job's outcome goes.
+enum Answer<T> {
+    /// To a caller awaiting it.
+    Channel(oneshot::Sender<Result<T, StoreError>>),
+    /// To a callback, called on the writer thread (or wherever the job is dropped
+    /// unfinished, with an error).
+    Call(Box<dyn FnOnce(Result<T, StoreError>) + Send>),
+}
+
+impl<T> Answer<T> {
+    fn send(self, out: Result<T, StoreError>) {
+        match self {
+            // The caller may have stopped waiting; the work is done either way.
+            Self::Channel(reply) => {
+                let _ = reply.send(out);
+            }
+            Self::Call(call) => call(out),
+        }
+    }
+}
+
+impl<R: Request> Drop for Pending<R> {
+    fn drop(&mut self) {
+        // Never finished (the writer is gone): a callback still hears of it.
+        if let Some(reply) = self.reply.take() {
+            reply.send(Err(gone()));
+        }
+    }
 }
 
 impl<R: Request> Job for Pending<R> {
@@ -708,8 +755,7 @@ impl<R: Request> Job for Pending<R> {
         };
         self.request.after(failure.is_none().then_some(&out), ids);
         if let Some(reply) = self.reply.take() {
-            // The caller may have stopped waiting; the work is done either way.
-            let _ = reply.send(out);
+            reply.send(out);
         }
     }
 }
