@@ -19,7 +19,7 @@ const MESSAGES: usize = 100_000;
 pub struct MemoryStore {
     limits: StoreLimits,
     ids: MessageIds,
-    messages: NumberRing<Message>,
+    messages: NumberRing<Kept>,
     deliveries: Mutex<Deliveries>,
     counters: Counters,
 }
@@ -38,6 +38,18 @@ struct Stored {
     delivery: Delivery,
     attempts: u32,
     claimed_at: Option<u64>,
+}
+
+/// A message as kept: its id is the number it is kept under.
+#[derive(Clone, Debug)]
+struct Kept {
+    message: Message,
+}
+
+impl Kept {
+    fn of(account: String, submitted_ms: u64, done_ms: u64, final_state: MessageState) -> Self {
+        Self { message: Message { id: String::new(), account, submitted_ms, done_ms, final_state } }
+    }
 }
 
 impl Default for MemoryStore {
@@ -72,7 +84,8 @@ impl MemoryStore {
 
     fn record(&self, message: Message) {
         if let Some(n) = MessageIds::number_of(&message.id) {
-            self.messages.insert(n, message);
+            self.messages
+                .insert(n, Kept::of(message.account, message.submitted_ms, message.done_ms, message.final_state));
         }
     }
 
@@ -142,13 +155,18 @@ impl Store for MemoryStore {
         done_ms: u64,
         final_state: MessageState,
     ) -> Option<String> {
-        let id = self.ids.next_id();
-        self.record(Message::new(&id, account, submitted_ms, done_ms, final_state));
+        let (n, id) = self.ids.next_numbered();
+        self.messages.insert(n, Kept::of(account.to_owned(), submitted_ms, done_ms, final_state));
         Some(id)
     }
 
     fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
-        let found = MessageIds::number_of(id).and_then(|n| self.messages.get(n)).filter(|m| m.id == id);
+        // Only an id as this store spells it (8 lowercase hex digits) is one of its.
+        let ours = id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let found = MessageIds::number_of(id)
+            .filter(|_| ours)
+            .and_then(|n| self.messages.get(n))
+            .map(|k| Message { id: id.to_owned(), ..k.message });
         ready(Ok(found))
     }
 
