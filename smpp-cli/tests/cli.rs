@@ -499,18 +499,29 @@ fn serve_reads_accounts_and_their_limits_from_the_config_file() {
     assert!(!ok && err.contains("ESME_RBINDFAIL"), "{err}");
 }
 
-/// A raw bind_transceiver with interface_version 0x33 over TCP; returns the status.
-fn raw_v33_transceiver_bind(port: u16) -> smpp_pdu::CommandStatus {
-    use std::io::{Read, Write};
+/// A TCP connection that has sent a bind of smppclient1 (`body` makes its kind).
+fn raw_bind(
+    port: u16,
+    version: smpp_pdu::InterfaceVersion,
+    body: fn(smpp_pdu::Bind) -> smpp_pdu::Body,
+) -> std::net::TcpStream {
+    use std::io::Write;
     let mut bind = smpp_pdu::Bind::default();
     bind.system_id = "smppclient1".parse().unwrap();
     bind.password = smpp_pdu::Password::new("password").unwrap();
-    bind.interface_version = smpp_pdu::InterfaceVersion::V33;
+    bind.interface_version = version;
     let mut wire = bytes::BytesMut::new();
-    smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), smpp_pdu::Body::BindTransceiver(bind)).encode(&mut wire);
+    smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), body(bind)).encode(&mut wire);
     let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     tcp.write_all(&wire).unwrap();
+    tcp
+}
+
+/// A raw bind_transceiver with interface_version 0x33 over TCP; returns the status.
+fn raw_v33_transceiver_bind(port: u16) -> smpp_pdu::CommandStatus {
+    use std::io::Read;
+    let mut tcp = raw_bind(port, smpp_pdu::InterfaceVersion::V33, smpp_pdu::Body::BindTransceiver);
     let mut header = [0u8; 16];
     tcp.read_exact(&mut header).unwrap();
     smpp_pdu::CommandStatus(u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
@@ -685,16 +696,7 @@ struct SilentReceiver(std::net::TcpStream, Vec<String>);
 
 impl SilentReceiver {
     fn bind(port: u16) -> Self {
-        use std::io::Write;
-        let mut bind = smpp_pdu::Bind::default();
-        bind.system_id = "smppclient1".parse().unwrap();
-        bind.password = smpp_pdu::Password::new("password").unwrap();
-        bind.interface_version = smpp_pdu::InterfaceVersion::V34;
-        let mut wire = bytes::BytesMut::new();
-        smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), smpp_pdu::Body::BindReceiver(bind)).encode(&mut wire);
-        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-        tcp.write_all(&wire).unwrap();
+        let tcp = raw_bind(port, smpp_pdu::InterfaceVersion::V34, smpp_pdu::Body::BindReceiver);
         let mut me = Self(tcp, Vec::new());
         let resp = me.read();
         assert_eq!(resp.status, smpp_pdu::CommandStatus::ESME_ROK, "{resp:?}");

@@ -737,7 +737,7 @@ impl SmscHandler for Simulator {
         tracing::trace!(dest = %submitted.destination.addr, "submit destination");
         let delay = self.config.resp_delay;
         // The hot path: no receipt asked for, no cluster-wide rate.
-        if delay.is_zero() && !self.shared && submitted.registered_delivery & 0x13 == 0 {
+        if delay.is_zero() && !self.shared && !receipt_asked(submitted.registered_delivery) {
             return self.accept_plain(session, request, defer);
         }
         let sim = self.me()?;
