@@ -827,7 +827,10 @@ fn the_bind_limit_and_throttle_hold_across_nodes_and_a_dead_node_s_binds_expire(
         assert_eq!(v["statuses"]["ESME_ROK"], 300, "{v}");
     }
     let took = start.elapsed();
-    assert!(took >= std::time::Duration::from_secs(5), "600 submits at 100/s across the cluster took {took:?}");
+    // The throttle counts per wall-clock second, so 600 submits need six distinct
+    // seconds: the first may be entered at its very end, so the floor is just over
+    // 4 s (5 s is the typical figure, not a bound). Unthrottled, 600 take milliseconds.
+    assert!(took > std::time::Duration::from_secs(4), "600 submits at 100/s across the cluster took {took:?}");
     // The bind limit: carol bound once on each node holds both her binds, so a third
     // is refused on either node.
     let listen = |port: &str| {
