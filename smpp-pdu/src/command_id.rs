@@ -79,6 +79,22 @@ macro_rules! command_table {
                     _ => None,
                 }
             }
+
+            /// The index of this id's row in [`COMMANDS`], or `None` for an id the
+            /// spec does not name: a dense key for per-command counters.
+            ///
+            /// ```
+            /// use smpp_pdu::{COMMANDS, CommandId};
+            /// let k = CommandId::SUBMIT_SM.index().unwrap();
+            /// assert_eq!(COMMANDS[k].id, CommandId::SUBMIT_SM);
+            /// assert_eq!(CommandId(0x0000_0110).index(), None);
+            /// ```
+            pub const fn index(self) -> Option<usize> {
+                match self.0 {
+                    $( $val => Some(Row::$cname as usize), )*
+                    _ => None,
+                }
+            }
         }
     };
     (@sender Esme) => { "the ESME" };

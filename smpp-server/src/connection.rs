@@ -294,6 +294,11 @@ impl<H: SmscHandler> Handler for Connection<H> {
     type Command = SessionCommand;
     type Token = Token;
 
+    fn link(&self) -> smpp_tokio::metrics::Link<'_> {
+        let account = self.bound.as_ref().map(|b| b.info.system_id.as_str());
+        smpp_tokio::metrics::Link::new(Some(&self.server.registry.stats), account)
+    }
+
     fn on_command(&mut self, now: Instant, session: &mut Session<Token>, command: SessionCommand) {
         match command {
             SessionCommand::Push(push, reply) => {

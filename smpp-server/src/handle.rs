@@ -56,6 +56,13 @@ impl ServerHandle {
         self.registry.connections.load(Ordering::SeqCst)
     }
 
+    /// What every connection of this server did so far: PDUs by command each way,
+    /// responses by status, pushes awaiting their answer, and sessions bound now.
+    /// (The same figures go to the `metrics` facade: see [`smpp_tokio::metrics`].)
+    pub fn stats(&self) -> smpp_tokio::metrics::LinkSnapshot {
+        self.registry.stats.snapshot()
+    }
+
     /// Bound sessions of `system_id`.
     pub fn binds(&self, system_id: &str) -> usize {
         self.registry.accounts().get(system_id).map_or(0, |a| a.sessions.len())

@@ -72,6 +72,7 @@ mod request;
 mod session;
 mod state;
 mod window;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -83,3 +84,4 @@ pub use event::{CloseReason, Event, Initiator, SendError};
 pub use request::Request;
 pub use session::{BindRequest, Session, SessionStats, TimerKind, Transmit};
 pub use state::{BindMode, Role, SessionState, effective_version};
+pub use wire::{Direction, WireCounts};

@@ -14,6 +14,7 @@ use crate::config::{MissingScVersion, SessionConfig};
 use crate::event::{CloseReason, Event, Initiator, SendError};
 use crate::request::Request;
 use crate::state::{BindMode, Role, SessionState, allowed, effective_version, needs_v34};
+use crate::wire::{self, Direction, WireCounts};
 
 /// What an ESME binds with.
 ///
@@ -80,6 +81,9 @@ pub struct SessionStats {
     /// enquire_link received from the peer (and answered).
     pub enquire_links_received: u64,
 }
+
+/// Response times kept for [`Session::take_latencies`] at most.
+const MAX_LATENCIES: usize = 1024;
 
 /// Bytes for the driver to write, all pending output in one buffer.
 #[must_use]
@@ -219,6 +223,9 @@ pub struct Session<T = ()> {
     unbind_requested: bool,
     window_blocked: bool,
     stats: SessionStats,
+    wire: WireCounts,
+    /// Response times not yet taken ([`Session::take_latencies`]).
+    latencies: Vec<(CommandId, std::time::Duration)>,
     /// Our requests queued in `tx` and not yet handed out by `poll_transmit`: their
     /// sequence numbers and where their octets lie in `tx`. On close they are taken
     /// out of the output and reported never sent.
@@ -311,6 +318,8 @@ impl<T> Session<T> {
             unbind_requested,
             window_blocked,
             stats,
+            wire,
+            latencies,
             unsent,
         } = self;
         Ok(Session {
@@ -333,6 +342,8 @@ impl<T> Session<T> {
             unbind_requested,
             window_blocked,
             stats,
+            wire,
+            latencies,
             unsent,
         })
     }
@@ -359,6 +370,8 @@ impl<T> Session<T> {
             unbind_requested: false,
             window_blocked: false,
             stats: SessionStats::default(),
+            wire: WireCounts::default(),
+            latencies: Vec::new(),
             unsent: Vec::new(),
         }
     }
@@ -452,7 +465,7 @@ impl<T> Session<T> {
         }
         if self.due(TimerKind::EnquireLink, now) {
             if matches!(self.state, SessionState::Bound(_)) && self.keepalive.is_none() {
-                let seq = self.window.insert(CommandId::ENQUIRE_LINK, None, None);
+                let seq = self.window.insert(CommandId::ENQUIRE_LINK, now, None, None);
                 self.keepalive = Some(seq);
                 self.stats.enquire_links_sent += 1;
                 self.write_pdu(now, Pdu::new(seq, Body::EnquireLink));
@@ -522,7 +535,7 @@ impl<T> Session<T> {
     /// Records a sent request and its token in the window.
     fn remember(&mut self, now: Instant, seq: SequenceNumber, id: CommandId, token: T) {
         let deadline = self.config.response_timeout.map(|t| now + t);
-        self.window.store(seq, id, deadline, Some(token));
+        self.window.store(seq, id, now, deadline, Some(token));
     }
 
     /// [`send`](Self::send) for a request held as a PDU body, which the caller keeps:
@@ -577,7 +590,7 @@ impl<T> Session<T> {
         let seq = self.window.allocate();
         let start = self.tx.len();
         Pdu::encode_parts(seq, CommandStatus::ESME_ROK, body, &mut self.tx);
-        self.after_write(now);
+        self.after_write(now, start);
         if has_response {
             self.unsent.push((seq, start, self.tx.len()));
         }
@@ -773,6 +786,19 @@ impl<T> Session<T> {
         self.stats
     }
 
+    /// PDUs read and queued by command, and responses by command_status.
+    pub fn wire_counts(&self) -> &WireCounts {
+        &self.wire
+    }
+
+    /// Takes the response times of the application's requests answered since the
+    /// last call: the request's command and the time from queuing it to reading its
+    /// response, oldest first. At most 1,024 wait to be taken; later ones are not
+    /// kept until they are (the tokio driver takes them every turn, for metrics).
+    pub fn take_latencies(&mut self) -> std::vec::Drain<'_, (CommandId, std::time::Duration)> {
+        self.latencies.drain(..)
+    }
+
     /// The next deadline and what it is for (a debugging aid).
     pub fn next_timer(&mut self) -> Option<(Instant, TimerKind)> {
         if self.state == SessionState::Closed {
@@ -824,13 +850,19 @@ impl<T> Session<T> {
     }
 
     fn write_pdu(&mut self, now: Instant, pdu: Pdu) {
+        let start = self.tx.len();
         pdu.encode(&mut self.tx);
-        self.after_write(now);
+        self.after_write(now, start);
     }
 
-    /// Bookkeeping after a PDU was queued.
-    fn after_write(&mut self, now: Instant) {
+    /// Bookkeeping after a PDU was queued at `start` in the output.
+    fn after_write(&mut self, now: Instant, start: usize) {
         self.stats.pdus_out += 1;
+        let written = self.tx.get(start..).unwrap_or_default();
+        if let Some(header) = Header::parse(written) {
+            self.wire.record(Direction::Out, &header);
+            wire::trace(Direction::Out, &header, written);
+        }
         // Outbound traffic resets the idle clock that triggers enquire_link.
         if matches!(self.state, SessionState::Bound(_))
             && self.timers.get(timer_index(TimerKind::EnquireLink)).is_some_and(Option::is_some)
@@ -861,7 +893,7 @@ impl<T> Session<T> {
     fn send_bind(&mut self, now: Instant, mode: BindMode) {
         let Some(bind) = &self.bind else { return };
         let body = bind.to_body(mode, self.config.interface_version);
-        let seq = self.window.insert(mode.command_id(), None, None);
+        let seq = self.window.insert(mode.command_id(), now, None, None);
         self.bind_mode = Some(mode);
         self.write_pdu(now, Pdu::new(seq, body));
         self.arm(TimerKind::Bind, now, self.config.bind_timeout);
@@ -870,7 +902,7 @@ impl<T> Session<T> {
 
     fn send_unbind(&mut self, now: Instant) {
         self.state = SessionState::Unbound;
-        let seq = self.window.insert(CommandId::UNBIND, None, None);
+        let seq = self.window.insert(CommandId::UNBIND, now, None, None);
         self.unbind_seq = Some(seq);
         self.write_pdu(now, Pdu::new(seq, Body::Unbind));
     }
@@ -967,7 +999,10 @@ impl<T> Session<T> {
             self.arm(TimerKind::EnquireLink, now, self.config.enquire_link_interval);
         }
         let header = Header::parse(&frame);
-        tracing::trace!(command_id = ?header.map(|h| h.command_id), len = frame.len(), "pdu in");
+        if let Some(h) = &header {
+            self.wire.record(Direction::In, h);
+            wire::trace(Direction::In, h, &frame);
+        }
         // Responses are read leniently on both sides (the header's status is what
         // counts), and so are an ESME's inbound requests (a receipt with one bad TLV is
         // still a receipt). An SMSC refuses a malformed request, which is not accepted.
@@ -1057,6 +1092,9 @@ impl<T> Session<T> {
             return;
         }
         if let Some(token) = p.token {
+            if self.latencies.len() < MAX_LATENCIES {
+                self.latencies.push((p.command_id, now.saturating_duration_since(p.sent)));
+            }
             self.push_event(Event::Response { seq, request: p.command_id, status, response: body, token });
         }
         self.after_completion(now);

@@ -18,6 +18,8 @@ pub(crate) struct Pending<T> {
     pub(crate) seq: SequenceNumber,
     pub(crate) command_id: CommandId,
     pub(crate) deadline: Option<Instant>,
+    /// When it was queued.
+    pub(crate) sent: Instant,
     /// The application's token: `Some` for the application's requests, which count
     /// toward the window; `None` for the session's own PDUs (bind, enquire_link,
     /// unbind), which do not.
@@ -97,12 +99,13 @@ impl<T> Window<T> {
     pub(crate) fn insert(
         &mut self,
         command_id: CommandId,
+        sent: Instant,
         deadline: Option<Instant>,
         token: Option<T>,
     ) -> SequenceNumber {
         self.make_room();
         let seq = self.allocate();
-        self.store(seq, command_id, deadline, token);
+        self.store(seq, command_id, sent, deadline, token);
         seq
     }
 
@@ -120,13 +123,14 @@ impl<T> Window<T> {
         &mut self,
         seq: SequenceNumber,
         command_id: CommandId,
+        sent: Instant,
         deadline: Option<Instant>,
         token: Option<T>,
     ) {
         let k = self.slot(seq);
         let counted = token.is_some();
         if let Some(slot) = self.slots.get_mut(k) {
-            *slot = Some(Pending { seq, command_id, deadline, token });
+            *slot = Some(Pending { seq, command_id, deadline, sent, token });
         }
         self.occupied += 1;
         if counted {
@@ -245,7 +249,7 @@ impl<T> Window<T> {
         let slots = self
             .slots
             .into_iter()
-            .map(|p| p.map(|p| Pending { seq: p.seq, command_id: p.command_id, deadline: p.deadline, token: None }))
+            .map(|p| p.map(|p| Pending { seq: p.seq, command_id: p.command_id, deadline: p.deadline, sent: p.sent, token: None }))
             .collect();
         Window {
             slots,
@@ -279,19 +283,19 @@ mod tests {
     fn numbers_skip_slots_still_in_flight_across_the_wrap() {
         let mut w = Window::<()>::new(4);
         let ring = w.slots.len() as u32;
-        let stuck = w.insert(CommandId::SUBMIT_SM, None, Some(()));
+        let stuck = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()));
         assert_eq!(stuck.value(), 1);
         // Complete many requests so the numbers come round to the stuck slot again.
         for _ in 0..ring * 3 {
-            let s = w.insert(CommandId::SUBMIT_SM, None, Some(()));
+            let s = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()));
             assert_ne!(s.value() as usize & w.mask, 1, "slot of the stuck request reused");
             assert!(w.take(s).is_some());
         }
         assert!(w.take(stuck).is_some());
         // And across 0x7FFFFFFF -> 1.
         w.next = SequenceNumber::new(SequenceNumber::MAX);
-        let a = w.insert(CommandId::SUBMIT_SM, None, Some(()));
-        let b = w.insert(CommandId::SUBMIT_SM, None, Some(()));
+        let a = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()));
+        let b = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()));
         assert_eq!((a.value(), b.value()), (SequenceNumber::MAX, 1));
     }
 
@@ -299,7 +303,7 @@ mod tests {
     fn the_ring_grows_with_what_is_outstanding_and_keeps_every_request() {
         let mut w = Window::<()>::new(1000);
         assert_eq!(w.slots.len(), 16, "small while idle");
-        let seqs: Vec<_> = (0..600).map(|_| w.insert(CommandId::SUBMIT_SM, None, Some(()))).collect();
+        let seqs: Vec<_> = (0..600).map(|_| w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()))).collect();
         assert!(w.slots.len() >= 1200);
         let mut unique = seqs.clone();
         unique.sort();
@@ -315,8 +319,8 @@ mod tests {
     fn deadlines_expire_in_order_and_completed_ones_are_skipped() {
         let t0 = crate::tests::util::epoch();
         let mut w = Window::<()>::new(4);
-        let a = w.insert(CommandId::SUBMIT_SM, Some(t0 + Duration::from_secs(1)), Some(()));
-        let b = w.insert(CommandId::SUBMIT_SM, Some(t0 + Duration::from_secs(2)), Some(()));
+        let a = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(1)), Some(()));
+        let b = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(2)), Some(()));
         assert!(w.take(a).is_some());
         assert_eq!(w.next_deadline(), Some(t0 + Duration::from_secs(2)));
         assert!(w.pop_expired(t0 + Duration::from_secs(1)).is_none());

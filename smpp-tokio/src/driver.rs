@@ -5,15 +5,19 @@
 //! decision: what to send and when is the session's; what to do with requests and
 //! events is the [`Handler`]'s. The client and the server both run on it.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
 use smpp_session::{Event, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::metrics::{Link, Publisher};
 
 /// The one place the driver reads the clock. It follows tokio's clock, so tests run
 /// the SMPP timers in virtual time under `tokio::time::pause`.
@@ -45,6 +49,13 @@ pub trait Handler {
 
     /// The handler's deadline has passed.
     fn on_timeout(&mut self, _now: Instant, _session: &mut Session<Self::Token>) {}
+
+    /// Where the driver reports this connection's counters besides the metrics
+    /// facade, and the account its metrics are labelled with (see
+    /// [`metrics`](crate::metrics)). The default: the facade only, no account.
+    fn link(&self) -> Link<'_> {
+        Link::default()
+    }
 
     /// Every command handle is gone: the default unbinds gracefully.
     fn on_commands_closed(&mut self, now: Instant, session: &mut Session<Self::Token>) {
@@ -191,12 +202,38 @@ impl Output {
 }
 
 /// [`drive`] with a [`DriverConfig`].
+///
+/// Each connection gets a number, the `id` of a `session` span on the target
+/// `smpp::wire`, which the PDU trace of the session carries; and the driver publishes
+/// the session's counters (see [`metrics`](crate::metrics)) once per turn.
 pub async fn drive_with<T, H>(
-    mut io: T,
+    io: T,
     mut session: Session<H::Token>,
     handler: &mut H,
     commands: &mut mpsc::Receiver<H::Command>,
     config: DriverConfig,
+) -> std::io::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+    let id = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::debug_span!(target: crate::WIRE_TARGET, "session", id);
+    let mut publisher = Publisher::new();
+    let result = run(io, &mut session, handler, commands, config, &mut publisher).instrument(span).await;
+    publisher.publish(&mut session, handler.link());
+    publisher.finish(handler.link().stats);
+    result
+}
+
+async fn run<T, H>(
+    mut io: T,
+    session: &mut Session<H::Token>,
+    handler: &mut H,
+    commands: &mut mpsc::Receiver<H::Command>,
+    config: DriverConfig,
+    publisher: &mut Publisher,
 ) -> std::io::Result<()>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -252,7 +289,7 @@ where
                 }
                 Poll::Ready(Err(e)) => {
                     session.handle_io_error(now());
-                    drain_events(handler, &mut session, t, usize::MAX);
+                    drain_events(handler, session, t, usize::MAX);
                     break Err(e);
                 }
                 Poll::Pending => {
@@ -272,7 +309,7 @@ where
             }
         }
         // 2. Events; handlers may queue more output, which the next turn writes.
-        if drain_events(handler, &mut session, t, EVENT_BATCH) && !blocked {
+        if drain_events(handler, session, t, EVENT_BATCH) && !blocked {
             continue;
         }
         // 3. Done?
@@ -282,6 +319,8 @@ where
         }
         // 4. Wait. A deadline of the session's or the handler's, or a command, always
         //    wakes the driver; input only while no output is waiting for the peer.
+        //    First, what this turn did goes to the counters.
+        publisher.publish(session, handler.link());
         let deadline = match (session.poll_timeout(), handler.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -332,7 +371,7 @@ where
                         Blocked::Read(Ok(n)) => session.handle_input(t, scratch.get(..n).unwrap_or_default()),
                         Blocked::Wrote(Err(e)) | Blocked::Read(Err(e)) => {
                             session.handle_io_error(t);
-                            drain_events(handler, &mut session, t, usize::MAX);
+                            drain_events(handler, session, t, usize::MAX);
                             break Err(e);
                         }
                     }
@@ -341,17 +380,17 @@ where
                     t = now();
                     tracing::info!(pending = out.pending.len(), "the peer takes no output: closing");
                     session.handle_write_stalled(t);
-                    drain_events(handler, &mut session, t, usize::MAX);
+                    drain_events(handler, session, t, usize::MAX);
                     break Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer stopped reading"));
                 }
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
                     t = now();
-                    on_deadline(handler, &mut session, t);
+                    on_deadline(handler, session, t);
                 }
                 command = commands.recv(), if commands_open => {
                     t = now();
-                    commands_open = take_commands(handler, &mut session, commands, command, t);
+                    commands_open = take_commands(handler, session, commands, command, t);
                 }
             }
             continue;
@@ -377,7 +416,7 @@ where
                     }
                     Err(e) => {
                         session.handle_io_error(t);
-                        drain_events(handler, &mut session, t, usize::MAX);
+                        drain_events(handler, session, t, usize::MAX);
                         break Err(e);
                     }
                 }
@@ -386,13 +425,13 @@ where
                 t = now();
                 last_active = t;
                 spins = 0;
-                commands_open = take_commands(handler, &mut session, commands, command, t);
+                commands_open = take_commands(handler, session, commands, command, t);
                 // Tasks woken together with the one that sent this (the answers of
                 // one store batch, say) are about to send theirs: let them run
                 // first, so that all of it shares one write.
                 if commands_open {
                     tokio::task::yield_now().await;
-                    commands_open = take_queued(handler, &mut session, commands, t);
+                    commands_open = take_queued(handler, session, commands, t);
                 }
             }
             // Busy polling: yield, so the runtime polls its I/O driver without
@@ -404,7 +443,7 @@ where
             () = &mut sleep, if armed.is_some() => {
                 armed = None;
                 t = now();
-                on_deadline(handler, &mut session, t);
+                on_deadline(handler, session, t);
             }
         }
     }

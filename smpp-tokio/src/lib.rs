@@ -48,6 +48,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod driver;
+pub mod metrics;
 mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -55,3 +56,7 @@ pub mod tls;
 pub use driver::{DriverConfig, Handler, drive, drive_with, now};
 pub use smpp_session;
 pub use stream::{BoxStream, Stream};
+
+/// The `tracing` target of the PDU trace and of each connection's `session` span:
+/// `SMPP_LOG=smpp::wire=debug` shows every PDU, `smpp::wire=trace` its octets too.
+pub const WIRE_TARGET: &str = smpp_session::wire::TARGET;

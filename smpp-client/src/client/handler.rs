@@ -405,6 +405,10 @@ impl Handler for ClientHandler {
     type Command = Command;
     type Token = Waiter;
 
+    fn link(&self) -> smpp_tokio::metrics::Link<'_> {
+        smpp_tokio::metrics::Link::new(Some(&self.shared.stats), Some(&self.shared.account))
+    }
+
     fn on_command(&mut self, now: Instant, session: &mut Session<Waiter>, command: Command) {
         match command {
             Command::Request { request, reply, permit } => {

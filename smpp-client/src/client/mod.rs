@@ -59,9 +59,13 @@ pub struct Submitted {
     pub tlvs: smpp_pdu::Tlvs,
 }
 
-/// Counters of what the client did about throttling.
+/// A snapshot of what the client did: its binds' traffic, throttling and
+/// reconnections ([`Client::stats`]). The same figures go to the `metrics` facade
+/// (see [`smpp_tokio::metrics`]; the client adds `smpp_throttled_total`,
+/// `smpp_throttle_retries_total` and `smpp_reconnects_total`, each labelled `role`
+/// `esme`).
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClientStats {
     /// Throttle answers (`ESME_RTHROTTLED`, `ESME_RMSGQFUL`) received.
     pub throttled: u64,
@@ -69,6 +73,11 @@ pub struct ClientStats {
     pub retries: u64,
     /// The adaptive rate in requests per second, while throttling keeps it limited.
     pub adaptive_rate: Option<f64>,
+    /// Connections opened again after the link went down.
+    pub reconnects: u64,
+    /// PDUs by command each way, responses by status, requests in flight and binds
+    /// up, over all of this client's connections.
+    pub link: smpp_tokio::metrics::LinkSnapshot,
 }
 
 /// How [`Client::submit_text`] encodes and splits a text.
@@ -104,6 +113,11 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<Backlog>,
     pub(crate) reassembler: SharedReassembler,
     pub(crate) warned_incoming_dropped: AtomicBool,
+    /// The connections' counters, published by the driver.
+    pub(crate) stats: smpp_tokio::metrics::LinkStats,
+    pub(crate) reconnects: AtomicU64,
+    /// The account, for the metrics' `account` label.
+    pub(crate) account: String,
 }
 
 /// One bind of a client (two for a v3.3 client: a transmitter and a receiver), as
@@ -172,6 +186,7 @@ struct Inner {
     references: Mutex<smpp_pdu::text::References>,
     throttled: AtomicU64,
     retries: AtomicU64,
+    shared: Arc<Shared>,
 }
 
 impl Drop for Inner {
@@ -249,6 +264,9 @@ impl Client {
             backlog: backlog.clone(),
             reassembler,
             warned_incoming_dropped: AtomicBool::new(false),
+            stats: smpp_tokio::metrics::LinkStats::default(),
+            reconnects: AtomicU64::new(0),
+            account: config.system_id.clone(),
         });
         let split = config.mode == BindMode::Transceiver
             && effective_version(config.session.requested_version()) < InterfaceVersion::V34;
@@ -290,6 +308,7 @@ impl Client {
             references: Mutex::new(smpp_pdu::text::References::new()),
             throttled: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            shared,
         };
         Ok((Self { inner: Arc::new(inner), deadline: None }, Incoming { rx: incoming_rx, backlog }))
     }
@@ -480,6 +499,7 @@ impl Client {
             self.wait_until_up().await?;
             if retrying {
                 inner.retries.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("smpp_throttle_retries_total", "role" => "esme").increment(1);
             }
             let (reply, outcome) = oneshot::channel();
             handed.store(true, Ordering::SeqCst);
@@ -512,6 +532,7 @@ impl Client {
                 return Err(RequestError::from_status(status));
             }
             inner.throttled.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("smpp_throttled_total", "role" => "esme").increment(1);
             if let Some(pacer) = &inner.pacer {
                 pacer.on_throttle();
             }
@@ -612,6 +633,8 @@ impl Client {
             throttled: self.inner.throttled.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
             adaptive_rate: self.inner.pacer.as_ref().and_then(Pacer::rate),
+            reconnects: self.inner.shared.reconnects.load(Ordering::Relaxed),
+            link: self.inner.shared.stats.snapshot(),
         }
     }
 }

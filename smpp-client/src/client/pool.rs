@@ -172,13 +172,15 @@ impl Pool {
         self.clients.iter().map(Client::available).sum()
     }
 
-    /// What the binds did about throttling so far, added up.
+    /// What the binds did so far (traffic, throttling, reconnections), added up.
     pub fn stats(&self) -> ClientStats {
         let mut total = ClientStats::default();
         for c in self.clients.iter() {
             let s = c.stats();
             total.throttled += s.throttled;
             total.retries += s.retries;
+            total.reconnects += s.reconnects;
+            total.link.add(&s.link);
             total.adaptive_rate = match (total.adaptive_rate, s.adaptive_rate) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),

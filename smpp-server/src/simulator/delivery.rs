@@ -10,13 +10,14 @@
 //! shared store where other nodes add deliveries, [`SimulatorConfig::store_poll`].
 //! An entry claimed by a node that died comes back after the store's claim timeout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use smpp_pdu::{CommandStatus, DeliverSm, InterfaceVersion, Tlvs};
 use smpp_session::{Request, SendError};
+use metrics::SharedString;
 use tokio::sync::Notify;
 
 use super::Simulator;
@@ -76,11 +77,24 @@ pub(crate) struct Deliveries {
     next_look: AtomicU64,
     /// Accounts with a drain under way.
     draining: Mutex<HashSet<String>>,
+    /// When the store's depth is read next for the `smpp_store_waiting` gauge.
+    sampled_at: AtomicU64,
+    /// The gauge's labels set last time.
+    labelled: Mutex<HashSet<SharedString>>,
 }
+
+/// How often the delivery loop reads the store's depth, at most.
+const DEPTH_EVERY_MS: u64 = 1_000;
 
 impl Deliveries {
     pub(crate) fn new() -> Self {
-        Self { wake: Arc::new(Notify::new()), next_look: AtomicU64::new(0), draining: Mutex::default() }
+        Self {
+            wake: Arc::new(Notify::new()),
+            next_look: AtomicU64::new(0),
+            draining: Mutex::default(),
+            sampled_at: AtomicU64::new(0),
+            labelled: Mutex::default(),
+        }
     }
 
     /// A delivery is due at `due_ms`: wake the loop if it would look later.
@@ -138,6 +152,13 @@ impl Simulator {
                 return now + 1_000;
             }
         };
+        if now >= self.deliveries.sampled_at.load(Ordering::Acquire) {
+            let waiting = self.sample_depth(&due).await;
+            self.deliveries.sampled_at.store(now.saturating_add(DEPTH_EVERY_MS), Ordering::Release);
+            if waiting > 0 {
+                next = next.min(now.saturating_add(DEPTH_EVERY_MS));
+            }
+        }
         for (account, at) in due {
             if !has_receiver(server, &account) {
                 // Its receiver's bind wakes the loop.
@@ -150,6 +171,30 @@ impl Simulator {
             }
         }
         next
+    }
+
+    /// Sets the `smpp_store_waiting` gauge of each account with deliveries (and
+    /// back to 0 for those that had some at the last reading); returns the total.
+    async fn sample_depth(&self, due: &[(String, u64)]) -> usize {
+        let mut by_label: HashMap<SharedString, usize> = HashMap::new();
+        for (account, _) in due {
+            match self.store.waiting(account).await {
+                Ok(n) => *by_label.entry(smpp_tokio::metrics::account_label(account)).or_default() += n,
+                Err(e) => {
+                    tracing::debug!(%account, %e, "cannot read the account's waiting deliveries");
+                    return 0;
+                }
+            }
+        }
+        let mut labelled = self.deliveries.labelled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for gone in labelled.iter().filter(|l| !by_label.contains_key(*l)) {
+            metrics::gauge!("smpp_store_waiting", "account" => gone.clone()).set(0.0);
+        }
+        for (label, n) in &by_label {
+            metrics::gauge!("smpp_store_waiting", "account" => label.clone()).set(*n as f64);
+        }
+        *labelled = by_label.keys().cloned().collect();
+        by_label.values().sum()
     }
 
     fn start_drain(self: &Arc<Self>, server: &ServerHandle, account: String) {
@@ -209,6 +254,11 @@ impl Simulator {
         match outcome(result) {
             Outcome::Delivered => {
                 self.ack(account, &entry.id).await;
+                match kind {
+                    "receipt" => &self.receipts_delivered,
+                    _ => &self.mo_delivered,
+                }
+                .fetch_add(1, Ordering::Relaxed);
                 true
             }
             Outcome::Rejected => {

@@ -232,6 +232,10 @@ pub struct Simulator {
     deliveries: Deliveries,
     server: OnceLock<ServerHandle>,
     submits: AtomicU64,
+    /// Receipts the ESMEs took (answered `ESME_ROK`).
+    receipts_delivered: AtomicU64,
+    /// MO (and intermediate notifications) the ESMEs took.
+    mo_delivered: AtomicU64,
     /// Receipts and MO the ESMEs refused for good.
     rejected: AtomicU64,
     /// MO not kept because the account's waiting deliveries were at their bound.
@@ -291,6 +295,16 @@ impl SimulatorHandle {
         self.simulator.store.waiting(system_id).await
     }
 
+    /// Receipts this node delivered (the ESME answered `ESME_ROK`).
+    pub fn receipts_delivered(&self) -> u64 {
+        self.simulator.receipts_delivered.load(Ordering::Relaxed)
+    }
+
+    /// MO messages (and intermediate notifications) this node delivered.
+    pub fn mo_delivered(&self) -> u64 {
+        self.simulator.mo_delivered.load(Ordering::Relaxed)
+    }
+
     /// MO and intermediate (ENROUTE) notifications dropped because the store could
     /// not keep them (the account held its most waiting deliveries, or the store
     /// failed); not those the ESME refused: see [`rejected`](Self::rejected).
@@ -344,6 +358,8 @@ impl Simulator {
             deliveries: Deliveries::new(),
             server: OnceLock::new(),
             submits: AtomicU64::new(0),
+            receipts_delivered: AtomicU64::new(0),
+            mo_delivered: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             queue_full: AtomicU64::new(0),

@@ -1045,3 +1045,107 @@ fn a_session_with_a_request_outstanding_keeps_its_token_type() {
     };
     assert_eq!(esme.in_flight(), 1);
 }
+
+// ---- wire counters and trace ---------------------------------------------------------
+
+#[test]
+fn wire_counts_tell_pdus_by_command_and_responses_by_status_each_way() {
+    use crate::Direction::{In, Out};
+    let now = epoch();
+    let mut s = bound_smsc(now, BindMode::Transceiver, 0x34);
+    for k in 2..5 {
+        feed(&mut s, now, Pdu::new(seq(k), submit("x").into_body()));
+    }
+    let seqs: Vec<_> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Request { seq, .. } => Some(seq),
+            _ => None,
+        })
+        .collect();
+    s.respond(now, seqs[0], CommandStatus::ESME_ROK, ok_resp("1")).unwrap();
+    s.respond(now, seqs[1], CommandStatus::ESME_RTHROTTLED, Body::SubmitSmResp(None)).unwrap();
+    s.respond(now, seqs[2], CommandStatus::ESME_RTHROTTLED, Body::SubmitSmResp(None)).unwrap();
+    // An id the spec does not name: counted under None, answered generic_nack.
+    s.handle_input(now, &[0, 0, 0, 16, 0, 0, 0x01, 0x99, 0, 0, 0, 0, 0, 0, 0, 42]);
+    let w = s.wire_counts();
+    assert_eq!(w.pdus_of(In, CommandId::BIND_TRANSCEIVER), 1);
+    assert_eq!(w.pdus_of(In, CommandId::SUBMIT_SM), 3);
+    assert_eq!(w.pdus_of(Out, CommandId::SUBMIT_SM_RESP), 3);
+    assert_eq!(w.pdus_of(Out, CommandId::GENERIC_NACK), 1);
+    assert_eq!(w.pdus(In).collect::<Vec<_>>().len(), 3, "bind, submit and the unknown id: {:?}", w.pdus(In).collect::<Vec<_>>());
+    assert!(w.pdus(In).any(|(id, n)| id.is_none() && n == 1));
+    assert_eq!((w.total(In), w.total(Out)), (5, 5));
+    let statuses: Vec<_> = w.responses(Out).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (Some(CommandStatus::ESME_ROK), 2),
+            (Some(CommandStatus::ESME_RTHROTTLED), 2),
+            (Some(CommandStatus::ESME_RINVCMDID), 1)
+        ],
+        "the bind_resp and a submit_sm_resp OK, two throttled, the nack"
+    );
+    assert_eq!(w.responses(In).count(), 0, "an SMSC that sent no request got no response");
+}
+
+#[test]
+fn wire_counts_keep_eight_statuses_apart_and_the_rest_together() {
+    use crate::Direction::Out;
+    let now = epoch();
+    let mut s = bound_smsc(now, BindMode::Transceiver, 0x34);
+    for k in 0..12u32 {
+        feed(&mut s, now, Pdu::new(seq(k + 2), submit("x").into_body()));
+        let Some(Event::Request { seq, .. }) = events(&mut s).pop() else { panic!("no request") };
+        s.respond(now, seq, CommandStatus(0x400 + k), Body::SubmitSmResp(None)).unwrap();
+    }
+    let statuses: Vec<_> = s.wire_counts().responses(Out).collect();
+    assert_eq!(statuses.len(), 9, "{statuses:?}");
+    assert_eq!(statuses.first(), Some(&(Some(CommandStatus::ESME_ROK), 1)), "the bind_resp");
+    assert_eq!(statuses.last(), Some(&(None, 5)), "7 distinct error statuses fit, 5 do not");
+}
+
+#[test]
+fn the_bind_password_never_reaches_the_pdu_trace() {
+    use crate::wire::RedactedHex;
+    let bind = BindRequest::new(BindMode::Transceiver, "user", "s3cr3t").unwrap();
+    let mut s = Session::esme(epoch(), SessionConfig::default(), bind).unwrap();
+    let out = s.poll_transmit().unwrap().bytes;
+    let hex = RedactedHex(&out).to_string();
+    assert!(!hex.contains(&hex_of(b"s3cr3t")), "{hex}");
+    assert!(hex.contains(&format!("{}00************00", hex_of(b"user"))), "system_id shown, password hidden: {hex}");
+    assert_eq!(hex.len(), out.len() * 2, "every octet still takes two characters");
+    // Other PDUs are shown whole.
+    let mut r = Pdu::new(seq(7), Body::EnquireLink).to_bytes().to_vec();
+    assert_eq!(RedactedHex(&r).to_string(), "00000010000000150000000000000007");
+    r.truncate(3);
+    assert_eq!(RedactedHex(&r).to_string(), "000000", "a cut PDU is shown as it is");
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn each_answered_request_leaves_its_response_time_until_taken() {
+    let now = epoch();
+    let mut s = bound_esme(now, SessionConfig::default(), BindMode::Transceiver, Some(0x34));
+    let a = s.send(now, submit("a")).unwrap();
+    let b = s.send(now + Duration::from_millis(100), submit("b")).unwrap();
+    outputs(&mut s);
+    feed(&mut s, now + Duration::from_millis(250), Pdu::new(a, ok_resp("1")));
+    feed(&mut s, now + Duration::from_millis(400), Pdu::with_status(b, CommandStatus::ESME_RTHROTTLED, Body::SubmitSmResp(None)));
+    let taken: Vec<_> = s.take_latencies().collect();
+    assert_eq!(
+        taken,
+        vec![(CommandId::SUBMIT_SM, Duration::from_millis(250)), (CommandId::SUBMIT_SM, Duration::from_millis(300))]
+    );
+    assert_eq!(s.take_latencies().count(), 0, "taken once");
+    // Bounded when nobody takes them.
+    for k in 0..1100u32 {
+        let t = now + Duration::from_secs(1) + Duration::from_micros(u64::from(k));
+        let q = s.send(t, submit("x")).unwrap();
+        feed(&mut s, t, Pdu::new(q, ok_resp("2")));
+    }
+    assert_eq!(s.take_latencies().count(), 1024);
+}
