@@ -1,36 +1,55 @@
 //! `smpp bench`: a load generator against any SMSC, or the built-in simulator.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use smpp_client::smpp_pdu::{Address, ShortMessage, SubmitSm};
-use smpp_client::{Client, Pool, RequestError};
+use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::{Pool, RequestError};
 use smpp_server::SimulatorConfig;
 
-use crate::config::Connection;
+use crate::config::{Connection, ConnectionArgs};
+use crate::fail::Fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
-    /// How many submit_sm to send.
-    #[arg(long, default_value_t = 100_000)]
-    count: u64,
+    /// How many submit_sm to send [default: 100000, or no limit with --duration].
+    #[arg(long)]
+    count: Option<u64>,
+    /// Send for this long (seconds, or with a unit: 500ms, 10s, 2m); with --count,
+    /// whichever comes first.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
     /// Requests in flight per bind.
     #[arg(long, default_value_t = 100)]
     window: usize,
     /// How many binds.
     #[arg(long, default_value_t = 1)]
     binds: usize,
+    /// Worker threads [default: one per bind, at most one per core; SMPP_THREADS
+    /// overrides both].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Limit the total rate (submits per second).
     #[arg(long)]
     rate: Option<f64>,
+    /// Request a receipt for every submit (the binds are transceivers) and report
+    /// the receipt latency: from each submit to its receipt.
+    #[arg(long)]
+    dlr: bool,
+    /// With --dlr: how long to wait for the last receipts after the last submit, in
+    /// seconds.
+    #[arg(long, default_value_t = 30)]
+    dlr_wait_secs: u64,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
+    #[command(flatten, next_help_heading = "Connection")]
+    pub(crate) connection: ConnectionArgs,
 }
 
 impl BenchArgs {
@@ -38,9 +57,29 @@ impl BenchArgs {
     pub(crate) fn binds(&self) -> usize {
         self.binds.max(1)
     }
+
+    /// The worker threads asked for.
+    pub(crate) fn threads(&self) -> Option<usize> {
+        self.threads.filter(|t| *t > 0)
+    }
 }
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+/// `10`, `10s`, `500ms`, `2m`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(k) => s.split_at(k),
+        None => (s, "s"),
+    };
+    let n: f64 = number.parse().map_err(|_| format!("{s:?}: expected a number of seconds, or 500ms, 10s, 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: the unit is ms, s or m")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
 
 fn status_name(r: &Result<smpp_client::Submitted, RequestError>) -> String {
     match r {
@@ -75,24 +114,93 @@ impl Fates {
     }
 }
 
-pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode> {
+/// Receipts of the submits, matched by message_id (`--dlr`).
+#[derive(Debug, Default)]
+struct Receipts {
+    /// Accepted submits awaiting their receipt: when each was submitted.
+    awaited: HashMap<String, Instant>,
+    /// Receipts that came before their submit's response was seen.
+    early: HashMap<String, Instant>,
+    latencies: Vec<Duration>,
+}
+
+impl Receipts {
+    fn lock(this: &Mutex<Self>) -> std::sync::MutexGuard<'_, Self> {
+        this.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An accepted submit, made at `at`.
+    fn submitted(&mut self, id: String, at: Instant) {
+        match self.early.remove(&id) {
+            Some(came) => self.latencies.push(came.saturating_duration_since(at)),
+            None => {
+                self.awaited.insert(id, at);
+            }
+        }
+    }
+
+    /// A receipt for `id`, come now.
+    fn receipt(&mut self, id: String, came: Instant) {
+        match self.awaited.remove(&id) {
+            Some(at) => self.latencies.push(came.saturating_duration_since(at)),
+            None => {
+                self.early.insert(id, came);
+            }
+        }
+    }
+}
+
+/// The value at fraction `p` of sorted `values`, in `unit`s of a second.
+fn percentile(values: &[Duration], p: f64, unit: f64) -> f64 {
+    let k = ((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1));
+    values.get(k).copied().unwrap_or(Duration::ZERO).as_secs_f64() * unit
+}
+
+pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitCode, Fail> {
     let (config, _sim) = crate::target(&connection, SimulatorConfig::default()).await?;
+    let mode = if args.dlr { smpp_client::BindMode::Transceiver } else { smpp_client::BindMode::Transmitter };
     let config = config
         .window(args.window.max(1))
-        .bind_mode(smpp_client::BindMode::Transmitter)
+        .bind_mode(mode)
         .rate_limit(args.rate.map(|rate| rate / args.binds.max(1) as f64));
+    let receipts = Arc::new(Mutex::new(Receipts::default()));
+    let got_receipt = Arc::new(tokio::sync::Notify::new());
     let mut clients = Vec::new();
+    let mut readers = Vec::new();
     for _ in 0..args.binds.max(1) {
-        let (c, _incoming) = Client::connect(config.clone()).await.map_err(|e| crate::explain(&e))?;
+        let (c, mut incoming) = crate::connect(config.clone()).await?;
         clients.push(c);
+        if args.dlr {
+            let (receipts, got) = (receipts.clone(), got_receipt.clone());
+            readers.push(tokio::spawn(async move {
+                while let Some(inbound) = incoming.recv().await {
+                    if let Some(id) = inbound.receipt().and_then(|r| r.id) {
+                        Receipts::lock(&receipts).receipt(id, Instant::now());
+                        got.notify_one();
+                    }
+                }
+            }));
+        }
     }
     let pool = Pool::from_clients(clients);
     let mut template = SubmitSm::default();
-    template.source_addr = Address::international("12345")?;
-    template.destination_addr = Address::international("447700900123")?;
-    template.short_message = ShortMessage::new(&b"smpp bench message"[..])?;
-
-    let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.count) };
+    template.source_addr = Address::international("12345").map_err(|e| Fail::Other(e.to_string()))?;
+    template.destination_addr = Address::international("447700900123").map_err(|e| Fail::Other(e.to_string()))?;
+    template.short_message =
+        ShortMessage::new(&b"smpp bench message"[..]).map_err(|e| Fail::Other(e.to_string()))?;
+    if args.dlr {
+        template.registered_delivery = RegisteredDelivery::RECEIPT;
+    }
+    let count = match (args.count, args.duration) {
+        (Some(n), _) => n,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => 100_000,
+    };
+    let progress = match (args.json, args.count.is_none() && args.duration.is_some()) {
+        (true, _) => ProgressBar::hidden(),
+        (false, true) => ProgressBar::new_spinner(),
+        (false, false) => ProgressBar::new(count),
+    };
     progress.set_draw_target(if args.json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}")
@@ -100,19 +208,27 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
     );
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let until = args.duration.map(|d| started + d);
     let workers = args.window.max(1) * args.binds.max(1);
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (pool, issued, template, progress, count) =
-            (pool.clone(), issued.clone(), template.clone(), progress.clone(), args.count);
+        let (pool, issued, template, progress, receipts) =
+            (pool.clone(), issued.clone(), template.clone(), progress.clone(), receipts.clone());
+        let dlr = args.dlr;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
             let mut fates = Fates::default();
             while issued.fetch_add(1, Ordering::Relaxed) < count {
                 let t = Instant::now();
+                if until.is_some_and(|u| t >= u) {
+                    break;
+                }
                 let r = pool.submit(template.clone()).await;
                 latencies.push(t.elapsed());
+                if dlr && let Ok(s) = &r {
+                    Receipts::lock(&receipts).submitted(s.message_id.to_string(), t);
+                }
                 *statuses.entry(status_name(&r)).or_default() += 1;
                 fates.add(&r);
                 progress.inc(1);
@@ -136,25 +252,45 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
     }
     let secs = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
-    let (retries, throttled) =
-        pool.clients().iter().map(|c| c.stats()).fold((0, 0), |(r, t), s| (r + s.retries, t + s.throttled));
+    if args.dlr {
+        // The last receipts, for at most --dlr-wait-secs.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.dlr_wait_secs);
+        while !Receipts::lock(&receipts).awaited.is_empty() {
+            if tokio::time::timeout_at(deadline, got_receipt.notified()).await.is_err() {
+                break;
+            }
+        }
+    }
+    let stats = pool.stats();
     pool.unbind().await;
+    for r in readers {
+        r.abort();
+    }
     latencies.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        let k = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
-        latencies.get(k).copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1e6
-    };
+    let pct = |p: f64| percentile(&latencies, p, 1e6);
     let rate = latencies.len() as f64 / secs.max(1e-9);
+    let dlr = args.dlr.then(|| {
+        let mut r = Receipts::lock(&receipts);
+        r.latencies.sort_unstable();
+        let ms = |p: f64| percentile(&r.latencies, p, 1e3);
+        json!({
+            "receipts": r.latencies.len(), "missing": r.awaited.len(), "unmatched": r.early.len(),
+            "latency_ms": { "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0) },
+        })
+    });
     if args.json {
-        let out = json!({
+        let mut out = json!({
             "count": latencies.len(), "secs": secs, "msgs_per_sec": rate,
             "latency_us": { "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "p999": pct(0.999) },
             "statuses": statuses, "window": args.window, "binds": args.binds,
             "accepted": fates.accepted, "refused": fates.refused,
             "never_sent": fates.never_sent, "outcome_unknown": fates.outcome_unknown,
-            "retries": retries, "throttled": throttled,
+            "retries": stats.retries, "throttled": stats.throttled,
             "busy_poll_us": config.driver_config().busy_poll.map_or(0, |d| d.as_micros()),
         });
+        if let (Some(map), Some(dlr)) = (out.as_object_mut(), &dlr) {
+            map.insert("dlr".into(), dlr.clone());
+        }
         println!("{out}");
     } else {
         println!("{:<14} {:>12}", "messages", latencies.len());
@@ -167,8 +303,20 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Res<ExitCode
         }
         println!("{:<14} {:>12}", "never sent", fates.never_sent);
         println!("{:<14} {:>12}", "unknown", fates.outcome_unknown);
-        println!("{:<14} {:>12}", "retries", retries);
+        println!("{:<14} {:>12}", "retries", stats.retries);
+        if let Some(d) = &dlr {
+            println!("{:<14} {:>12}", "receipts", d["receipts"]);
+            println!("{:<14} {:>12}", "missing", d["missing"]);
+            for p in ["p50", "p90", "p99", "max"] {
+                println!("{:<14} {:>12.1}", format!("dlr {p} ms"), d["latency_ms"][p].as_f64().unwrap_or(0.0));
+            }
+        }
     }
-    let failed = statuses.iter().any(|(k, _)| k != "ESME_ROK");
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let timed_out = statuses.contains_key("timeout") || dlr.as_ref().is_some_and(|d| d["missing"] != 0);
+    let refused = statuses.keys().any(|k| k != "ESME_ROK");
+    Ok(match (timed_out, refused) {
+        (true, _) => Fail::Timeout(String::new()).code(),
+        (false, true) => Fail::Refused(String::new()).code(),
+        _ => ExitCode::SUCCESS,
+    })
 }

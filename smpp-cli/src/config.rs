@@ -6,49 +6,54 @@ use serde::Deserialize;
 use smpp_client::smpp_pdu::InterfaceVersion;
 use smpp_client::{BindMode, ClientConfig, TlsOptions};
 
-/// Connection flags shared by every subcommand. Each also reads its `SMPP_*` variable.
-#[derive(Debug, clap::Args)]
+/// The connection flags of send, listen and bench (also taken before the
+/// subcommand). Each also reads its `SMPP_*` variable.
+#[derive(Debug, Default, clap::Args)]
 pub(crate) struct ConnectionArgs {
     /// SMSC host (none: start the built-in simulator).
-    #[arg(long, global = true, env = "SMPP_HOST")]
+    #[arg(long, env = "SMPP_HOST")]
     host: Option<String>,
     /// SMSC port [default: 2775].
-    #[arg(long, global = true, env = "SMPP_PORT")]
+    #[arg(long, env = "SMPP_PORT")]
     port: Option<u16>,
     /// Account (system_id) [default: smppclient1].
-    #[arg(long, global = true, env = "SMPP_SYSTEM_ID")]
+    #[arg(long, env = "SMPP_SYSTEM_ID")]
     system_id: Option<String>,
     /// Password [default: password].
-    #[arg(long, global = true, env = "SMPP_PASSWORD", hide_env_values = true)]
+    #[arg(long, env = "SMPP_PASSWORD", hide_env_values = true)]
     password: Option<Secret>,
     /// system_type [default: smpp].
-    #[arg(long, global = true, env = "SMPP_SYSTEM_TYPE")]
+    #[arg(long, env = "SMPP_SYSTEM_TYPE")]
     system_type: Option<String>,
     /// Bind mode: trx, tx or rx [default: trx].
-    #[arg(long, global = true, env = "SMPP_BIND")]
+    #[arg(long, env = "SMPP_BIND")]
     bind: Option<String>,
     /// interface_version: 34 or 33 [default: 34].
-    #[arg(long, global = true, env = "SMPP_INTERFACE_VERSION")]
+    #[arg(long, env = "SMPP_INTERFACE_VERSION")]
     interface_version: Option<String>,
     /// Connect with TLS.
-    #[arg(long, global = true, env = "SMPP_TLS")]
+    #[arg(long, env = "SMPP_TLS")]
     tls: bool,
     /// With --tls: trust the CA certificate(s) in this PEM file instead of the public
     /// web roots (a private CA, or the SMSC's self-signed certificate).
-    #[arg(long, global = true, env = "SMPP_CA_FILE")]
+    #[arg(long, env = "SMPP_CA_FILE")]
     ca_file: Option<PathBuf>,
     /// With --tls: the name to check the SMSC's certificate against [default: the host].
-    #[arg(long, global = true, env = "SMPP_TLS_SERVER_NAME")]
+    #[arg(long, env = "SMPP_TLS_SERVER_NAME")]
     tls_server_name: Option<String>,
     /// Busy-poll each connection for this many microseconds after activity instead of
     /// sleeping at once: lower latency for a busy CPU (0 or unset: off).
-    #[arg(long, global = true, env = "SMPP_BUSY_POLL_US")]
+    #[arg(long, env = "SMPP_BUSY_POLL_US")]
     busy_poll_us: Option<u64>,
+    /// How long to wait to connect, for the bind response and for each response,
+    /// in seconds [default: 10 to connect and bind, 30 per response].
+    #[arg(long, env = "SMPP_TIMEOUT", value_name = "SECS")]
+    timeout: Option<u64>,
     /// A TOML file with any of: host, port, system_id, password, system_type, bind,
     /// interface_version, tls, ca_file, tls_server_name, busy_poll_us; and, for
     /// `serve`, `[[account]]` tables (system_id, password, and optional window,
     /// receive_window, throttle, max_binds).
-    #[arg(long, global = true, env = "SMPP_CONFIG")]
+    #[arg(long, env = "SMPP_CONFIG")]
     config: Option<PathBuf>,
 }
 
@@ -127,9 +132,36 @@ pub(crate) struct Connection {
     pub(crate) busy_poll: Option<std::time::Duration>,
     /// Accounts from the file, for `serve`.
     pub(crate) accounts: Vec<AccountEntry>,
+    /// `--timeout`.
+    timeout: Option<std::time::Duration>,
 }
 
 impl ConnectionArgs {
+    /// These flags, each filled from `other` where not given here.
+    pub(crate) fn or(self, other: Self) -> Self {
+        Self {
+            host: self.host.or(other.host),
+            port: self.port.or(other.port),
+            system_id: self.system_id.or(other.system_id),
+            password: self.password.or(other.password),
+            system_type: self.system_type.or(other.system_type),
+            bind: self.bind.or(other.bind),
+            interface_version: self.interface_version.or(other.interface_version),
+            tls: self.tls || other.tls,
+            ca_file: self.ca_file.or(other.ca_file),
+            tls_server_name: self.tls_server_name.or(other.tls_server_name),
+            busy_poll_us: self.busy_poll_us.or(other.busy_poll_us),
+            timeout: self.timeout.or(other.timeout),
+            config: self.config.or(other.config),
+        }
+    }
+
+    /// What `serve` takes of these: the file (for its accounts), the system_type
+    /// binds must carry, and busy polling.
+    pub(crate) fn for_serve(config: Option<PathBuf>, system_type: Option<String>, busy_poll_us: Option<u64>) -> Self {
+        Self { config, system_type, busy_poll_us, ..Self::default() }
+    }
+
     /// Flags and variables first, then the file, then defaults.
     pub(crate) fn resolve(self) -> Result<Connection, String> {
         let file = match &self.config {
@@ -176,6 +208,7 @@ impl ConnectionArgs {
             ca_pem,
             tls_server_name: self.tls_server_name.or(file.tls_server_name),
             accounts: file.accounts,
+            timeout: self.timeout.filter(|s| *s > 0).map(std::time::Duration::from_secs),
             busy_poll: self
                 .busy_poll_us
                 .or(file.busy_poll_us)
@@ -194,11 +227,20 @@ impl Connection {
             tls.server_name.clone_from(&self.tls_server_name);
             tls
         });
-        ClientConfig::new(host, port, &self.system_id, &self.password.0)
+        let config = ClientConfig::new(host, port, &self.system_id, &self.password.0)
             .bind_mode(self.bind)
             .system_type(&self.system_type)
             .interface_version(self.version)
             .busy_poll(self.busy_poll)
-            .tls(tls)
+            .tls(tls);
+        match self.timeout {
+            Some(t) => config
+                .connect_timeout(t)
+                .bind_timeout(t)
+                .with_session(|s| {
+                    s.response_timeout(Some(t));
+                }),
+            None => config,
+        }
     }
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smpp_client::smpp_pdu::text::{Decoded, Receipt};
 use smpp_client::smpp_pdu::{DataCoding, EsmClass, MessageState};
-use smpp_client::{Client, Inbound, InboundMessage};
+use smpp_client::{Inbound, InboundMessage};
 use smpp_server::SimulatorConfig;
 
-use crate::config::Connection;
-use crate::{Res, explain, target};
+use crate::config::{Connection, ConnectionArgs};
+use crate::fail::Fail;
+use crate::{connect, target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ListenArgs {
@@ -26,16 +27,18 @@ pub(crate) struct ListenArgs {
     /// `parts_total` (its `text` is the parts that came).
     #[arg(long)]
     json: bool,
+    #[command(flatten, next_help_heading = "Connection")]
+    pub(crate) connection: ConnectionArgs,
 }
 
-pub(crate) async fn run(connection: Connection, args: ListenArgs) -> Res<ExitCode> {
+pub(crate) async fn run(connection: Connection, args: ListenArgs) -> Result<ExitCode, Fail> {
     let mut sim = SimulatorConfig::default();
     sim.mo_every = Some(Duration::from_secs(1));
     let (mut config, _sim) = target(&connection, sim).await?;
     if connection.bind_given.is_none() {
         config = config.bind_mode(smpp_client::BindMode::Receiver);
     }
-    let (client, mut incoming) = Client::connect(config).await.map_err(|e| explain(&e))?;
+    let (client, mut incoming) = connect(config).await?;
     eprintln!("bound; waiting for messages (Ctrl-C to stop)");
     let mut seen = 0u64;
     loop {
@@ -91,7 +94,7 @@ fn print_human(inbound: &Inbound) {
 }
 
 /// The JSON line for one message; `None` for a kind this version does not know.
-fn to_json(inbound: &Inbound) -> Option<Value> {
+pub(crate) fn to_json(inbound: &Inbound) -> Option<Value> {
     let address = |a: &[u8]| Value::String(String::from_utf8_lossy(a).into_owned());
     let (kind, from, to, coding, esm): (&str, &[u8], &[u8], Option<DataCoding>, Option<EsmClass>) = match &inbound
         .message

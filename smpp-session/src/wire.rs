@@ -197,11 +197,23 @@ pub(crate) fn trace(direction: Direction, header: &Header, pdu: &[u8]) {
         dir = direction.as_str(),
         command = %header.command_id,
         seq = header.sequence_number.value(),
-        status = %header.command_status,
+        status = %StatusName(header.command_status),
         len = pdu.len(),
         "pdu"
     );
     tracing::trace!(target: TARGET, dir = direction.as_str(), seq = header.sequence_number.value(), hex = %RedactedHex(pdu), "pdu octets");
+}
+
+/// A command_status as its name (`ESME_ROK`), or its value in hex when it has none.
+struct StatusName(CommandStatus);
+
+impl fmt::Display for StatusName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{:#010x}", self.0.0),
+        }
+    }
 }
 
 /// A PDU's octets in hex, with the password of a bind or outbind shown as `**` per

@@ -44,7 +44,7 @@ pub const ACCOUNT_LABELS: usize = 100;
 /// `other`.
 ///
 /// ```
-/// assert_eq!(smpp_tokio::metrics::account_label("alice"), "alice");
+/// assert_eq!(smpp_tokio::metrics::account_label("alice").as_ref(), "alice");
 /// ```
 pub fn account_label(account: &str) -> SharedString {
     static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
@@ -313,5 +313,21 @@ impl Publisher {
                 self.reported_bound = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_labels_are_bounded() {
+        let mut labels = HashSet::new();
+        for k in 0..ACCOUNT_LABELS + 50 {
+            labels.insert(account_label(&format!("account{k}")).to_string());
+        }
+        assert_eq!(labels.len(), ACCOUNT_LABELS + 1, "the first {ACCOUNT_LABELS}, then other");
+        assert!(labels.contains("other"));
+        assert_eq!(account_label("account0").as_ref(), "account0", "a labelled account keeps its label");
     }
 }

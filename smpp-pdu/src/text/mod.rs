@@ -45,6 +45,26 @@ pub enum Encoding {
     Gsm7National(NationalTables),
 }
 
+/// The encoding in words, as a person reads it: "GSM 7-bit", "UCS-2", ...
+///
+/// ```
+/// use smpp_pdu::text::Encoding;
+/// assert_eq!(Encoding::Gsm7.to_string(), "GSM 7-bit");
+/// assert_eq!(Encoding::Ucs2.to_string(), "UCS-2");
+/// ```
+impl core::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Gsm7 => "GSM 7-bit",
+            Self::Ucs2 => "UCS-2",
+            Self::Latin1 => "Latin-1",
+            Self::Ascii => "ASCII (IA5)",
+            Self::Binary => "8-bit binary",
+            Self::Gsm7National(_) => "GSM 7-bit with national language tables",
+        })
+    }
+}
+
 impl Encoding {
     /// The data_coding value for this encoding.
     pub const fn data_coding(self) -> DataCoding {
