@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -79,7 +79,6 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
-
 
 fn status_name(r: &Result<smpp_client::Submitted, RequestError>) -> String {
     match r {
@@ -186,8 +185,7 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
     let mut template = SubmitSm::default();
     template.source_addr = Address::international("12345").map_err(|e| Fail::Other(e.to_string()))?;
     template.destination_addr = Address::international("447700900123").map_err(|e| Fail::Other(e.to_string()))?;
-    template.short_message =
-        ShortMessage::new(&b"smpp bench message"[..]).map_err(|e| Fail::Other(e.to_string()))?;
+    template.short_message = ShortMessage::new(&b"smpp bench message"[..]).map_err(|e| Fail::Other(e.to_string()))?;
     if args.dlr {
         template.registered_delivery = RegisteredDelivery::RECEIPT;
     }

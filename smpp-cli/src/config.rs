@@ -156,6 +156,43 @@ impl ConnectionArgs {
         }
     }
 
+    /// Every flag's id, as clap names it.
+    pub(crate) const IDS: [&'static str; 13] = [
+        "host",
+        "port",
+        "system_id",
+        "password",
+        "system_type",
+        "bind",
+        "interface_version",
+        "tls",
+        "ca_file",
+        "tls_server_name",
+        "busy_poll_us",
+        "timeout",
+        "config",
+    ];
+
+    /// Drops the value of flag `id` (one of [`IDS`](Self::IDS)).
+    pub(crate) fn forget(&mut self, id: &str) {
+        match id {
+            "host" => self.host = None,
+            "port" => self.port = None,
+            "system_id" => self.system_id = None,
+            "password" => self.password = None,
+            "system_type" => self.system_type = None,
+            "bind" => self.bind = None,
+            "interface_version" => self.interface_version = None,
+            "tls" => self.tls = false,
+            "ca_file" => self.ca_file = None,
+            "tls_server_name" => self.tls_server_name = None,
+            "busy_poll_us" => self.busy_poll_us = None,
+            "timeout" => self.timeout = None,
+            "config" => self.config = None,
+            _ => {}
+        }
+    }
+
     /// What `serve` takes of these: the file (for its accounts), the system_type
     /// binds must carry, and busy polling.
     pub(crate) fn for_serve(config: Option<PathBuf>, system_type: Option<String>, busy_poll_us: Option<u64>) -> Self {
@@ -234,12 +271,9 @@ impl Connection {
             .busy_poll(self.busy_poll)
             .tls(tls);
         match self.timeout {
-            Some(t) => config
-                .connect_timeout(t)
-                .bind_timeout(t)
-                .with_session(|s| {
-                    s.response_timeout(Some(t));
-                }),
+            Some(t) => config.connect_timeout(t).bind_timeout(t).with_session(|s| {
+                s.response_timeout(Some(t));
+            }),
             None => config,
         }
     }

@@ -71,6 +71,18 @@ enum Command {
     Decode(decode::DecodeArgs),
 }
 
+impl Command {
+    /// The connection flags given after the subcommand, for those that take them.
+    fn connection_mut(&mut self) -> Option<&mut config::ConnectionArgs> {
+        match self {
+            Self::Send(a) => Some(&mut a.connection),
+            Self::Listen(a) => Some(&mut a.connection),
+            Self::Bench(a) => Some(&mut a.connection),
+            Self::Serve(_) | Self::Decode(_) => None,
+        }
+    }
+}
+
 /// The connection flags `serve` does not take (it takes --config, --system-type and
 /// --busy-poll-us of its own).
 const CLIENT_ONLY: [(&str, &str); 9] = [
@@ -87,7 +99,18 @@ const CLIENT_ONLY: [(&str, &str); 9] = [
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // A flag before the subcommand beats a variable read after it.
+    if let Some((_, sub)) = matches.subcommand()
+        && let Some(connection) = cli.command.connection_mut()
+    {
+        for id in config::ConnectionArgs::IDS {
+            let from = |m: &clap::ArgMatches| m.try_get_raw(id).ok().flatten().and(m.value_source(id));
+            if from(sub) == Some(ValueSource::EnvVariable) && from(&matches) == Some(ValueSource::CommandLine) {
+                connection.forget(id);
+            }
+        }
+    }
     init_logging(&cli);
     if matches!(cli.command, Command::Serve(_))
         && let Some((_, flag)) =

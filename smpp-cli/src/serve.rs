@@ -104,7 +104,6 @@ impl ServeArgs {
     }
 }
 
-
 pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitCode, Fail> {
     let mut sim = SimulatorConfig::default();
     if !args.accounts.is_empty() || !connection.accounts.is_empty() {
@@ -244,7 +243,7 @@ async fn summaries(handle: SimulatorHandle, every: Duration) {
             let errors: BTreeMap<String, u64> = delta
                 .responses(Direction::Out)
                 .filter(|(s, _)| *s != Some(CommandStatus::ESME_ROK))
-                .map(|(s, n)| (s.map_or_else(|| "other".to_owned(), |s| s.to_string()), n))
+                .map(|(s, n)| (s.map_or_else(|| "other".to_owned(), status_name), n))
                 .collect();
             let errors = if errors.is_empty() {
                 "none".to_owned()
@@ -261,4 +260,9 @@ async fn summaries(handle: SimulatorHandle, every: Duration) {
         }
         (last, last_receipts, last_mo, last_sessions) = (now, receipts, mo, sessions);
     }
+}
+
+/// A status as its name, or its value in hex when it has none.
+fn status_name(s: CommandStatus) -> String {
+    s.name().map_or_else(|| format!("{:#010x}", s.0), str::to_owned)
 }

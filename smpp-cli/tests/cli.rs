@@ -1,67 +1,12 @@
 //! The `smpp` binary, run as a person would: output and exit status of every
 //! subcommand, error cases included.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 
-fn smpp() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_smpp"));
-    for var in [
-        "SMPP_HOST",
-        "SMPP_PORT",
-        "SMPP_SYSTEM_ID",
-        "SMPP_PASSWORD",
-        "SMPP_BIND",
-        "SMPP_CONFIG",
-        "SMPP_TLS",
-        "SMPP_CA_FILE",
-        "SMPP_SYSTEM_TYPE",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("runs");
-    (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
-}
-
-/// `smpp serve` on a free port; returns the child and the port.
-struct Serve(Child, u16);
-
-impl Serve {
-    fn start(accounts: &[&str]) -> Self {
-        let mut args = Vec::new();
-        for a in accounts {
-            args.extend(["--account", a]);
-        }
-        Self::with(&args)
-    }
-
-    /// `smpp serve` with these extra arguments (receipts after 50 ms unless they
-    /// give `--dlr-delay-ms`).
-    fn with(extra: &[&str]) -> Self {
-        let mut cmd = smpp();
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
-        if !extra.contains(&"--dlr-delay-ms") {
-            cmd.args(["--dlr-delay-ms", "50"]);
-        }
-        cmd.args(extra);
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().rsplit(':').next().unwrap().parse().expect("serve prints its address");
-        Self(child, port)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Guard, Serve, run, smpp, temp_dir};
 
 #[test]
 fn send_works_on_a_fresh_machine_against_the_built_in_simulator() {
@@ -370,13 +315,6 @@ fn decode_errors_name_the_problem_and_the_offset() {
     assert!(!ok && err.contains("`message_id`") && err.contains("offset 16"), "{err}");
     let (ok, _, err) = run(smpp().args(["decode", "3800000f800000060000000000000001"]));
     assert!(!ok && err.contains("above the maximum"), "{err}");
-}
-
-/// A fresh temporary folder for one test.
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("smpp-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -871,15 +809,5 @@ fn send_once_bound(flags: &[String], since: std::time::Instant, limit: std::time
         }
         assert!(err.contains("ESME_RBINDFAIL"), "{out}{err}");
         assert!(since.elapsed() < limit, "{why}: {err}");
-    }
-}
-
-/// A child killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

@@ -6,8 +6,8 @@ mod common;
 
 use common::{Sim, client_config, eventually, sim_config, sm};
 use metrics_exporter_prometheus::PrometheusBuilder;
-use smpp_client::smpp_pdu::{CommandId, CommandStatus};
 use smpp_client::RequestError;
+use smpp_client::smpp_pdu::{CommandId, CommandStatus};
 use smpp_session::Direction::{In, Out};
 
 /// The value of the sample `name{labels}` in Prometheus text, labels in any order.
@@ -83,13 +83,21 @@ fn metrics_and_stats_count_the_traffic_on_both_sides() {
     assert_eq!(server_stats.bound, 1);
     // The same through the metrics facade.
     let text = handle.render();
-    let get = |name: &str, labels: &[(&str, &str)]| sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"));
+    let get = |name: &str, labels: &[(&str, &str)]| {
+        sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
+    };
     let n = submits as f64;
     assert_eq!(get("smpp_pdus_total", &[("role", "esme"), ("direction", "out"), ("command", "submit_sm")]), n);
     assert_eq!(get("smpp_pdus_total", &[("role", "smsc"), ("direction", "in"), ("command", "submit_sm")]), n);
     assert_eq!(get("smpp_pdus_total", &[("role", "smsc"), ("direction", "out"), ("command", "deliver_sm")]), 10.0);
-    assert_eq!(get("smpp_responses_total", &[("role", "esme"), ("direction", "in"), ("status", "ESME_RTHROTTLED")]), throttled as f64);
-    assert_eq!(get("smpp_responses_total", &[("role", "smsc"), ("direction", "out"), ("status", "ESME_RINVDSTADR")]), 1.0);
+    assert_eq!(
+        get("smpp_responses_total", &[("role", "esme"), ("direction", "in"), ("status", "ESME_RTHROTTLED")]),
+        throttled as f64
+    );
+    assert_eq!(
+        get("smpp_responses_total", &[("role", "smsc"), ("direction", "out"), ("status", "ESME_RINVDSTADR")]),
+        1.0
+    );
     // bind_transceiver_resp, the 14 accepted submits, and unbind_resp.
     assert_eq!(get("smpp_responses_total", &[("role", "esme"), ("direction", "in"), ("status", "ESME_ROK")]), 16.0);
     assert_eq!(get("smpp_response_seconds_count", &[("role", "esme"), ("command", "submit_sm")]), n);

@@ -249,7 +249,15 @@ impl<T> Window<T> {
         let slots = self
             .slots
             .into_iter()
-            .map(|p| p.map(|p| Pending { seq: p.seq, command_id: p.command_id, deadline: p.deadline, sent: p.sent, token: None }))
+            .map(|p| {
+                p.map(|p| Pending {
+                    seq: p.seq,
+                    command_id: p.command_id,
+                    deadline: p.deadline,
+                    sent: p.sent,
+                    token: None,
+                })
+            })
             .collect();
         Window {
             slots,
@@ -303,7 +311,8 @@ mod tests {
     fn the_ring_grows_with_what_is_outstanding_and_keeps_every_request() {
         let mut w = Window::<()>::new(1000);
         assert_eq!(w.slots.len(), 16, "small while idle");
-        let seqs: Vec<_> = (0..600).map(|_| w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()))).collect();
+        let seqs: Vec<_> =
+            (0..600).map(|_| w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), None, Some(()))).collect();
         assert!(w.slots.len() >= 1200);
         let mut unique = seqs.clone();
         unique.sort();
@@ -319,8 +328,10 @@ mod tests {
     fn deadlines_expire_in_order_and_completed_ones_are_skipped() {
         let t0 = crate::tests::util::epoch();
         let mut w = Window::<()>::new(4);
-        let a = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(1)), Some(()));
-        let b = w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(2)), Some(()));
+        let a =
+            w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(1)), Some(()));
+        let b =
+            w.insert(CommandId::SUBMIT_SM, crate::tests::util::epoch(), Some(t0 + Duration::from_secs(2)), Some(()));
         assert!(w.take(a).is_some());
         assert_eq!(w.next_deadline(), Some(t0 + Duration::from_secs(2)));
         assert!(w.pop_expired(t0 + Duration::from_secs(1)).is_none());

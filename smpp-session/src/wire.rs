@@ -163,10 +163,7 @@ impl WireCounts {
     /// commands never seen are left out.
     pub fn pdus(&self, direction: Direction) -> impl Iterator<Item = (Option<CommandId>, u64)> + '_ {
         let row = self.pdus.get(direction.index()).map_or(&[][..], |r| &r[..]);
-        row.iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| (COMMANDS.get(k).map(|c| c.id), *n))
+        row.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (COMMANDS.get(k).map(|c| c.id), *n))
     }
 
     /// How many PDUs with this command went this way.
@@ -182,11 +179,7 @@ impl WireCounts {
         let d = direction.index();
         let table = self.statuses.get(d).map_or(&[][..], |t| &t[..]);
         let other = self.other_statuses.get(d).copied().unwrap_or(0);
-        table
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(s, n)| (Some(*s), *n))
-            .chain((other > 0).then_some((None, other)))
+        table.iter().filter(|(_, n)| *n > 0).map(|(s, n)| (Some(*s), *n)).chain((other > 0).then_some((None, other)))
     }
 }
 

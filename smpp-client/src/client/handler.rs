@@ -406,7 +406,7 @@ impl Handler for ClientHandler {
     type Token = Waiter;
 
     fn link(&self) -> smpp_tokio::metrics::Link<'_> {
-        smpp_tokio::metrics::Link::new(Some(&self.shared.stats), Some(&self.shared.account))
+        smpp_tokio::metrics::Link::new(Some(&self.shared.counters.link), Some(&self.shared.account))
     }
 
     fn on_command(&mut self, now: Instant, session: &mut Session<Waiter>, command: Command) {

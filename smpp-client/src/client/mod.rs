@@ -113,11 +113,19 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<Backlog>,
     pub(crate) reassembler: SharedReassembler,
     pub(crate) warned_incoming_dropped: AtomicBool,
-    /// The connections' counters, published by the driver.
-    pub(crate) stats: smpp_tokio::metrics::LinkStats,
-    pub(crate) reconnects: AtomicU64,
+    /// The connections' counters (the client reads them too: the client must not
+    /// hold `Shared`, whose sender keeps `Incoming` open).
+    pub(crate) counters: Arc<Counters>,
     /// The account, for the metrics' `account` label.
     pub(crate) account: String,
+}
+
+/// What a client's connections count, for [`Client::stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Published by the driver.
+    pub(crate) link: smpp_tokio::metrics::LinkStats,
+    pub(crate) reconnects: AtomicU64,
 }
 
 /// One bind of a client (two for a v3.3 client: a transmitter and a receiver), as
@@ -186,7 +194,7 @@ struct Inner {
     references: Mutex<smpp_pdu::text::References>,
     throttled: AtomicU64,
     retries: AtomicU64,
-    shared: Arc<Shared>,
+    counters: Arc<Counters>,
 }
 
 impl Drop for Inner {
@@ -259,13 +267,13 @@ impl Client {
     ) -> Result<(Self, Incoming), ClientError> {
         let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
         let backlog = Arc::new(Backlog::default());
+        let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             incoming: incoming_tx,
             backlog: backlog.clone(),
             reassembler,
             warned_incoming_dropped: AtomicBool::new(false),
-            stats: smpp_tokio::metrics::LinkStats::default(),
-            reconnects: AtomicU64::new(0),
+            counters: counters.clone(),
             account: config.system_id.clone(),
         });
         let split = config.mode == BindMode::Transceiver
@@ -308,7 +316,7 @@ impl Client {
             references: Mutex::new(smpp_pdu::text::References::new()),
             throttled: AtomicU64::new(0),
             retries: AtomicU64::new(0),
-            shared,
+            counters,
         };
         Ok((Self { inner: Arc::new(inner), deadline: None }, Incoming { rx: incoming_rx, backlog }))
     }
@@ -633,8 +641,8 @@ impl Client {
             throttled: self.inner.throttled.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
             adaptive_rate: self.inner.pacer.as_ref().and_then(Pacer::rate),
-            reconnects: self.inner.shared.reconnects.load(Ordering::Relaxed),
-            link: self.inner.shared.stats.snapshot(),
+            reconnects: self.inner.counters.reconnects.load(Ordering::Relaxed),
+            link: self.inner.counters.link.snapshot(),
         }
     }
 }

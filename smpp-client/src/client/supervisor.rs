@@ -99,7 +99,7 @@ impl Supervisor {
                 _ => tracing::info!(?delay, "link down; reconnecting"),
             }
             let _ = self.link.send(LinkState::Reconnecting { attempt, after: delay + jitter });
-            self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
+            self.shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("smpp_reconnects_total", "role" => "esme").increment(1);
             tokio::select! {
                 () = tokio::time::sleep(delay + jitter) => {}

@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use metrics::SharedString;
 use smpp_pdu::{CommandStatus, DeliverSm, InterfaceVersion, Tlvs};
 use smpp_session::{Request, SendError};
-use metrics::SharedString;
 use tokio::sync::Notify;
 
 use super::Simulator;
@@ -109,6 +109,10 @@ impl Deliveries {
         self.wake.notify_one();
     }
 
+    fn labelled(&self) -> std::sync::MutexGuard<'_, HashSet<SharedString>> {
+        self.labelled.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn draining(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.draining.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -152,12 +156,14 @@ impl Simulator {
                 return now + 1_000;
             }
         };
+        // The depth gauge: read at most once a second, and again a second later
+        // while any account has deliveries (or had at the last reading).
         if now >= self.deliveries.sampled_at.load(Ordering::Acquire) {
-            let waiting = self.sample_depth(&due).await;
+            self.sample_depth(&due).await;
             self.deliveries.sampled_at.store(now.saturating_add(DEPTH_EVERY_MS), Ordering::Release);
-            if waiting > 0 {
-                next = next.min(now.saturating_add(DEPTH_EVERY_MS));
-            }
+        }
+        if !due.is_empty() || !self.deliveries.labelled().is_empty() {
+            next = next.min(self.deliveries.sampled_at.load(Ordering::Acquire));
         }
         for (account, at) in due {
             if !has_receiver(server, &account) {
@@ -174,27 +180,26 @@ impl Simulator {
     }
 
     /// Sets the `smpp_store_waiting` gauge of each account with deliveries (and
-    /// back to 0 for those that had some at the last reading); returns the total.
-    async fn sample_depth(&self, due: &[(String, u64)]) -> usize {
+    /// back to 0 for those that had some at the last reading).
+    async fn sample_depth(&self, due: &[(String, u64)]) {
         let mut by_label: HashMap<SharedString, usize> = HashMap::new();
         for (account, _) in due {
             match self.store.waiting(account).await {
                 Ok(n) => *by_label.entry(smpp_tokio::metrics::account_label(account)).or_default() += n,
                 Err(e) => {
                     tracing::debug!(%account, %e, "cannot read the account's waiting deliveries");
-                    return 0;
+                    return;
                 }
             }
         }
-        let mut labelled = self.deliveries.labelled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut labelled = self.deliveries.labelled();
         for gone in labelled.iter().filter(|l| !by_label.contains_key(*l)) {
             metrics::gauge!("smpp_store_waiting", "account" => gone.clone()).set(0.0);
         }
         for (label, n) in &by_label {
             metrics::gauge!("smpp_store_waiting", "account" => label.clone()).set(*n as f64);
         }
-        *labelled = by_label.keys().cloned().collect();
-        by_label.values().sum()
+        *labelled = by_label.into_keys().collect();
     }
 
     fn start_drain(self: &Arc<Self>, server: &ServerHandle, account: String) {

@@ -1073,7 +1073,12 @@ fn wire_counts_tell_pdus_by_command_and_responses_by_status_each_way() {
     assert_eq!(w.pdus_of(In, CommandId::SUBMIT_SM), 3);
     assert_eq!(w.pdus_of(Out, CommandId::SUBMIT_SM_RESP), 3);
     assert_eq!(w.pdus_of(Out, CommandId::GENERIC_NACK), 1);
-    assert_eq!(w.pdus(In).collect::<Vec<_>>().len(), 3, "bind, submit and the unknown id: {:?}", w.pdus(In).collect::<Vec<_>>());
+    assert_eq!(
+        w.pdus(In).collect::<Vec<_>>().len(),
+        3,
+        "bind, submit and the unknown id: {:?}",
+        w.pdus(In).collect::<Vec<_>>()
+    );
     assert!(w.pdus(In).any(|(id, n)| id.is_none() && n == 1));
     assert_eq!((w.total(In), w.total(Out)), (5, 5));
     let statuses: Vec<_> = w.responses(Out).collect();
@@ -1134,7 +1139,11 @@ fn each_answered_request_leaves_its_response_time_until_taken() {
     let b = s.send(now + Duration::from_millis(100), submit("b")).unwrap();
     outputs(&mut s);
     feed(&mut s, now + Duration::from_millis(250), Pdu::new(a, ok_resp("1")));
-    feed(&mut s, now + Duration::from_millis(400), Pdu::with_status(b, CommandStatus::ESME_RTHROTTLED, Body::SubmitSmResp(None)));
+    feed(
+        &mut s,
+        now + Duration::from_millis(400),
+        Pdu::with_status(b, CommandStatus::ESME_RTHROTTLED, Body::SubmitSmResp(None)),
+    );
     let taken: Vec<_> = s.take_latencies().collect();
     assert_eq!(
         taken,
