@@ -74,6 +74,9 @@ pub(crate) struct ServeArgs {
     /// The key prefix in Redis (nodes with the same prefix make one SMSC).
     #[arg(long, default_value = "smpp")]
     store_prefix: String,
+    /// Worker threads [default: one per core but one; SMPP_THREADS overrides it].
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
     /// Serve metrics as Prometheus text at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9898): PDUs, responses by status, latency, sessions, store depth.
     #[arg(long, value_name = "ADDR")]

@@ -54,7 +54,9 @@
 //! ```
 //!
 //! Entry points: [`Session::esme`], [`Session::smsc`], [`SessionConfig`], [`Event`],
-//! [`Request`]. Decisions are recorded in `docs/adr/0001-sans-io-session.md` and
+//! [`Request`]. For monitoring, [`Session::stats`], [`Session::wire_counts`] (PDUs by
+//! command, responses by status) and [`Session::take_latencies`]; every PDU in and
+//! out is also logged on the `tracing` target `smpp::wire` (see [`wire`]). Decisions are recorded in `docs/adr/0001-sans-io-session.md` and
 //! `docs/adr/0003-version-gating.md`.
 //!
 //! # Features

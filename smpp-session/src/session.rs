@@ -387,6 +387,34 @@ impl<T> Session<T> {
             return;
         }
         self.rx.extend_from_slice(bytes);
+        self.process_input(now);
+    }
+
+    /// [`handle_input`](Self::handle_input) without a copy, for a driver that reads
+    /// into a buffer of its own: every complete PDU at the front of `buf` is taken
+    /// out of it (each PDU shares `buf`'s memory), and what is left (less than one
+    /// PDU, or PDUs past the event bound) stays in `buf` for the next call, which
+    /// must get it back with more bytes appended. Do not mix the two calls while
+    /// bytes are left in `buf`.
+    pub fn handle_input_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        if self.state == SessionState::Closed {
+            buf.clear();
+            return;
+        }
+        if !self.rx.is_empty() {
+            // Bytes fed by `handle_input` come first.
+            self.rx.extend_from_slice(buf);
+            buf.clear();
+            self.process_input(now);
+            return;
+        }
+        std::mem::swap(&mut self.rx, buf);
+        self.process_input(now);
+        std::mem::swap(&mut self.rx, buf);
+    }
+
+    /// Takes every complete PDU out of `rx`.
+    fn process_input(&mut self, now: Instant) {
         while self.state != SessionState::Closed && self.events.len() < MAX_EVENTS {
             match frame_len(&self.rx, self.config.max_pdu_len) {
                 Ok(None) => break,

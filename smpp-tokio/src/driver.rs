@@ -368,7 +368,11 @@ where
                             }
                         }
                         Blocked::Read(Ok(0)) => session.handle_eof(t),
-                        Blocked::Read(Ok(n)) => session.handle_input(t, scratch.get(..n).unwrap_or_default()),
+                        Blocked::Read(Ok(n)) => {
+                            // After what `buf` holds of a PDU begun earlier.
+                            buf.extend_from_slice(scratch.get(..n).unwrap_or_default());
+                            session.handle_input_buf(t, &mut buf);
+                        }
                         Blocked::Wrote(Err(e)) | Blocked::Read(Err(e)) => {
                             session.handle_io_error(t);
                             drain_events(handler, session, t, usize::MAX);
@@ -404,13 +408,14 @@ where
                     Ok(n) => {
                         last_active = t;
                         spins = 0;
-                        session.handle_input(t, &buf);
-                        buf.clear();
+                        // The session takes the PDUs out of `buf` without a copy and
+                        // leaves the start of the next one.
+                        session.handle_input_buf(t, &mut buf);
                         // A full read means more is waiting: read bigger next time.
                         if n >= read_size && read_size < READ_MAX {
                             read_size *= 2;
                         }
-                        if buf.capacity() < read_size {
+                        if buf.capacity() - buf.len() < read_size {
                             buf.reserve(read_size);
                         }
                     }

@@ -8,6 +8,11 @@
 //! and the application's commands. Both `smpp-client` (the ESME) and `smpp-server`
 //! (the SMSC) run every connection on it.
 //!
+//! It also reports: every connection's counters go, once per turn, to the
+//! [`metrics`](https://docs.rs/metrics) facade (any exporter; see the [`metrics`]
+//! module for the names and labels) and to the [`metrics::LinkStats`] its handler
+//! names, and each connection runs in a `session{id}` span on [`WIRE_TARGET`].
+//!
 //! What it is **not**: it makes no protocol decision (that is the session's) and keeps
 //! no application state (that is the handler's). It does not connect, accept or
 //! reconnect; the client and the server do.

@@ -4,7 +4,8 @@
 //!   for 60 s (`SMPP_FUZZ_SECS` to change it locally).
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
 //! - `bench`: the end-to-end benchmark (see `bench.rs`); `bench stores`: submits
-//!   accepted and stored per second by each message store (see `store_bench.rs`).
+//!   accepted and stored per second by each message store, and `bench cli`: the
+//!   `smpp` command against the library path (both in `store_bench.rs`).
 //! - `fuzz`: the fuzz targets under cargo-fuzz (see `fuzz.rs`).
 //! - `chaos`: the message-accounting scenario with random seeds for `--secs N`
 //!   (default 60), printing the seed of any failure.
@@ -24,12 +25,13 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("tidy") => tidy::run(&project_root()),
         Some("bench") if args.get(1).is_some_and(|a| a == "stores") => store_bench::stores(&args[2..]),
+        Some("bench") if args.get(1).is_some_and(|a| a == "cli") => store_bench::cli(&args[2..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
+                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|bench cli [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
             );
             return ExitCode::from(2);
         }

@@ -1,11 +1,16 @@
 //! `cargo xtask bench stores [--count N] [--rounds R]`: accepted-and-stored submits
 //! per second, `smpp bench --window 1000` (one bind) against `smpp serve --store X`
-//! (with `SMPP_LOG=info`: binds logged, not every message as by default),
-//! for each store: memory, a SQLite file, Redis (one node), and two nodes on one
+//! (started as a user starts it), for each store: memory, a SQLite file, Redis (one node), and two nodes on one
 //! Redis (a bench against each at once, the total reported). Each line is the
 //! median of R rounds (default 3), with the slowest and fastest. A redis-server
 //! (Debian package `redis-server`) is started on a free loopback port in a temp
 //! folder and stopped after.
+//!
+//! `cargo xtask bench cli [--count N] [--rounds R]`: the `smpp` command against the
+//! library it is built on, side by side: `smpp bench --window 1000` against `smpp
+//! serve`, both started as a user starts them, and the library path of `cargo
+//! xtask bench` (`e2e_bench throughput` against `e2e_bench serve`, one bind, window
+//! 1000), in alternating rounds; the medians and their ratio.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -55,8 +60,6 @@ fn serve(bin: &str, args: &[&str]) -> Result<(Killed, u16), String> {
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        // Binds logged, not each message (serve's default logs every message).
-        .env("SMPP_LOG", "info")
         .spawn()
         .map_err(|e| e.to_string())?;
     let mut line = String::new();
@@ -139,5 +142,79 @@ pub(crate) fn stores(args: &[String]) -> Result<(), String> {
         println!("{name:<28} {median:>12.0} {:>12.0} {:>12.0}", rates[0], rates[rates.len() - 1]);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `e2e_bench serve`: the library path's server; its port.
+fn library_server(bin: &str) -> Result<(Killed, u16), String> {
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {bin}: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line).map_err(|e| e.to_string())?;
+    let port = line.trim().strip_prefix("LISTENING ").and_then(|p| p.parse().ok()).ok_or(format!("{line:?}"))?;
+    Ok((Killed(child), port))
+}
+
+/// msg/s of `e2e_bench throughput` at window 1000.
+fn library_run(bin: &str, port: u16, count: u64) -> Result<f64, String> {
+    let out = Command::new(bin)
+        .args(["throughput", &port.to_string(), &count.to_string(), "1000"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("RESULT")).ok_or(format!("no RESULT in {text}"))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("msgs_per_sec=")?.parse().ok())
+        .ok_or(format!("no msgs_per_sec in {line}"))
+}
+
+pub(crate) fn cli(args: &[String]) -> Result<(), String> {
+    let opt = |name: &str, default: u64| crate::opt(args, name, default);
+    let count = opt("--count", 1_000_000);
+    let rounds = opt("--rounds", 3).max(1);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(&cargo).current_dir(project_root()).args([
+        "build",
+        "--release",
+        "-p",
+        "smpp-cli",
+        "-p",
+        "smpp-server",
+        "--example",
+        "e2e_bench",
+        "--bin",
+        "smpp",
+    ]))?;
+    let smpp = project_root().join("target/release/smpp").display().to_string();
+    let e2e = project_root().join("target/release/examples/e2e_bench").display().to_string();
+    let (mut library, mut command) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (server, port) = library_server(&e2e)?;
+        library.push(library_run(&e2e, port, count)?);
+        drop(server);
+        let (server, port) = serve(&smpp, &[])?;
+        let (rate, all_ok) = result(bench(&smpp, port, count)?)?;
+        if !all_ok {
+            return Err("smpp bench: not every submit was answered ESME_ROK".into());
+        }
+        command.push(rate);
+        drop(server);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (lib, lib_lo, lib_hi) = median(&mut library);
+    let (cmd, cmd_lo, cmd_hi) = median(&mut command);
+    println!("
+one bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds");
+    println!("{:<44} {:>12} {:>12} {:>12}", "", "median", "slowest", "fastest");
+    println!("{:<44} {lib:>12.0} {lib_lo:>12.0} {lib_hi:>12.0}", "library (e2e_bench throughput / serve)");
+    println!("{:<44} {cmd:>12.0} {cmd_lo:>12.0} {cmd_hi:>12.0}", "command (smpp bench / smpp serve)");
+    println!("command / library: {:.2}", cmd / lib);
     Ok(())
 }

@@ -1158,3 +1158,29 @@ fn each_answered_request_leaves_its_response_time_until_taken() {
     }
     assert_eq!(s.take_latencies().count(), 1024);
 }
+
+#[test]
+fn input_taken_from_the_driver_s_buffer_leaves_the_start_of_the_next_pdu_there() {
+    let now = epoch();
+    let mut s = bound_smsc(now, BindMode::Transceiver, 0x34);
+    let mut wire = BytesMut::new();
+    for k in 2..5 {
+        wire.extend_from_slice(&Pdu::new(seq(k), submit("x").into_body()).to_bytes());
+    }
+    let third_starts = wire.len() - Pdu::new(seq(4), submit("x").into_body()).to_bytes().len();
+    let mut buf = BytesMut::from(&wire[..third_starts + 5]);
+    s.handle_input_buf(now, &mut buf);
+    assert_eq!(events(&mut s).len(), 2, "two whole PDUs");
+    assert_eq!(&buf[..], &wire[third_starts..third_starts + 5], "the start of the third stays");
+    buf.extend_from_slice(&wire[third_starts + 5..]);
+    s.handle_input_buf(now, &mut buf);
+    assert!(buf.is_empty());
+    assert!(matches!(events(&mut s).as_slice(), [Event::Request { seq: q, .. }] if *q == seq(4)));
+    // Bytes fed through the slice call come first.
+    let enquire = Pdu::new(seq(9), Body::EnquireLink).to_bytes();
+    s.handle_input(now, &enquire[..7]);
+    let mut rest = BytesMut::from(&enquire[7..]);
+    s.handle_input_buf(now, &mut rest);
+    assert!(rest.is_empty());
+    assert_eq!(outputs(&mut s), vec![Pdu::new(seq(9), Body::EnquireLinkResp)]);
+}
