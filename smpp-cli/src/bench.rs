@@ -116,6 +116,70 @@ impl Fates {
     }
 }
 
+/// Durations in log-linear buckets (32 a power of two: within 3 %), in bounded
+/// memory however long the bench runs.
+#[derive(Clone, Debug)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+}
+
+/// Values below this are counted exactly.
+const EXACT: u64 = 64;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self { buckets: vec![0; Self::index(u64::MAX) + 1], count: 0 }
+    }
+}
+
+impl Histogram {
+    fn index(ns: u64) -> usize {
+        if ns < EXACT {
+            return ns as usize;
+        }
+        let e = u64::from(63 - ns.leading_zeros());
+        let mantissa = ns >> (e - 5);
+        (EXACT + (e - 6) * 32 + (mantissa - 32)) as usize
+    }
+
+    /// The middle of bucket `k`, in nanoseconds.
+    fn value(k: usize) -> u64 {
+        let k = k as u64;
+        if k < EXACT {
+            return k;
+        }
+        let e = (k - EXACT) / 32 + 6;
+        let mantissa = (k - EXACT) % 32 + 32;
+        (mantissa << (e - 5)) + (1 << (e - 5)) / 2
+    }
+
+    fn record(&mut self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        if let Some(b) = self.buckets.get_mut(Self::index(ns)) {
+            *b += 1;
+            self.count += 1;
+        }
+    }
+
+    /// The value at fraction `p` (0 to 1), in `unit`s of a second.
+    fn percentile(&self, p: f64, unit: f64) -> f64 {
+        let rank = ((self.count as f64 * p).ceil() as u64).clamp(1, self.count.max(1));
+        let mut seen = 0;
+        for (k, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Self::value(k) as f64 / 1e9 * unit;
+            }
+        }
+        0.0
+    }
+}
+
+/// Submits and receipts tracked at once at most (`--dlr`); past it, receipts are
+/// counted as untracked.
+const MAX_TRACKED: usize = 1_000_000;
+
 /// Receipts of the submits, matched by message_id (`--dlr`).
 #[derive(Debug, Default)]
 struct Receipts {
@@ -123,7 +187,9 @@ struct Receipts {
     awaited: HashMap<String, Instant>,
     /// Receipts that came before their submit's response was seen.
     early: HashMap<String, Instant>,
-    latencies: Vec<Duration>,
+    latencies: Histogram,
+    /// Submits or receipts not tracked, past [`MAX_TRACKED`].
+    untracked: u64,
 }
 
 impl Receipts {
@@ -134,28 +200,24 @@ impl Receipts {
     /// An accepted submit, made at `at`.
     fn submitted(&mut self, id: String, at: Instant) {
         match self.early.remove(&id) {
-            Some(came) => self.latencies.push(came.saturating_duration_since(at)),
-            None => {
+            Some(came) => self.latencies.record(came.saturating_duration_since(at)),
+            None if self.awaited.len() < MAX_TRACKED => {
                 self.awaited.insert(id, at);
             }
+            None => self.untracked += 1,
         }
     }
 
     /// A receipt for `id`, come now.
     fn receipt(&mut self, id: String, came: Instant) {
         match self.awaited.remove(&id) {
-            Some(at) => self.latencies.push(came.saturating_duration_since(at)),
-            None => {
+            Some(at) => self.latencies.record(came.saturating_duration_since(at)),
+            None if self.early.len() < MAX_TRACKED => {
                 self.early.insert(id, came);
             }
+            None => self.untracked += 1,
         }
     }
-}
-
-/// The value at fraction `p` of sorted `values`, in `unit`s of a second.
-fn percentile(values: &[Duration], p: f64, unit: f64) -> f64 {
-    let k = ((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1));
-    values.get(k).copied().unwrap_or(Duration::ZERO).as_secs_f64() * unit
 }
 
 pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitCode, Fail> {
@@ -211,15 +273,27 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let until = args.duration.map(|d| started + d);
+    let shared_latencies = Arc::new(Mutex::new(Histogram::default()));
     let workers = args.window.max(1) * args.binds.max(1);
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (pool, issued, template, progress, receipts) =
-            (pool.clone(), issued.clone(), template.clone(), progress.clone(), receipts.clone());
+        let (pool, issued, template, progress, receipts, shared_latencies) = (
+            pool.clone(),
+            issued.clone(),
+            template.clone(),
+            progress.clone(),
+            receipts.clone(),
+            shared_latencies.clone(),
+        );
         let dlr = args.dlr;
         tasks.push(tokio::spawn(async move {
             // Kept lean: this loop is what the bench measures besides the stack.
-            let mut latencies = Vec::new();
+            // Round trips go to the shared histogram 256 at a time.
+            let mut latencies = Vec::with_capacity(256);
+            let flush = |latencies: &mut Vec<Duration>| {
+                let mut h = shared_latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                latencies.drain(..).for_each(|d| h.record(d));
+            };
             let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
             let mut fates = Fates::default();
             let mut unshown = 0;
@@ -230,7 +304,10 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
                 }
                 let r = pool.submit(template.clone()).await;
                 let now = Instant::now();
-                latencies.push(u32::try_from(now.saturating_duration_since(t).as_nanos()).unwrap_or(u32::MAX));
+                latencies.push(now.saturating_duration_since(t));
+                if latencies.len() == latencies.capacity() {
+                    flush(&mut latencies);
+                }
                 match &r {
                     Ok(s) if dlr => Receipts::lock(&receipts).submitted(s.message_id.to_string(), t),
                     Ok(_) => {}
@@ -244,18 +321,17 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
                 }
             }
             progress.inc(unshown);
+            flush(&mut latencies);
             if fates.accepted > 0 {
                 statuses.insert("ESME_ROK".to_owned(), fates.accepted);
             }
-            (latencies, statuses, fates)
+            (statuses, fates)
         }));
     }
-    let mut latencies = Vec::new();
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut fates = Fates::default();
     for t in tasks {
-        let (l, s, f) = t.await?;
-        latencies.extend(l);
+        let (s, f) = t.await?;
         for (k, v) in s {
             *statuses.entry(k).or_default() += v;
         }
@@ -280,24 +356,21 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
     for r in readers {
         r.abort();
     }
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        let k = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
-        f64::from(latencies.get(k).copied().unwrap_or(0)) / 1e3
-    };
-    let rate = latencies.len() as f64 / secs.max(1e-9);
+    let latencies = std::mem::take(&mut *shared_latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let pct = |p: f64| latencies.percentile(p, 1e6);
+    let rate = latencies.count as f64 / secs.max(1e-9);
     let dlr = args.dlr.then(|| {
-        let mut r = Receipts::lock(&receipts);
-        r.latencies.sort_unstable();
-        let ms = |p: f64| percentile(&r.latencies, p, 1e3);
+        let r = Receipts::lock(&receipts);
+        let ms = |p: f64| r.latencies.percentile(p, 1e3);
         json!({
-            "receipts": r.latencies.len(), "missing": r.awaited.len(), "unmatched": r.early.len(),
+            "receipts": r.latencies.count, "missing": r.awaited.len(), "unmatched": r.early.len(),
+            "untracked": r.untracked,
             "latency_ms": { "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0) },
         })
     });
     if args.json {
         let mut out = json!({
-            "count": latencies.len(), "secs": secs, "msgs_per_sec": rate,
+            "count": latencies.count, "secs": secs, "msgs_per_sec": rate,
             "latency_us": { "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "p999": pct(0.999) },
             "statuses": statuses, "window": args.window, "binds": args.binds,
             "accepted": fates.accepted, "refused": fates.refused,
@@ -310,7 +383,7 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
         }
         println!("{out}");
     } else {
-        println!("{:<14} {:>12}", "messages", latencies.len());
+        println!("{:<14} {:>12}", "messages", latencies.count);
         println!("{:<14} {:>12.0}", "msg/s", rate);
         for (name, p) in [("p50 us", 0.5), ("p90 us", 0.9), ("p99 us", 0.99), ("p999 us", 0.999)] {
             println!("{name:<14} {:>12.1}", pct(p));
@@ -336,4 +409,27 @@ pub(crate) async fn run(connection: Connection, args: BenchArgs) -> Result<ExitC
         (false, true) => Fail::Refused(String::new()).code(),
         _ => ExitCode::SUCCESS,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_histogram_keeps_values_within_3_percent_in_bounded_memory() {
+        let mut h = Histogram::default();
+        assert!(h.buckets.len() < 2_000);
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us));
+        }
+        h.record(Duration::from_secs(100));
+        let p50 = h.percentile(0.5, 1e6);
+        assert!((485.0..=515.0).contains(&p50), "{p50}");
+        let max = h.percentile(1.0, 1.0);
+        assert!((97.0..=103.0).contains(&max), "past 4.29 s too: {max}");
+        assert_eq!(h.percentile(0.0001, 1e9), 1_000.0, "the smallest, 1 us, to its bucket");
+        for k in [0usize, 63, 64, 100, 1000] {
+            assert_eq!(Histogram::index(Histogram::value(k)), k, "bucket {k} holds its middle");
+        }
+    }
 }

@@ -73,12 +73,12 @@ impl Fail {
                 Self::Other(_) => Self::Other(text),
             },
             RequestError::Throttled | RequestError::QueueFull | RequestError::Status(_) => Self::Refused(text),
-            RequestError::Timeout | RequestError::NotConnected(_) | RequestError::DeadlineExceeded { .. } => {
-                Self::Timeout(text)
+            RequestError::Timeout | RequestError::DeadlineExceeded { .. } => Self::Timeout(text),
+            RequestError::ConnectionLost(_) | RequestError::NotSent(_) | RequestError::NotConnected(_) => {
+                Self::Connect(text)
             }
-            RequestError::ConnectionLost(_) | RequestError::NotSent(_) => Self::Connect(text),
             RequestError::BindRefused(_) => Self::Bind(text),
-            RequestError::Encode(_) | RequestError::Send(_) => Self::BadInput(text),
+            RequestError::Encode(_) => Self::BadInput(text),
             _ => Self::Other(text),
         }
     }

@@ -101,13 +101,25 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // A flag before the subcommand beats a variable read after it.
-    if let Some((_, sub)) = matches.subcommand()
-        && let Some(connection) = cli.command.connection_mut()
-    {
-        for id in config::ConnectionArgs::IDS {
-            let from = |m: &clap::ArgMatches| m.try_get_raw(id).ok().flatten().and(m.value_source(id));
-            if from(sub) == Some(ValueSource::EnvVariable) && from(&matches) == Some(ValueSource::CommandLine) {
-                connection.forget(id);
+    if let Some((_, sub)) = matches.subcommand() {
+        let from = |m: &clap::ArgMatches, id: &str| m.try_get_raw(id).ok().flatten().and(m.value_source(id));
+        let beaten = |id: &str| {
+            from(sub, id) == Some(ValueSource::EnvVariable) && from(&matches, id) == Some(ValueSource::CommandLine)
+        };
+        match &mut cli.command {
+            Command::Serve(args) => {
+                for id in ["config", "system_type", "busy_poll_us"] {
+                    if beaten(id) {
+                        args.forget(id);
+                    }
+                }
+            }
+            command => {
+                if let Some(connection) = command.connection_mut() {
+                    for id in config::ConnectionArgs::IDS.into_iter().filter(|id| beaten(id)) {
+                        connection.forget(id);
+                    }
+                }
             }
         }
     }
@@ -166,7 +178,7 @@ fn init_logging(cli: &Cli) {
 
 /// The runtime: `SMPP_THREADS` worker threads if set. Otherwise `serve` gets one per
 /// core but one (or its `--threads`): the core left over serves the kernel's TCP
-/// work, the store's writer thread and the metrics listener, and on this project's
+/// work and the store's writer thread, and on this project's
 /// 2-core machine one worker answers a bench on the same machine about 10 % faster
 /// than two that contend with it. `bench` gets one per bind, at most one per core
 /// (or its `--threads`); `send`, `listen` and `decode` one, on the main thread (one

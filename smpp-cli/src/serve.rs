@@ -100,6 +100,17 @@ pub(crate) struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// Drops the value of `config`, `system_type` or `busy_poll_us` (a variable's,
+    /// beaten by a flag given before the subcommand).
+    pub(crate) fn forget(&mut self, id: &str) {
+        match id {
+            "config" => self.config = None,
+            "system_type" => self.system_type = None,
+            "busy_poll_us" => self.busy_poll_us = None,
+            _ => {}
+        }
+    }
+
     /// The connection settings serve uses: its own flags, else those given before
     /// the subcommand.
     pub(crate) fn connection(&mut self, before: ConnectionArgs) -> ConnectionArgs {
@@ -144,6 +155,7 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     sim.waiting_per_account = args.max_waiting;
     sim.bind_lease = Duration::from_millis(args.bind_lease_ms);
     sim.store = open_store(&args).await?;
+    sim.store_depth_metric = args.metrics.is_some();
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
     if let Some(addr) = args.metrics {
         metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -230,15 +242,18 @@ async fn summaries(handle: SimulatorHandle, every: Duration) {
     let (mut last_receipts, mut last_mo) = (handle.receipts_delivered(), handle.mo_delivered());
     let mut last_sessions = usize::MAX;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since = tokio::time::Instant::now();
     loop {
         tick.tick().await;
+        let secs = since.elapsed().as_secs_f64().max(1e-3);
+        since = tokio::time::Instant::now();
         let now = handle.server.stats();
         let delta = now.wire.since(&last.wire);
         let (receipts, mo) = (handle.receipts_delivered(), handle.mo_delivered());
         let sessions = handle.server.connections();
         let quiet = delta.total(Direction::In) == 0 && delta.total(Direction::Out) == 0;
         if !(quiet && sessions == last_sessions) {
-            let secs = every.as_secs_f64();
             let submits = [CommandId::SUBMIT_SM, CommandId::DATA_SM, CommandId::SUBMIT_MULTI]
                 .into_iter()
                 .map(|c| delta.pdus_of(Direction::In, c))

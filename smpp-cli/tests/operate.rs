@@ -230,6 +230,12 @@ fn exit_codes_tell_the_cause() {
     assert_eq!(code(&timeout), Some(6), "no bind response");
     assert!(start.elapsed() < Duration::from_secs(10), "--timeout 1 is one second");
     drop(holder.join());
+    let (_, serve_help, _) = run(smpp().args(["serve", "--help"]));
+    for client_flag in ["--host", "--password", "--system-id", "--bind ", "--interface-version", "--ca-file", "--tls "]
+    {
+        assert!(!serve_help.contains(client_flag), "serve --help lists {client_flag}:\n{serve_help}");
+    }
+    assert!(serve_help.contains("--metrics") && serve_help.contains("--threads"), "{serve_help}");
     let (_, out, _) = run(smpp().arg("--help"));
     for documented in
         ["Exit codes:", "2  bad input", "3  cannot connect", "4  bind refused", "5  submit refused", "6  timeout"]
@@ -281,4 +287,20 @@ fn bench_runs_for_a_duration_over_several_binds_and_reports_receipt_latency() {
     assert!((900.0..5_000.0).contains(&p50) && p50 <= max, "{v}");
     let (ok, _, err) = run(smpp().args(["bench", "--duration", "1h5", "--count", "1"]));
     assert!(!ok && err.contains("ms, s or m"), "{err}");
+}
+
+#[test]
+fn for_serve_too_a_flag_before_the_subcommand_beats_a_variable() {
+    let mut cmd = smpp();
+    cmd.env("SMPP_SYSTEM_TYPE", "other").args(["--system-type", "smpp", "serve", "--listen", "127.0.0.1:0"]);
+    let mut serve = Guard(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(serve.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let at = ["--host", "127.0.0.1", "--port", port.as_str()];
+    // Binds must carry the flag's system_type, smpp (send's default), not the variable's.
+    let (ok, out, err) = run(smpp().args(at).args(["send", "--to", "1", "x"]));
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = run(smpp().args(at).args(["--system-type", "other", "send", "--to", "1", "x"]));
+    assert!(!ok && err.contains("ESME_RINVSYSTYP"), "{err}");
 }

@@ -236,10 +236,7 @@ async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     // Three tries after the drop (two refused), two submits over two bound links.
     let stats = client.stats();
     assert_eq!(stats.reconnects, 3, "{stats:?}");
-    assert_eq!(
-        stats.link.wire.pdus_of(smpp_client::smpp_session::Direction::Out, smpp_client::smpp_pdu::CommandId::SUBMIT_SM),
-        2
-    );
+    assert_eq!(stats.link.wire.pdus_of(smpp_session::Direction::Out, smpp_pdu::CommandId::SUBMIT_SM), 2);
     assert_eq!((stats.link.bound, stats.link.in_flight), (1, 0), "{stats:?}");
 }
 

@@ -93,7 +93,7 @@ pub(crate) struct Registry {
     /// The first address a listener of this server bound.
     pub(crate) local_addr: OnceLock<SocketAddr>,
     /// Every connection's counters, added up by the driver.
-    pub(crate) stats: smpp_tokio::metrics::LinkStats,
+    pub(crate) stats: Arc<smpp_tokio::metrics::LinkStats>,
 }
 
 impl Default for Registry {
@@ -109,7 +109,7 @@ impl Default for Registry {
             drained: Notify::new(),
             stop: watch::Sender::new(false),
             local_addr: OnceLock::new(),
-            stats: smpp_tokio::metrics::LinkStats::default(),
+            stats: Arc::default(),
         }
     }
 }

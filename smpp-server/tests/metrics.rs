@@ -108,3 +108,16 @@ fn metrics_and_stats_count_the_traffic_on_both_sides() {
     let bound = |role, mode| get("smpp_bound_sessions", &[("role", role), ("mode", mode), ("account", "alice")]);
     assert_eq!((bound("esme", "transceiver"), bound("smsc", "transceiver")), (0.0, 0.0), "up, then down at the unbind");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_session_cut_off_by_the_server_stops_counting_as_bound() {
+    let sim = Sim::new(sim_config());
+    let (client, _incoming) = sim.client(client_config("alice", "secret")).await.unwrap();
+    client.submit(sm("447700900123", false)).await.unwrap();
+    eventually("bound", || sim.handle.server.stats().bound == 1).await;
+    let id = sim.handle.server.sessions()[0].info.id;
+    // drop_session aborts the connection's task: no clean end of the driver.
+    assert!(sim.handle.server.drop_session(id));
+    eventually("the aborted session is no longer bound", || sim.handle.server.stats().bound == 0).await;
+    assert_eq!(sim.handle.server.stats().in_flight, 0);
+}

@@ -82,7 +82,8 @@ pub struct SessionStats {
     pub enquire_links_received: u64,
 }
 
-/// Response times kept for [`Session::take_latencies`] at most.
+/// Response times kept for [`Session::take_latencies`] at most (or the window,
+/// if larger: the responses one read can carry).
 const MAX_LATENCIES: usize = 1024;
 
 /// Bytes for the driver to write, all pending output in one buffer.
@@ -821,8 +822,9 @@ impl<T> Session<T> {
 
     /// Takes the response times of the application's requests answered since the
     /// last call: the request's command and the time from queuing it to reading its
-    /// response, oldest first. At most 1,024 wait to be taken; later ones are not
-    /// kept until they are (the tokio driver takes them every turn, for metrics).
+    /// response, oldest first. At most 1,024 (or the window, if larger) wait to be
+    /// taken; later ones are not kept until they are (the tokio driver takes them
+    /// every turn, for metrics).
     pub fn take_latencies(&mut self) -> std::vec::Drain<'_, (CommandId, std::time::Duration)> {
         self.latencies.drain(..)
     }
@@ -1120,7 +1122,7 @@ impl<T> Session<T> {
             return;
         }
         if let Some(token) = p.token {
-            if self.latencies.len() < MAX_LATENCIES {
+            if self.latencies.len() < MAX_LATENCIES.max(self.window.capacity()) {
                 self.latencies.push((p.command_id, now.saturating_duration_since(p.sent)));
             }
             self.push_event(Event::Response { seq, request: p.command_id, status, response: body, token });

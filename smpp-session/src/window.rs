@@ -83,6 +83,11 @@ impl<T> Window<T> {
         self.capacity = capacity.max(1);
     }
 
+    /// How many application requests may be outstanding.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Room left in the window.
     pub(crate) fn room(&self) -> usize {
         self.capacity.saturating_sub(self.in_flight)

@@ -220,10 +220,11 @@ where
     static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
     let id = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::debug_span!(target: crate::WIRE_TARGET, "session", id);
+    // Dropped when the connection ends or its task is aborted, taking back what
+    // this connection added to the gauges.
     let mut publisher = Publisher::new();
     let result = run(io, &mut session, handler, commands, config, &mut publisher).instrument(span).await;
     publisher.publish(&mut session, handler.link());
-    publisher.finish(handler.link().stats);
     result
 }
 

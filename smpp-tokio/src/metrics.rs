@@ -17,20 +17,21 @@
 //!
 //! `role` is `esme` or `smsc` (the side this process plays), `direction` `in` or
 //! `out`, `command` a command name (`submit_sm`, ...; `unknown` for ids the spec does
-//! not name), `status` a command_status name (`ESME_ROK`, ...; its hex value when it
-//! has no name; `other` past the eighth distinct status of one connection), `mode`
+//! not name), `status` a command_status name (`ESME_ROK`, ...; `unnamed` for a value
+//! the spec does not name; `other` past the eighth distinct status of one
+//! connection), `mode`
 //! `transmitter`, `receiver` or `transceiver`.
 //!
 //! # Cardinality
 //! Every label but `account` takes a fixed set of values: at most 39 commands plus
-//! `unknown`, and statuses as the peers send them (eight per connection at most).
+//! `unknown`, and the statuses the spec names plus `unnamed` and `other`.
 //! `account` takes the first [`ACCOUNT_LABELS`] distinct accounts seen by the
 //! process; any account after those is counted under `other`. So
 //! `smpp_bound_sessions` has at most 2 × 3 × 101 series.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, SharedString};
 use smpp_session::smpp_pdu::{COMMANDS, CommandId, CommandStatus};
@@ -117,14 +118,14 @@ impl LinkStats {
 #[non_exhaustive]
 pub struct Link<'a> {
     /// Counters to add this connection's to.
-    pub stats: Option<&'a LinkStats>,
+    pub stats: Option<&'a Arc<LinkStats>>,
     /// The account bound on it, for the `account` label (none: `unknown`).
     pub account: Option<&'a str>,
 }
 
 impl<'a> Link<'a> {
     /// Reports to `stats` and labels with `account`.
-    pub fn new(stats: Option<&'a LinkStats>, account: Option<&'a str>) -> Self {
+    pub fn new(stats: Option<&'a Arc<LinkStats>>, account: Option<&'a str>) -> Self {
         Self { stats, account }
     }
 }
@@ -151,10 +152,8 @@ fn command_name(id: Option<CommandId>) -> &'static str {
 fn status_label(status: Option<CommandStatus>) -> SharedString {
     match status {
         None => SharedString::const_str("other"),
-        Some(s) => match s.name() {
-            Some(name) => SharedString::const_str(name),
-            None => SharedString::from(format!("{:#010x}", s.0)),
-        },
+        // A peer may send any number of unnamed statuses: one label for them all.
+        Some(s) => SharedString::const_str(s.name().unwrap_or("unnamed")),
     }
 }
 
@@ -170,7 +169,10 @@ pub(crate) struct Publisher {
     in_flight: Option<Gauge>,
     last_in_flight: u64,
     bound: Option<Gauge>,
-    /// The stats it reported to, and how much of `in_flight`/`bound` it added there.
+    /// The stats it reports to, and how much of `in_flight`/`bound` it added there
+    /// (taken back when it is dropped: when its connection ends, or its task is
+    /// aborted).
+    stats: Option<Arc<LinkStats>>,
     reported_in_flight: u64,
     reported_bound: bool,
 }
@@ -192,6 +194,7 @@ impl Publisher {
             in_flight: None,
             last_in_flight: 0,
             bound: None,
+            stats: None,
             reported_in_flight: 0,
             reported_bound: false,
         }
@@ -200,6 +203,13 @@ impl Publisher {
     /// Reports what changed since the last call.
     pub(crate) fn publish<T>(&mut self, session: &mut Session<T>, link: Link<'_>) {
         self.role = role_name(session.role());
+        if self.stats.is_none()
+            && let Some(stats) = link.stats
+        {
+            self.stats = Some(stats.clone());
+        }
+        let stats = self.stats.clone();
+        let stats = stats.as_deref();
         let role = self.role;
         for (id, took) in session.take_latencies() {
             let slot = id.index().unwrap_or(COMMANDS.len());
@@ -214,7 +224,7 @@ impl Publisher {
         if wire.total(Direction::In) != self.last.total(Direction::In)
             || wire.total(Direction::Out) != self.last.total(Direction::Out)
         {
-            self.publish_counts(wire, link.stats);
+            self.publish_counts(wire, stats);
             self.last = wire.clone();
         }
         let in_flight = session.in_flight() as u64;
@@ -223,7 +233,7 @@ impl Publisher {
             gauge.increment(in_flight as f64 - self.last_in_flight as f64);
             self.last_in_flight = in_flight;
         }
-        if let Some(stats) = link.stats {
+        if let Some(stats) = stats {
             if in_flight > self.reported_in_flight {
                 stats.in_flight.fetch_add(in_flight - self.reported_in_flight, Ordering::Relaxed);
             } else {
@@ -250,7 +260,7 @@ impl Publisher {
             }
             _ => {}
         }
-        if let Some(stats) = link.stats
+        if let Some(stats) = stats
             && bound.is_some() != self.reported_bound
         {
             if bound.is_some() {
@@ -295,9 +305,12 @@ impl Publisher {
             stats.wire.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(&delta);
         }
     }
+}
 
-    /// The connection ended: takes back what it added to the gauges.
-    pub(crate) fn finish(&mut self, stats: Option<&LinkStats>) {
+impl Drop for Publisher {
+    /// The connection ended (or its task was aborted): takes back what it added to
+    /// the gauges.
+    fn drop(&mut self) {
         if let Some(gauge) = self.bound.take() {
             gauge.decrement(1.0);
         }
@@ -305,7 +318,7 @@ impl Publisher {
             gauge.decrement(self.last_in_flight as f64);
             self.last_in_flight = 0;
         }
-        if let Some(stats) = stats {
+        if let Some(stats) = &self.stats {
             stats.in_flight.fetch_sub(self.reported_in_flight, Ordering::Relaxed);
             self.reported_in_flight = 0;
             if self.reported_bound {

@@ -210,8 +210,10 @@ pub(crate) fn cli(args: &[String]) -> Result<(), String> {
     };
     let (lib, lib_lo, lib_hi) = median(&mut library);
     let (cmd, cmd_lo, cmd_hi) = median(&mut command);
-    println!("
-one bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds");
+    println!(
+        "
+one bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds"
+    );
     println!("{:<44} {:>12} {:>12} {:>12}", "", "median", "slowest", "fastest");
     println!("{:<44} {lib:>12.0} {lib_lo:>12.0} {lib_hi:>12.0}", "library (e2e_bench throughput / serve)");
     println!("{:<44} {cmd:>12.0} {cmd_lo:>12.0} {cmd_hi:>12.0}", "command (smpp bench / smpp serve)");

@@ -73,7 +73,8 @@ pub struct ClientStats {
     pub retries: u64,
     /// The adaptive rate in requests per second, while throttling keeps it limited.
     pub adaptive_rate: Option<f64>,
-    /// Connections opened again after the link went down.
+    /// Reconnection attempts after the link went down (each try counts, refused
+    /// ones too).
     pub reconnects: u64,
     /// PDUs by command each way, responses by status, requests in flight and binds
     /// up, over all of this client's connections.
@@ -124,7 +125,7 @@ pub(crate) struct Shared {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     /// Published by the driver.
-    pub(crate) link: smpp_tokio::metrics::LinkStats,
+    pub(crate) link: Arc<smpp_tokio::metrics::LinkStats>,
     pub(crate) reconnects: AtomicU64,
 }
 

@@ -158,11 +158,13 @@ impl Simulator {
         };
         // The depth gauge: read at most once a second, and again a second later
         // while any account has deliveries (or had at the last reading).
-        if now >= self.deliveries.sampled_at.load(Ordering::Acquire) {
+        if !self.config.store_depth_metric {
+            // No depth gauge asked for.
+        } else if now >= self.deliveries.sampled_at.load(Ordering::Acquire) {
             self.sample_depth(&due).await;
             self.deliveries.sampled_at.store(now.saturating_add(DEPTH_EVERY_MS), Ordering::Release);
         }
-        if !due.is_empty() || !self.deliveries.labelled().is_empty() {
+        if self.config.store_depth_metric && (!due.is_empty() || !self.deliveries.labelled().is_empty()) {
             next = next.min(self.deliveries.sampled_at.load(Ordering::Acquire));
         }
         for (account, at) in due {

@@ -128,6 +128,10 @@ pub struct SimulatorConfig {
     /// `ESME_RMSGQFUL`, no answer in time, a full push queue) what waits for an
     /// account is pushed again (default 1 s).
     pub retry_delay: Duration,
+    /// Read the store's depth once a second, per account with deliveries, into the
+    /// `smpp_store_waiting{account}` gauge of the `metrics` facade (default off: the
+    /// reads cost the store a query per account each second).
+    pub store_depth_metric: bool,
 }
 
 impl std::fmt::Debug for SimulatorConfig {
@@ -149,6 +153,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("resp_delay", &self.resp_delay)
             .field("waiting_per_account", &self.waiting_per_account)
             .field("retry_delay", &self.retry_delay)
+            .field("store_depth_metric", &self.store_depth_metric)
             .field("store", &self.store)
             .field("bind_lease", &self.bind_lease)
             .field("store_poll", &self.store_poll)
@@ -177,6 +182,7 @@ impl Default for SimulatorConfig {
             retry_delay: Duration::from_secs(1),
             store: None,
             bind_lease: Duration::from_secs(15),
+            store_depth_metric: false,
             store_poll: Duration::from_millis(200),
         }
     }
