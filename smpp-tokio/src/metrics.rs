@@ -112,7 +112,7 @@ impl LinkStats {
     }
 }
 
-/// Where a connection reports, beyond the metrics facade: what a [`Handler`]
+/// Where a connection reports, beyond the metrics facade: what a [`Handler`](crate::Handler)
 /// gives the driver ([`Handler::link`](crate::Handler::link)).
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
