@@ -3,6 +3,8 @@
 //! duration, binds and receipt latency.
 
 mod common;
+#[path = "../../smpp-server/tests/common/prometheus.rs"]
+mod prometheus;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
@@ -10,6 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Guard, Serve, run, smpp};
+use prometheus::sample;
 use serde_json::Value;
 
 /// A port nothing listens on (bound, then let go).
@@ -25,27 +28,6 @@ fn scrape(port: u16) -> String {
     s.read_to_string(&mut text).unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     text
-}
-
-/// The value of `name{labels}` (labels in any order) in Prometheus text.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (key, value) = line.rsplit_once(' ')?;
-        let (metric, rest) = key.split_once('{').unwrap_or((key, "}"));
-        if metric != name {
-            return None;
-        }
-        let mut got: Vec<(&str, &str)> = rest
-            .strip_suffix('}')?
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| p.split_once('=').map(|(k, v)| (k, v.trim_matches('"'))))
-            .collect();
-        let mut want = labels.to_vec();
-        got.sort_unstable();
-        want.sort_unstable();
-        (got == want).then(|| value.parse().ok())?
-    })
 }
 
 /// A metric's name, labels and value.

@@ -3,33 +3,15 @@
 //! snapshots of `Client` and the server handle, after the same known traffic.
 
 mod common;
+#[path = "common/prometheus.rs"]
+mod prometheus;
 
 use common::{Sim, client_config, eventually, sim_config, sm};
 use metrics_exporter_prometheus::PrometheusBuilder;
+use prometheus::sample;
 use smpp_client::RequestError;
 use smpp_client::smpp_pdu::{CommandId, CommandStatus};
 use smpp_session::Direction::{In, Out};
-
-/// The value of the sample `name{labels}` in Prometheus text, labels in any order.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (key, value) = line.rsplit_once(' ')?;
-        let (metric, rest) = key.split_once('{').unwrap_or((key, "}"));
-        if metric != name {
-            return None;
-        }
-        let inner = rest.strip_suffix('}')?;
-        let mut got: Vec<(&str, &str)> = inner
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| p.split_once('=').map(|(k, v)| (k, v.trim_matches('"'))))
-            .collect();
-        let mut want = labels.to_vec();
-        got.sort_unstable();
-        want.sort_unstable();
-        (got == want).then(|| value.parse().ok())?
-    })
-}
 
 #[test]
 fn metrics_and_stats_count_the_traffic_on_both_sides() {
