@@ -85,7 +85,7 @@ impl Command {
 
 /// The connection flags `serve` does not take (it takes --config, --system-type and
 /// --busy-poll-us of its own).
-const CLIENT_ONLY: [(&str, &str); 9] = [
+const CLIENT_ONLY: [(&str, &str); 10] = [
     ("host", "--host"),
     ("port", "--port"),
     ("system_id", "--system-id"),
@@ -95,6 +95,7 @@ const CLIENT_ONLY: [(&str, &str); 9] = [
     ("tls", "--tls"),
     ("ca_file", "--ca-file"),
     ("tls_server_name", "--tls-server-name"),
+    ("timeout", "--timeout"),
 ];
 
 fn main() -> ExitCode {

@@ -195,6 +195,7 @@ fn exit_codes_tell_the_cause() {
     assert_eq!(code(&["send", "--to", "not-a-number", "x"]), Some(2), "bad input");
     assert_eq!(code(&["send", "--to", "1", "--registered-delivery", "300", "x"]), Some(2), "a bad flag value");
     assert_eq!(code(&["--host", "127.0.0.1", "serve"]), Some(2), "a flag serve does not take");
+    assert_eq!(code(&["--timeout", "5", "serve"]), Some(2), "nor this one");
     let nobody = free_port().to_string();
     assert_eq!(code(&["send", "--host", "127.0.0.1", "--port", &nobody, "--to", "1", "x"]), Some(3), "refused");
     let serve = Serve::start(&["alice:pw"]);
