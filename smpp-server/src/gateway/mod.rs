@@ -1,0 +1,16 @@
+//! The gateway's building blocks: routing a customer's submit to an upstream
+//! connector ([`Router`]), and matching an upstream's receipt to the submit it
+//! answers whatever form its id takes ([`file_keys`], [`lookup_keys`]).
+//!
+//! An upstream connector is given as a URL ([`Upstream`]).
+//!
+//! All are pure: no I/O, no clock. The gateway that puts them together with the
+//! client, the server and the store (`smpp serve --upstream`) is built on them.
+
+mod ids;
+mod routes;
+mod upstream;
+
+pub use ids::{IdKey, file_keys, lookup_keys};
+pub use routes::{Route, RouteError, Router, Target};
+pub use upstream::{Upstream, UpstreamError};
