@@ -51,7 +51,10 @@ pub(crate) struct BenchArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
-    #[command(flatten, next_help_heading = "Connection")]
+    #[command(
+        flatten,
+        next_help_heading = "Connection (each also read from its variable: SMPP_HOST, SMPP_PORT, SMPP_PASSWORD, ...)"
+    )]
     pub(crate) connection: ConnectionArgs,
 }
 
@@ -88,7 +91,7 @@ fn status_name(r: &Result<smpp_client::Submitted, RequestError>) -> String {
         Ok(_) => "ESME_ROK".into(), // counted apart, as fates.accepted
         Err(RequestError::Throttled) => "ESME_RTHROTTLED".into(),
         Err(RequestError::QueueFull) => "ESME_RMSGQFUL".into(),
-        Err(RequestError::Status(s)) => s.name().map_or_else(|| format!("{:#x}", s.0), str::to_owned),
+        Err(RequestError::Status(s)) => crate::status_text(*s),
         Err(RequestError::Timeout) => "timeout".into(),
         Err(RequestError::ConnectionLost(_)) => "connection lost".into(),
         Err(RequestError::NotSent(_) | RequestError::NotConnected(_)) => "not sent".into(),

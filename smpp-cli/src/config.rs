@@ -7,7 +7,8 @@ use smpp_client::smpp_pdu::InterfaceVersion;
 use smpp_client::{BindMode, ClientConfig, TlsOptions};
 
 /// The connection flags of send, listen and bench (also taken before the
-/// subcommand). Each also reads its `SMPP_*` variable.
+/// subcommand). Each also reads its `SMPP_*` variable, before the subcommand only
+/// (`main` drops the variables of the subcommands' copies), so flags beat them.
 #[derive(Debug, Default, clap::Args)]
 pub(crate) struct ConnectionArgs {
     /// SMSC host (none: start the built-in simulator).
@@ -153,43 +154,6 @@ impl ConnectionArgs {
             busy_poll_us: self.busy_poll_us.or(other.busy_poll_us),
             timeout: self.timeout.or(other.timeout),
             config: self.config.or(other.config),
-        }
-    }
-
-    /// Every flag's id, as clap names it.
-    pub(crate) const IDS: [&'static str; 13] = [
-        "host",
-        "port",
-        "system_id",
-        "password",
-        "system_type",
-        "bind",
-        "interface_version",
-        "tls",
-        "ca_file",
-        "tls_server_name",
-        "busy_poll_us",
-        "timeout",
-        "config",
-    ];
-
-    /// Drops the value of flag `id` (one of [`IDS`](Self::IDS)).
-    pub(crate) fn forget(&mut self, id: &str) {
-        match id {
-            "host" => self.host = None,
-            "port" => self.port = None,
-            "system_id" => self.system_id = None,
-            "password" => self.password = None,
-            "system_type" => self.system_type = None,
-            "bind" => self.bind = None,
-            "interface_version" => self.interface_version = None,
-            "tls" => self.tls = false,
-            "ca_file" => self.ca_file = None,
-            "tls_server_name" => self.tls_server_name = None,
-            "busy_poll_us" => self.busy_poll_us = None,
-            "timeout" => self.timeout = None,
-            "config" => self.config = None,
-            _ => {}
         }
     }
 

@@ -149,7 +149,7 @@ fn value_json(v: &FieldValue) -> Value {
             None => json!(hex(b)),
         },
         FieldValue::Time(t) => json!(t.map(|t| t.to_string()).unwrap_or_default()),
-        FieldValue::Status(s) => json!(s.name().map_or_else(|| format!("{:#x}", s.0), str::to_owned)),
+        FieldValue::Status(s) => json!(crate::status_text(*s)),
         FieldValue::Redacted => json!("***"),
         FieldValue::List(items) => Value::Array(items.iter().map(|i| fields_json(i)).collect()),
         FieldValue::Tlvs(t) => Value::Array(
@@ -182,10 +182,7 @@ fn to_json(pdu: &Pdu) -> Value {
     let mut m = Map::new();
     let id = pdu.command_id();
     m.insert("command_id".into(), json!(id.name().map_or_else(|| format!("{:#010x}", id.0), str::to_owned)));
-    m.insert(
-        "command_status".into(),
-        json!(pdu.status.name().map_or_else(|| format!("{:#x}", pdu.status.0), str::to_owned)),
-    );
+    m.insert("command_status".into(), json!(crate::status_text(pdu.status)));
     m.insert("sequence_number".into(), json!(pdu.sequence.value()));
     let mut has_tlvs = false;
     for f in pdu.fields() {

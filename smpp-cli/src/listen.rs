@@ -27,7 +27,10 @@ pub(crate) struct ListenArgs {
     /// `parts_total` (its `text` is the parts that came).
     #[arg(long)]
     json: bool,
-    #[command(flatten, next_help_heading = "Connection")]
+    #[command(
+        flatten,
+        next_help_heading = "Connection (each also read from its variable: SMPP_HOST, SMPP_PORT, SMPP_PASSWORD, ...)"
+    )]
     pub(crate) connection: ConnectionArgs,
 }
 

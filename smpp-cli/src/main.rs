@@ -71,18 +71,6 @@ enum Command {
     Decode(decode::DecodeArgs),
 }
 
-impl Command {
-    /// The connection flags given after the subcommand, for those that take them.
-    fn connection_mut(&mut self) -> Option<&mut config::ConnectionArgs> {
-        match self {
-            Self::Send(a) => Some(&mut a.connection),
-            Self::Listen(a) => Some(&mut a.connection),
-            Self::Bench(a) => Some(&mut a.connection),
-            Self::Serve(_) | Self::Decode(_) => None,
-        }
-    }
-}
-
 /// The connection flags `serve` does not take (it takes --config, --system-type and
 /// --busy-poll-us of its own).
 const CLIENT_ONLY: [(&str, &str); 10] = [
@@ -99,31 +87,15 @@ const CLIENT_ONLY: [(&str, &str); 10] = [
 ];
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // A flag before the subcommand beats a variable read after it.
-    if let Some((_, sub)) = matches.subcommand() {
-        let from = |m: &clap::ArgMatches, id: &str| m.try_get_raw(id).ok().flatten().and(m.value_source(id));
-        let beaten = |id: &str| {
-            from(sub, id) == Some(ValueSource::EnvVariable) && from(&matches, id) == Some(ValueSource::CommandLine)
-        };
-        match &mut cli.command {
-            Command::Serve(args) => {
-                for id in ["config", "system_type", "busy_poll_us"] {
-                    if beaten(id) {
-                        args.forget(id);
-                    }
-                }
-            }
-            command => {
-                if let Some(connection) = command.connection_mut() {
-                    for id in config::ConnectionArgs::IDS.into_iter().filter(|id| beaten(id)) {
-                        connection.forget(id);
-                    }
-                }
-            }
-        }
+    // The variables are read before the subcommand only, so that a flag anywhere
+    // beats a variable: a flag after the subcommand beats one before it, which
+    // beats the variable.
+    let mut command = Cli::command();
+    for name in ["send", "listen", "bench"] {
+        command = command.mut_subcommand(name, |c| c.mut_args(|a| a.env(None)));
     }
+    let matches = command.get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(&cli);
     if matches!(cli.command, Command::Serve(_))
         && let Some((_, flag)) =
@@ -244,6 +216,11 @@ pub(crate) async fn target(
 /// Connects and binds, or says why not (exit 3, 4 or 6).
 pub(crate) async fn connect(config: ClientConfig) -> Result<(smpp_client::Client, smpp_client::Incoming), Fail> {
     smpp_client::Client::connect(config).await.map_err(|e: ClientError| Fail::client(&e))
+}
+
+/// A command_status as its name, or its value in hex when it has none.
+pub(crate) fn status_text(s: smpp_pdu::CommandStatus) -> String {
+    s.name().map_or_else(|| format!("{:#x}", s.0), str::to_owned)
 }
 
 /// What a failed submit means for sending it again.

@@ -52,7 +52,10 @@ pub(crate) struct SendArgs {
     json: bool,
     /// The message text.
     text: String,
-    #[command(flatten, next_help_heading = "Connection")]
+    #[command(
+        flatten,
+        next_help_heading = "Connection (each also read from its variable: SMPP_HOST, SMPP_PORT, SMPP_PASSWORD, ...)"
+    )]
     pub(crate) connection: ConnectionArgs,
 }
 

@@ -87,32 +87,22 @@ pub(crate) struct ServeArgs {
     summary_secs: u64,
     /// A TOML file with `[[account]]` tables (system_id, password, and optional
     /// window, receive_window, throttle, max_binds), and optionally system_type and
-    /// busy_poll_us.
-    #[arg(long, env = "SMPP_CONFIG")]
+    /// busy_poll_us [env: SMPP_CONFIG].
+    #[arg(long)]
     config: Option<std::path::PathBuf>,
-    /// The system_type binds must carry [default: any].
-    #[arg(long, env = "SMPP_SYSTEM_TYPE")]
+    /// The system_type binds must carry [default: any] [env: SMPP_SYSTEM_TYPE].
+    #[arg(long)]
     system_type: Option<String>,
     /// Busy-poll each connection for this many microseconds after activity (0 or
-    /// unset: off).
-    #[arg(long, env = "SMPP_BUSY_POLL_US")]
+    /// unset: off) [env: SMPP_BUSY_POLL_US].
+    #[arg(long)]
     busy_poll_us: Option<u64>,
 }
 
 impl ServeArgs {
-    /// Drops the value of `config`, `system_type` or `busy_poll_us` (a variable's,
-    /// beaten by a flag given before the subcommand).
-    pub(crate) fn forget(&mut self, id: &str) {
-        match id {
-            "config" => self.config = None,
-            "system_type" => self.system_type = None,
-            "busy_poll_us" => self.busy_poll_us = None,
-            _ => {}
-        }
-    }
-
     /// The connection settings serve uses: its own flags, else those given before
-    /// the subcommand.
+    /// the subcommand, else their variables (`SMPP_CONFIG`, `SMPP_SYSTEM_TYPE`,
+    /// `SMPP_BUSY_POLL_US`).
     pub(crate) fn connection(&mut self, before: ConnectionArgs) -> ConnectionArgs {
         ConnectionArgs::for_serve(self.config.take(), self.system_type.take(), self.busy_poll_us.take()).or(before)
     }
@@ -261,7 +251,7 @@ async fn summaries(handle: SimulatorHandle, every: Duration) {
             let errors: BTreeMap<String, u64> = delta
                 .responses(Direction::Out)
                 .filter(|(s, _)| *s != Some(CommandStatus::ESME_ROK))
-                .map(|(s, n)| (s.map_or_else(|| "other".to_owned(), status_name), n))
+                .map(|(s, n)| (s.map_or_else(|| "other".to_owned(), crate::status_text), n))
                 .collect();
             let errors = if errors.is_empty() {
                 "none".to_owned()
@@ -278,9 +268,4 @@ async fn summaries(handle: SimulatorHandle, every: Duration) {
         }
         (last, last_receipts, last_mo, last_sessions) = (now, receipts, mo, sessions);
     }
-}
-
-/// A status as its name, or its value in hex when it has none.
-fn status_name(s: CommandStatus) -> String {
-    s.name().map_or_else(|| format!("{:#010x}", s.0), str::to_owned)
 }

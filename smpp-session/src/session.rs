@@ -812,7 +812,10 @@ impl<T> Session<T> {
 
     /// What the session has done so far.
     pub fn stats(&self) -> SessionStats {
-        self.stats
+        let mut stats = self.stats;
+        stats.pdus_in = self.wire.total(Direction::In);
+        stats.pdus_out = self.wire.total(Direction::Out);
+        stats
     }
 
     /// PDUs read and queued by command, and responses by command_status.
@@ -887,7 +890,6 @@ impl<T> Session<T> {
 
     /// Bookkeeping after a PDU was queued at `start` in the output.
     fn after_write(&mut self, now: Instant, start: usize) {
-        self.stats.pdus_out += 1;
         let written = self.tx.get(start..).unwrap_or_default();
         if let Some(header) = Header::parse(written) {
             self.wire.record(Direction::Out, &header);
@@ -1020,7 +1022,6 @@ impl<T> Session<T> {
     }
 
     fn on_frame(&mut self, now: Instant, frame: Bytes) {
-        self.stats.pdus_in += 1;
         self.arm(TimerKind::Inactivity, now, self.config.inactivity_timeout);
         if matches!(self.state, SessionState::Bound(_))
             && !self.unbind_requested

@@ -208,8 +208,10 @@ impl Publisher {
         {
             self.stats = Some(stats.clone());
         }
-        let stats = self.stats.clone();
-        let stats = stats.as_deref();
+        // Taken out for the turn (and put back at its end), not cloned: no atomic
+        // count per turn.
+        let owned = self.stats.take();
+        let stats = owned.as_deref();
         let role = self.role;
         for (id, took) in session.take_latencies() {
             let slot = id.index().unwrap_or(COMMANDS.len());
@@ -270,6 +272,7 @@ impl Publisher {
             }
             self.reported_bound = bound.is_some();
         }
+        self.stats = owned;
     }
 
     fn publish_counts(&mut self, wire: &WireCounts, stats: Option<&LinkStats>) {
