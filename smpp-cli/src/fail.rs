@@ -127,3 +127,17 @@ impl From<tokio::task::JoinError> for Fail {
         Self::Other(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_that_stayed_down_is_a_connection_failure_and_a_lost_one_too() {
+        let code = |e: RequestError| format!("{:?}", Fail::request("submit", &e).code());
+        let connect = format!("{:?}", ExitCode::from(3));
+        assert_eq!(code(RequestError::NotConnected(std::time::Duration::from_secs(5))), connect);
+        assert_eq!(code(RequestError::ConnectionLost(smpp_session::CloseReason::PeerClosed)), connect);
+        assert_eq!(code(RequestError::Timeout), format!("{:?}", ExitCode::from(6)));
+    }
+}

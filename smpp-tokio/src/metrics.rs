@@ -346,4 +346,14 @@ mod tests {
         assert!(labels.contains("other"));
         assert_eq!(account_label("account0").as_ref(), "account0", "a labelled account keeps its label");
     }
+
+    #[test]
+    fn statuses_the_spec_does_not_name_share_one_label() {
+        assert_eq!(status_label(Some(CommandStatus::ESME_RTHROTTLED)).as_ref(), "ESME_RTHROTTLED");
+        // A peer sending a new unnamed status on every connection adds no series.
+        let labels: HashSet<String> =
+            (0x400..0x500).map(|v| status_label(Some(CommandStatus(v))).to_string()).collect();
+        assert_eq!(labels, HashSet::from(["unnamed".to_owned()]));
+        assert_eq!(status_label(None).as_ref(), "other");
+    }
 }

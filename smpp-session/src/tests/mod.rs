@@ -1160,6 +1160,22 @@ fn each_answered_request_leaves_its_response_time_until_taken() {
 }
 
 #[test]
+fn a_window_above_1024_keeps_every_response_time_of_one_read() {
+    let now = epoch();
+    let mut config = SessionConfig::default();
+    config.window(2000);
+    let mut s = bound_esme(now, config, BindMode::Transceiver, Some(0x34));
+    let seqs: Vec<_> = (0..1500).map(|_| s.send(now, submit("x")).unwrap()).collect();
+    outputs(&mut s);
+    let mut read = BytesMut::new();
+    for q in seqs {
+        read.extend_from_slice(&Pdu::new(q, ok_resp("1")).to_bytes());
+    }
+    s.handle_input(now + Duration::from_millis(5), &read);
+    assert_eq!(s.take_latencies().count(), 1500, "all the responses of one read, as many as the window holds");
+}
+
+#[test]
 fn input_taken_from_the_driver_s_buffer_leaves_the_start_of_the_next_pdu_there() {
     let now = epoch();
     let mut s = bound_smsc(now, BindMode::Transceiver, 0x34);
