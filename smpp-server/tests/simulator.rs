@@ -18,7 +18,9 @@ use smpp_pdu::{
     OctetString, QuerySm, RegisteredDelivery, ShortMessage, SubmitMulti, SubmitSm, Tlv,
 };
 use smpp_server::SimulatorConfig;
-use smpp_server::store::{Delivery as StoredDelivery, Entry, EntryId, MemoryStore, Message, Store, StoreFuture};
+use smpp_server::store::{
+    Delivery as StoredDelivery, Entry, EntryId, IdLink, MemoryStore, Message, Store, StoreFuture,
+};
 use smpp_session::BindMode;
 use tokio::time::Instant;
 
@@ -434,6 +436,12 @@ impl Store for LateDue {
     }
     fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
         self.0.take_rate(account, per_second, now_ms)
+    }
+    fn link_ids(&self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64) -> StoreFuture<'_, ()> {
+        self.0.link_ids(keys, link, now_ms, until_ms)
+    }
+    fn find_link(&self, keys: Vec<String>, now_ms: u64) -> StoreFuture<'_, Option<IdLink>> {
+        self.0.find_link(keys, now_ms)
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use smpp_pdu::{Address, DeliverSm, EsmClass, MessageState, ShortMessage, Tlv};
 
-use super::{Delivery, Message, Store, StoreError, StoreLimits};
+use super::{Delivery, IdLink, Message, Store, StoreError, StoreLimits};
 
 /// Fails with what went wrong.
 macro_rules! ensure {
@@ -202,5 +202,26 @@ pub async fn check<S: Store>(mut open: impl AsyncFnMut(StoreLimits) -> S) -> Res
     ensure!(!store.take_rate(&gina, 3, 5_999).await.map_err(store_err)?, "a fourth in the same second");
     ensure!(store.take_rate(&account("hal"), 3, 5_999).await.map_err(store_err)?, "another account's rate");
     ensure!(store.take_rate(&gina, 3, 6_000).await.map_err(store_err)?, "the next second");
+
+    // Id links: found by any key they were filed under, the first key that has one
+    // first, until they expire; a key filed again points to the newer link.
+    let key = |k: &str| format!("{}/{k}", account("links"));
+    let ivan = IdLink::new(&account("ivan"), "0000abcd");
+    let keys = vec![key("t:1a2b"), key("n:6699")];
+    store.link_ids(keys, ivan.clone(), 1_000, 5_000).await.map_err(store_err)?;
+    for k in ["t:1a2b", "n:6699"] {
+        let found = store.find_link(vec![key("t:none"), key(k)], 4_999).await.map_err(store_err)?;
+        ensure!(found.as_ref() == Some(&ivan), "by {k}: found {found:?}");
+    }
+    let expired = store.find_link(vec![key("t:1a2b")], 5_000).await.map_err(store_err)?;
+    ensure!(expired.is_none(), "an expired link was found: {expired:?}");
+    let none = store.find_link(vec![key("t:other")], 2_000).await.map_err(store_err)?;
+    ensure!(none.is_none(), "an unknown key found {none:?}");
+    let judy = IdLink::new(&account("judy"), "0000abce");
+    store.link_ids(vec![key("n:6699"), key("c:x")], judy.clone(), 2_000, 9_000).await.map_err(store_err)?;
+    let newer = store.find_link(vec![key("n:6699")], 6_000).await.map_err(store_err)?;
+    ensure!(newer.as_ref() == Some(&judy), "a key filed again found {newer:?}");
+    let first = store.find_link(vec![key("t:1a2b"), key("c:x")], 3_000).await.map_err(store_err)?;
+    ensure!(first.as_ref() == Some(&ivan), "the first key's link comes first, found {first:?}");
     Ok(())
 }

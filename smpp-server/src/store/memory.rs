@@ -1,11 +1,11 @@
 //! [`MemoryStore`]: the default store, in this process's memory. Fast, bounded, and
 //! forgotten at exit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::ring::NumberRing;
-use super::{Counters, Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits};
+use super::{Counters, Delivery, Entry, EntryId, IdLink, Message, Store, StoreError, StoreFuture, StoreLimits};
 use smpp_pdu::MessageState;
 
 use crate::blocks::MessageIds;
@@ -22,6 +22,43 @@ pub struct MemoryStore {
     messages: NumberRing<Kept>,
     deliveries: Mutex<Deliveries>,
     counters: Counters,
+    links: Mutex<Links>,
+}
+
+/// Id links, forgotten when they expire or, past the bound, oldest first.
+#[derive(Debug, Default)]
+struct Links {
+    by_key: HashMap<String, (u64, IdLink, u64)>,
+    /// (filing number, key) in filing order, to forget the oldest first.
+    order: VecDeque<(u64, String)>,
+    next: u64,
+}
+
+impl Links {
+    fn file(&mut self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64, max: usize) {
+        for key in keys {
+            self.next += 1;
+            self.order.push_back((self.next, key.clone()));
+            self.by_key.insert(key, (self.next, link.clone(), until_ms));
+        }
+        // Forget what expired (the front is the oldest filing; links of one TTL
+        // expire in filing order) and what is past the bound.
+        while let Some((n, key)) = self.order.front() {
+            let current = self.by_key.get(key).filter(|(filed, ..)| filed == n);
+            let expired = current.is_none_or(|(_, _, until)| *until <= now_ms);
+            if !expired && self.by_key.len() <= max {
+                break;
+            }
+            if current.is_some() {
+                self.by_key.remove(key);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    fn find(&self, keys: &[String], now_ms: u64) -> Option<IdLink> {
+        keys.iter().find_map(|k| self.by_key.get(k).filter(|(_, _, until)| *until > now_ms).map(|(_, l, _)| l.clone()))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +112,7 @@ impl MemoryStore {
             messages: NumberRing::new(MESSAGES),
             deliveries: Mutex::default(),
             counters: Counters::default(),
+            links: Mutex::default(),
         }
     }
 
@@ -255,5 +293,16 @@ impl Store for MemoryStore {
 
     fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
         ready(Ok(self.counters.take_rate(account, per_second, now_ms)))
+    }
+
+    fn link_ids(&self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64) -> StoreFuture<'_, ()> {
+        let mut links = self.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        links.file(keys, link, now_ms, until_ms, self.limits.max_id_links);
+        ready(Ok(()))
+    }
+
+    fn find_link(&self, keys: Vec<String>, now_ms: u64) -> StoreFuture<'_, Option<IdLink>> {
+        let links = self.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ready(Ok(links.find(&keys, now_ms)))
     }
 }

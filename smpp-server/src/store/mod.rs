@@ -118,6 +118,26 @@ impl Delivery {
     }
 }
 
+/// Where a message the gateway forwarded upstream came from: the account that
+/// submitted it and the message_id the gateway gave it. Filed under the forms of the
+/// upstream's id ([`Store::link_ids`]) so that the upstream's receipt finds its way
+/// back, on any node.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdLink {
+    /// The customer's account.
+    pub account: String,
+    /// The gateway's message_id.
+    pub id: String,
+}
+
+impl IdLink {
+    /// The message `id` of `account`.
+    pub fn new(account: &str, id: &str) -> Self {
+        Self { account: account.to_owned(), id: id.to_owned() }
+    }
+}
+
 /// A stored delivery's id, opaque and unique within its store.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(pub String);
@@ -150,11 +170,15 @@ pub struct StoreLimits {
     /// A claim older than this is taken to belong to a node that died: its deliveries
     /// are handed out again (default 30 s).
     pub claim_timeout_ms: u64,
+    /// Id links ([`Store::link_ids`]) a store in memory keeps at most: past it, the
+    /// oldest are forgotten before they expire (default 1 000 000). Backends on disk
+    /// or in Redis keep each until it expires.
+    pub max_id_links: usize,
 }
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self { max_waiting_per_account: 10_000, claim_timeout_ms: 30_000 }
+        Self { max_waiting_per_account: 10_000, claim_timeout_ms: 30_000, max_id_links: 1_000_000 }
     }
 }
 
@@ -259,6 +283,15 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// The binds of `account` whose leases run at `now_ms`.
     fn binds(&self, account: &str, now_ms: u64) -> StoreFuture<'_, usize>;
+
+    /// Files `link` under each of `keys` (the forms of an upstream's message id,
+    /// namespaced by the caller, e.g. by connector) until `until_ms`. A key filed
+    /// again points to the newer link. Durable as [`accept`](Self::accept) is.
+    fn link_ids(&self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64) -> StoreFuture<'_, ()>;
+
+    /// The link filed under the first of `keys` (in their order) that has one
+    /// unexpired at `now_ms`.
+    fn find_link(&self, keys: Vec<String>, now_ms: u64) -> StoreFuture<'_, Option<IdLink>>;
 
     /// Takes one of the `per_second` submits `account` may make in the second that
     /// holds `now_ms`, across every node: `false` when none is left (answer

@@ -21,6 +21,7 @@
 //! | `P:accounts` | set | the accounts that have deliveries (for [`due`](Store::due)) |
 //! | `P:binds:ACCOUNT` | sorted set | the account's binds: members the holders, scored by the end of their lease |
 //! | `P:rate:SECOND:ACCOUNT` | string (counter), with a TTL | the submits taken in that second (gone 2 s after its first) |
+//! | `P:link:KEY` | string, with a TTL | an id link ([`Store::link_ids`]), `until_ms:N:ACCOUNTID` with `N` the length of the account in bytes, kept until `until_ms` |
 //!
 //! An [`EntryId`] is `N:ACCOUNT` (the entry number, 15 digits, and its account), so
 //! that [`ack`](Store::ack) and [`release`](Store::release) go straight to the
@@ -30,8 +31,10 @@
 //! run by `EVALSHA`), so it is atomic; each call is one round trip: an accept with
 //! no receipt is one `SET`, one with a receipt one script (the bound checked, the
 //! delivery, its place in the account's order and the message written, or
-//! nothing); [`next_message_id`](Store::next_message_id) usually none. Calls from
-//! many tasks share one connection and are pipelined on it.
+//! nothing); [`next_message_id`](Store::next_message_id) usually none;
+//! [`link_ids`](Store::link_ids) one `MULTI` of a `SET` per key, and
+//! [`find_link`](Store::find_link) one `MGET`. Calls from many tasks share one
+//! connection and are pipelined on it.
 //!
 //! # What it promises
 //!
@@ -49,7 +52,8 @@ use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
 use smpp_pdu::MessageState;
 
 use super::{
-    Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits, decode_deliver, encode_deliver,
+    Delivery, Entry, EntryId, IdLink, Message, Store, StoreError, StoreFuture, StoreLimits, decode_deliver,
+    encode_deliver,
 };
 
 /// How a [`RedisStore`] runs, beyond the [`StoreLimits`] every store has.
@@ -131,8 +135,8 @@ impl RedisOptions {
 /// is taken is refused with [`StoreError::Unavailable`], never overwritten).
 ///
 /// Redis must not evict the store's keys: use `maxmemory-policy noeviction`, or a
-/// `volatile-*` policy (only messages and rate counters have a TTL, so only they
-/// can be evicted).
+/// `volatile-*` policy (only messages, id links and rate counters have a TTL, so
+/// only they can be evicted).
 ///
 /// A call that fails answers [`StoreError::Unavailable`]. One that timed out
 /// ([`timeout_ms`](RedisOptions::timeout_ms)) may still have been done by Redis.
@@ -141,7 +145,8 @@ impl RedisOptions {
 ///
 /// Redis 6.2 or later (`ZADD GT`), one server or primary; not Redis Cluster (the
 /// scripts derive keys from their arguments). Times are the callers' (see the
-/// [store docs](super)), except that message and rate TTLs run on Redis's clock.
+/// [store docs](super)), except that message, id link and rate TTLs run on Redis's
+/// clock.
 ///
 /// One connection per store, multiplexed: concurrent calls are pipelined on it.
 /// Cloning is cheap (the clones share the connection and the blocks of numbers).
@@ -174,11 +179,13 @@ struct Inner {
     link: Arc<Link>,
     limits: StoreLimits,
     prefix: String,
-    /// `P:msg:`, `P:due:`, `P:binds:`, `P:rate:`: the starts of per-item keys.
+    /// `P:msg:`, `P:due:`, `P:binds:`, `P:rate:`, `P:link:`: the starts of per-item
+    /// keys.
     msg_key: String,
     due_key: String,
     binds_key: String,
     rate_key: String,
+    link_key: String,
     keep_messages_ms: u64,
     /// Message ids (`P:ids`).
     ids: Arc<Counter>,
@@ -412,6 +419,12 @@ impl Link {
         cmd.query_async(&mut conn).await.map_err(|e| self.failed(generation, &e))
     }
 
+    /// Runs a pipeline (a transaction if it is `atomic`).
+    async fn pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, StoreError> {
+        let (generation, mut conn) = self.get().await?;
+        pipe.query_async(&mut conn).await.map_err(|e| self.failed(generation, &e))
+    }
+
     /// Runs a script (loading it first if Redis does not know it).
     async fn eval<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, StoreError> {
         let (generation, mut conn) = self.get().await?;
@@ -562,6 +575,27 @@ fn decode_message(id: &str, raw: &[u8]) -> Result<Message, StoreError> {
     Ok(Message::new(id, account, submitted_ms, done_ms, MessageState(state)))
 }
 
+/// The longest TTL an id link is given (ms): Redis refuses a `PX` that takes the
+/// expiry past `i64::MAX` ms.
+const MAX_LINK_TTL_MS: u64 = 1 << 62;
+
+/// An id link as kept: `until_ms:N:ACCOUNTID`, with `N` the length of the account in
+/// bytes (so the account and the id may hold anything).
+fn encode_link(link: &IdLink, until_ms: u64) -> String {
+    format!("{until_ms}:{}:{}{}", link.account.len(), link.account, link.id)
+}
+
+/// The end and the link of an id link as kept.
+fn decode_link(key: &str, raw: &[u8]) -> Result<(u64, IdLink), StoreError> {
+    let bad = || corrupt(&format!("the id link under {key} does not read back"));
+    let text = std::str::from_utf8(raw).map_err(|_| bad())?;
+    let mut parts = text.splitn(3, ':');
+    let until_ms = parts.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(bad)?;
+    let len = parts.next().and_then(|s| s.parse::<usize>().ok()).ok_or_else(bad)?;
+    let (account, id) = parts.next().and_then(|rest| rest.split_at_checked(len)).ok_or_else(bad)?;
+    Ok((until_ms, IdLink::new(account, id)))
+}
+
 /// The octets of a string reply.
 fn octets(v: &Value) -> Option<&[u8]> {
     match v {
@@ -606,6 +640,7 @@ impl RedisStore {
             due_key: format!("{prefix}:due:"),
             binds_key: format!("{prefix}:binds:"),
             rate_key: format!("{prefix}:rate:"),
+            link_key: format!("{prefix}:link:"),
             ids: Arc::new(Counter::new(format!("{prefix}:ids"), block)),
             entries: Arc::new(Counter::new(format!("{prefix}:entries"), block)),
             prefix,
@@ -802,8 +837,7 @@ impl Store for RedisStore {
                     .arg(holder)
                     .ignore();
             }
-            let (generation, mut conn) = self.inner.link.get().await?;
-            pipe.query_async::<()>(&mut conn).await.map_err(|e| self.inner.link.failed(generation, &e))
+            self.inner.link.pipeline::<()>(&pipe).await
         })
     }
 
@@ -828,6 +862,45 @@ impl Store for RedisStore {
             Ok(taken <= u64::from(per_second))
         })
     }
+
+    fn link_ids(&self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let value = encode_link(&link, until_ms);
+            // Kept by Redis until `until_ms` as the caller counts; found only while
+            // unexpired by the caller's clock too.
+            let ttl = until_ms.saturating_sub(now_ms).clamp(1, MAX_LINK_TTL_MS);
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for key in &keys {
+                pipe.cmd("SET").arg(format!("{}{key}", self.inner.link_key)).arg(&value).arg("PX").arg(ttl).ignore();
+            }
+            self.inner.link.pipeline::<()>(&pipe).await
+        })
+    }
+
+    fn find_link(&self, keys: Vec<String>, now_ms: u64) -> StoreFuture<'_, Option<IdLink>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            let mut mget = redis::cmd("MGET");
+            for key in &keys {
+                mget.arg(format!("{}{key}", self.inner.link_key));
+            }
+            let found: Vec<Option<Vec<u8>>> = self.inner.link.query(&mget).await?;
+            for (key, raw) in keys.iter().zip(found) {
+                let Some(raw) = raw else { continue };
+                let (until_ms, link) = decode_link(key, &raw)?;
+                if until_ms > now_ms {
+                    return Ok(Some(link));
+                }
+            }
+            Ok(None)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -841,6 +914,23 @@ mod tests {
         assert_eq!(decode_message("0000002a", raw.as_bytes()), Ok(m));
         assert!(decode_message("x", b"1:2").is_err());
         assert!(decode_message("x", b"1:2:300:a").is_err());
+    }
+
+    #[test]
+    fn a_link_reads_back_with_any_account_and_id() {
+        let link = IdLink::new("acc:with:colons:", "id:1");
+        let raw = encode_link(&link, 42);
+        assert_eq!(raw, "42:16:acc:with:colons:id:1");
+        assert_eq!(decode_link("k", raw.as_bytes()), Ok((42, link)));
+        let empty = IdLink::new("", "");
+        assert_eq!(decode_link("k", encode_link(&empty, u64::MAX).as_bytes()), Ok((u64::MAX, empty)));
+        let accented = IdLink::new("é", "x");
+        assert_eq!(decode_link("k", encode_link(&accented, 1).as_bytes()), Ok((1, accented)));
+        for bad in [&b"42"[..], b"42:3", b"42:9:short", b"x:1:ab", b"42:-1:ab", b"\xff:0:"] {
+            assert!(decode_link("k", bad).is_err(), "{bad:?} decoded");
+        }
+        // Splitting inside a character is refused, not a panic.
+        assert!(decode_link("k", "1:1:é".as_bytes()).is_err());
     }
 
     #[test]

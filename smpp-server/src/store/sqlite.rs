@@ -10,6 +10,10 @@
 //! by when they can next be claimed, and which are claimed until when. Claims are
 //! never written (a restart releases them all anyway), so a claim costs a read and
 //! an `attempts` update, and the deliveries table needs no index.
+//!
+//! Id links ([`Store::link_ids`]) are rows of their own table, one per key, written
+//! in the batch's transaction like everything else; expired ones are deleted now and
+//! then (at most once a second of the callers' time) as links are written.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -24,7 +28,8 @@ use smpp_pdu::MessageState;
 use tokio::sync::oneshot;
 
 use super::{
-    Delivery, Entry, EntryId, Message, Store, StoreError, StoreFuture, StoreLimits, decode_deliver, encode_deliver,
+    Delivery, Entry, EntryId, IdLink, Message, Store, StoreError, StoreFuture, StoreLimits, decode_deliver,
+    encode_deliver,
 };
 use crate::MessageIds;
 
@@ -32,8 +37,13 @@ use crate::MessageIds;
 /// of this one is handed out, so callers do not wait for it.
 const ID_BLOCK: u64 = 1 << 16;
 
-/// The schema this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this code writes (`PRAGMA user_version`). A file of version 1 is
+/// brought to 2 when opened ([`SCHEMA_2`]).
+const SCHEMA_VERSION: i64 = 2;
+
+/// Expired id links are deleted at most once per this much of the callers' time
+/// (ms), when links are written.
+const LINK_PURGE_MS: u64 = 1_000;
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -60,6 +70,18 @@ CREATE TABLE deliveries (
     attempts INTEGER NOT NULL,
     pdu BLOB NOT NULL
 );
+";
+
+/// What version 2 adds to version 1: id links, by key, with their end (indexed, so
+/// that expired ones are deleted without a scan).
+const SCHEMA_2: &str = "
+CREATE TABLE id_links (
+    key TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    id TEXT NOT NULL,
+    until_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX id_links_until ON id_links (until_ms);
 ";
 
 /// When a transaction counts as committed: SQLite's `PRAGMA synchronous` in WAL mode.
@@ -377,6 +399,20 @@ impl Store for SqliteStore {
     fn take_rate(&self, account: &str, per_second: u32, now_ms: u64) -> StoreFuture<'_, bool> {
         Box::pin(std::future::ready(Ok(self.counters.take_rate(account, per_second, now_ms))))
     }
+
+    fn link_ids(&self, keys: Vec<String>, link: IdLink, now_ms: u64, until_ms: u64) -> StoreFuture<'_, ()> {
+        if keys.is_empty() {
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        Box::pin(self.call(LinkIds { keys, link, now_ms, until_ms }))
+    }
+
+    fn find_link(&self, keys: Vec<String>, now_ms: u64) -> StoreFuture<'_, Option<IdLink>> {
+        if keys.is_empty() {
+            return Box::pin(std::future::ready(Ok(None)));
+        }
+        Box::pin(self.call(FindLink { keys, now_ms }))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -425,6 +461,8 @@ struct Writer {
     /// What the current transaction wrote, for the pruning after it.
     wrote_numbered: bool,
     wrote_named: bool,
+    /// The callers' time of the last deletion of expired id links.
+    links_purged_ms: u64,
 }
 
 impl Writer {
@@ -455,9 +493,15 @@ impl Writer {
         match version {
             0 => {
                 conn.execute_batch(SCHEMA)?;
+                conn.execute_batch(SCHEMA_2)?;
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
                 let (first, _) = MessageIds::new().next_numbered();
                 conn.execute("INSERT INTO meta (key, value) VALUES ('next_message', ?1)", [i64::from(first)])?;
+            }
+            // A file from before id links: add their table.
+            1 => {
+                conn.execute_batch(SCHEMA_2)?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             SCHEMA_VERSION => {}
             other => {
@@ -481,6 +525,7 @@ impl Writer {
             reserved_until: first,
             wrote_numbered: true,
             wrote_named: true,
+            links_purged_ms: 0,
         };
         writer.reserve()?;
         writer.prune(first)?;
@@ -968,6 +1013,59 @@ impl Request for Due {
     }
 }
 
+/// Files a link under each key (a key filed again points to the newer link), and
+/// deletes expired links if it is time to.
+struct LinkIds {
+    keys: Vec<String>,
+    link: IdLink,
+    now_ms: u64,
+    until_ms: u64,
+}
+
+impl Request for LinkIds {
+    type Out = ();
+    fn apply(&mut self, w: &mut Writer, _: &Mutex<IdBlock>) -> rusqlite::Result<Result<(), StoreError>> {
+        let until = int(self.until_ms);
+        {
+            let mut insert = w.conn.prepare_cached(
+                "INSERT OR REPLACE INTO id_links (key, account, id, until_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for key in &self.keys {
+                insert.execute(params![key, self.link.account, self.link.id, until])?;
+            }
+        }
+        if self.now_ms >= w.links_purged_ms.saturating_add(LINK_PURGE_MS) {
+            w.conn.prepare_cached("DELETE FROM id_links WHERE until_ms <= ?1")?.execute([int(self.now_ms)])?;
+            w.links_purged_ms = self.now_ms;
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The link under the first key that has one unexpired.
+struct FindLink {
+    keys: Vec<String>,
+    now_ms: u64,
+}
+
+impl Request for FindLink {
+    type Out = Option<IdLink>;
+    fn apply(&mut self, w: &mut Writer, _: &Mutex<IdBlock>) -> rusqlite::Result<Result<Option<IdLink>, StoreError>> {
+        let mut select = w.conn.prepare_cached("SELECT account, id, until_ms FROM id_links WHERE key = ?1")?;
+        for key in &self.keys {
+            let row = select
+                .query_row([key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+                .optional()?;
+            if let Some((account, id, until)) = row
+                && uint(until) > self.now_ms
+            {
+                return Ok(Ok(Some(IdLink { account, id })));
+            }
+        }
+        Ok(Ok(None))
+    }
+}
+
 /// Reserves the next block of message ids, unless half a block is still free.
 struct Reserve;
 
@@ -991,5 +1089,83 @@ impl Request for Reserve {
             ids.limit = ids.limit.max(*until);
         }
         ids.reserving = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh database file in a folder removed when dropped.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("smpp-sqlite-unit-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir(&dir).expect("a fresh temp folder");
+            Self(dir)
+        }
+
+        fn path(&self) -> PathBuf {
+            self.0.join("store.db")
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn links_in(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).expect("the file opens");
+        let mut select = conn.prepare("SELECT key FROM id_links ORDER BY key").expect("id_links");
+        select.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("keys")
+    }
+
+    #[tokio::test]
+    async fn a_file_of_version_1_gets_id_links_and_keeps_its_messages() {
+        let file = TempFile::new("v1");
+        {
+            let conn = Connection::open(file.path()).expect("a new file");
+            conn.execute_batch(SCHEMA).expect("the version 1 schema");
+            conn.pragma_update(None, "user_version", 1).expect("version 1");
+            conn.execute("INSERT INTO meta (key, value) VALUES ('next_message', 4096)", []).expect("the counter");
+            conn.execute("INSERT INTO accounts (id, name) VALUES (1, 'acc')", []).expect("an account");
+            conn.execute(
+                "INSERT INTO named_messages (id, account, submitted_ms, done_ms, final_state) VALUES ('old', 1, 1, 2, 2)",
+                [],
+            )
+            .expect("a message");
+        }
+        let link = IdLink::new("acc", "00001000");
+        {
+            let store = SqliteStore::open(file.path(), StoreLimits::default()).expect("a version 1 file opens");
+            let old = store.message("old").await.expect("a lookup");
+            assert_eq!(old, Some(Message::new("old", "acc", 1, 2, MessageState::DELIVERED)));
+            store.link_ids(vec!["k".to_owned()], link.clone(), 1_000, 9_000).await.expect("a link");
+        }
+        let store = SqliteStore::open(file.path(), StoreLimits::default()).expect("it opens again");
+        assert_eq!(store.find_link(vec!["k".to_owned()], 2_000).await, Ok(Some(link)), "kept across a reopen");
+        drop(store);
+        let conn = Connection::open(file.path()).expect("the file");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("its version");
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[tokio::test]
+    async fn expired_links_are_deleted_as_links_are_written() {
+        let file = TempFile::new("purge");
+        let store = SqliteStore::open(file.path(), StoreLimits::default()).expect("a new file");
+        let keys = |ks: &[&str]| ks.iter().map(|&k| k.to_owned()).collect::<Vec<_>>();
+        store.link_ids(keys(&["a", "b"]), IdLink::new("x", "1"), 1_000, 2_000).await.expect("a link");
+        store.link_ids(keys(&["c"]), IdLink::new("x", "2"), 1_500, 9_000).await.expect("a link");
+        // Not a second since the last deletion: the expired links stay (unfound).
+        store.link_ids(keys(&["d"]), IdLink::new("x", "3"), 1_900, 9_000).await.expect("a link");
+        assert_eq!(store.find_link(keys(&["a", "c"]), 2_000).await, Ok(Some(IdLink::new("x", "2"))));
+        store.link_ids(keys(&["e"]), IdLink::new("x", "4"), 2_000, 9_000).await.expect("a link");
+        drop(store);
+        assert_eq!(links_in(&file.path()), keys(&["c", "d", "e"]), "a and b expired at 2 000");
     }
 }
