@@ -1,16 +1,19 @@
-//! How the simulator delivers what waits in its [`Store`]: receipts (stored with
-//! their message, due when the message becomes final) and MO.
+//! How an SMSC delivers what waits in its [`Store`]: receipts (stored with their
+//! message, due when the message becomes final), MO, and, for the gateway, the
+//! submits waiting for an upstream connector.
 //!
-//! One loop per node looks at [`Store::due`] and, for each account with a receiver
-//! bound on this node and something due, starts one drain. A drain claims what is
-//! due (at most [`DRAIN_BATCH`] at a time), pushes it to the account's receivers,
-//! acks what the ESME took or refused for good, and releases the rest for a retry.
-//! The loop sleeps until the earliest due time among the accounts it can serve, a
-//! wake-up (a bind, a new delivery due earlier than that, a drain ending), or, on a
-//! shared store where other nodes add deliveries, [`SimulatorConfig::store_poll`].
-//! An entry claimed by a node that died comes back after the store's claim timeout.
+//! A [`Pump`] is one loop per node. It looks at [`Store::due`] and, for each queue
+//! (an account, or a gateway connector) that its [`Outlet`] can serve on this node
+//! and has something due, starts one drain. A drain claims what is due (at most
+//! [`DRAIN_BATCH`] at a time), hands each entry to the outlet, acks what the outlet
+//! is done with, and releases the rest for a retry. The loop sleeps until the
+//! earliest due time among the queues it can serve, a wake-up (a bind, a new
+//! delivery due earlier than that, a drain ending), or, on a shared store where other
+//! nodes add deliveries, its poll interval. An entry claimed by a node that died
+//! comes back after the store's claim timeout.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -20,13 +23,8 @@ use smpp_pdu::{CommandStatus, DeliverSm, InterfaceVersion, Tlvs};
 use smpp_session::{Request, SendError};
 use tokio::sync::Notify;
 
-use super::Simulator;
-#[cfg(doc)]
-use super::SimulatorConfig;
 use crate::handle::{PushError, PushResult, ServerHandle};
-#[cfg(doc)]
-use crate::store::Store;
-use crate::store::{Entry, EntryId};
+use crate::store::{Entry, EntryId, Store};
 
 /// Deliveries one drain claims at a time (pushed together: the session queues what
 /// its window cannot take yet).
@@ -34,16 +32,15 @@ pub(crate) const DRAIN_BATCH: usize = 256;
 
 /// How soon a delivery whose session went away (it closed before answering, or
 /// left the registry) is tried again, on another receiver if one is bound.
-const GONE_RETRY_MS: u64 = 10;
+pub(crate) const GONE_RETRY_MS: u64 = 10;
 
 /// Milliseconds since the Unix epoch on tokio's clock (virtual in tests): the wall
 /// clock read once at the start, plus the time elapsed since.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Clock {
     epoch_ms: u64,
     base: tokio::time::Instant,
 }
-
 impl Clock {
     pub(crate) fn new() -> Self {
         let epoch_ms = std::time::SystemTime::now()
@@ -68,14 +65,49 @@ impl Clock {
     }
 }
 
+/// What becomes of an entry an [`Outlet`] was given.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) enum Verdict {
+    /// Done with it (delivered, or refused for good): it leaves the store.
+    Done,
+    /// Keep it: due again this many milliseconds from now.
+    Retry(u64),
+}
+
+/// Where a [`Pump`] delivers to.
+pub(crate) trait Outlet: Send + Sync + 'static {
+    /// Its pump.
+    fn pump(&self) -> &Pump;
+
+    /// Whether `queue`'s deliveries can go out from this node now (a receiver of the
+    /// account is bound here, the connector is up). When one becomes ready, the
+    /// outlet wakes the pump.
+    fn ready(&self, server: &ServerHandle, queue: &str) -> bool;
+
+    /// Delivers one entry of `queue`.
+    fn deliver(
+        self: Arc<Self>,
+        server: ServerHandle,
+        queue: String,
+        entry: Entry,
+    ) -> impl Future<Output = Verdict> + Send + 'static;
+}
+
 /// The delivery loop's state.
 #[derive(Debug)]
-pub(crate) struct Deliveries {
+pub(crate) struct Pump {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Clock,
+    /// Other nodes add deliveries to the store: look every `poll_ms`.
+    shared: bool,
+    poll_ms: u64,
+    /// Whether to read the store's depth into the `smpp_store_waiting` gauge.
+    depth_metric: bool,
     /// Wakes the loop.
     wake: Arc<Notify>,
     /// The time the loop will look next: a delivery due earlier wakes it.
     next_look: AtomicU64,
-    /// Accounts with a drain under way.
+    /// Queues with a drain under way.
     draining: Mutex<HashSet<String>>,
     /// When the store's depth is read next for the `smpp_store_waiting` gauge.
     sampled_at: AtomicU64,
@@ -86,9 +118,14 @@ pub(crate) struct Deliveries {
 /// How often the delivery loop reads the store's depth, at most.
 const DEPTH_EVERY_MS: u64 = 1_000;
 
-impl Deliveries {
-    pub(crate) fn new() -> Self {
+impl Pump {
+    pub(crate) fn new(store: Arc<dyn Store>, poll: Duration, depth_metric: bool) -> Self {
         Self {
+            shared: store.shared(),
+            store,
+            clock: Clock::new(),
+            poll_ms: millis(poll),
+            depth_metric,
             wake: Arc::new(Notify::new()),
             next_look: AtomicU64::new(0),
             draining: Mutex::default(),
@@ -104,7 +141,8 @@ impl Deliveries {
         }
     }
 
-    /// Something changed (a receiver bound, a drain ended): look now.
+    /// Something changed (a receiver bound, a connector came up, a drain ended):
+    /// look now.
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
     }
@@ -118,188 +156,158 @@ impl Deliveries {
     }
 }
 
-impl Simulator {
-    /// The delivery loop of this node; ends with the simulator or its server.
-    pub(crate) async fn run_deliveries(this: Weak<Self>, server: ServerHandle) {
-        loop {
-            let Some(sim) = this.upgrade() else { return };
-            if server.is_shutting_down() {
-                return;
-            }
-            let now = sim.clock.now_ms();
-            // While looking, any delivery added wakes the loop again (it may have
-            // come too late for this look to see it).
-            sim.deliveries.next_look.store(u64::MAX, Ordering::Release);
-            let next = sim.look(&server, now).await;
-            sim.deliveries.next_look.store(next, Ordering::Release);
-            let wake = sim.deliveries.wake.clone();
-            let at = sim.clock.instant_at(next);
-            drop(sim);
-            tokio::select! {
-                () = tokio::time::sleep_until(at) => {}
-                () = wake.notified() => {}
-            }
-        }
-    }
-
-    /// Starts a drain of every account due by `now` with a receiver bound here;
-    /// returns when to look next.
-    async fn look(self: &Arc<Self>, server: &ServerHandle, now: u64) -> u64 {
-        let poll = u64::try_from(self.config.store_poll.as_millis()).unwrap_or(u64::MAX);
-        // On a store of its own, this node hears of every change; on a shared one,
-        // other nodes add deliveries too.
-        let mut next = if self.shared { now.saturating_add(poll) } else { now.saturating_add(3_600_000) };
-        let due = match self.store.due().await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(%e, "the store cannot say what is due; looking again in a second");
-                return now + 1_000;
-            }
-        };
-        // The depth gauge: read at most once a second, and again a second later
-        // while any account has deliveries (or had at the last reading).
-        if !self.config.store_depth_metric {
-            // No depth gauge asked for.
-        } else if now >= self.deliveries.sampled_at.load(Ordering::Acquire) {
-            self.sample_depth(&due).await;
-            self.deliveries.sampled_at.store(now.saturating_add(DEPTH_EVERY_MS), Ordering::Release);
-        }
-        if self.config.store_depth_metric && (!due.is_empty() || !self.deliveries.labelled().is_empty()) {
-            next = next.min(self.deliveries.sampled_at.load(Ordering::Acquire));
-        }
-        for (account, at) in due {
-            if !has_receiver(server, &account) {
-                // Its receiver's bind wakes the loop.
-                continue;
-            }
-            if at <= now {
-                self.start_drain(server, account);
-            } else {
-                next = next.min(at);
-            }
-        }
-        next
-    }
-
-    /// Sets the `smpp_store_waiting` gauge of each account with deliveries (and
-    /// back to 0 for those that had some at the last reading).
-    async fn sample_depth(&self, due: &[(String, u64)]) {
-        let mut by_label: HashMap<SharedString, usize> = HashMap::new();
-        for (account, _) in due {
-            match self.store.waiting(account).await {
-                Ok(n) => *by_label.entry(smpp_tokio::metrics::account_label(account)).or_default() += n,
-                Err(e) => {
-                    tracing::debug!(%account, %e, "cannot read the account's waiting deliveries");
-                    return;
-                }
-            }
-        }
-        let mut labelled = self.deliveries.labelled();
-        for gone in labelled.iter().filter(|l| !by_label.contains_key(*l)) {
-            metrics::gauge!("smpp_store_waiting", "account" => gone.clone()).set(0.0);
-        }
-        for (label, n) in &by_label {
-            metrics::gauge!("smpp_store_waiting", "account" => label.clone()).set(*n as f64);
-        }
-        *labelled = by_label.into_keys().collect();
-    }
-
-    fn start_drain(self: &Arc<Self>, server: &ServerHandle, account: String) {
-        if !self.deliveries.draining().insert(account.clone()) {
+/// The delivery loop of this node; ends with the outlet or its server.
+pub(crate) async fn run<O: Outlet>(this: Weak<O>, server: ServerHandle) {
+    loop {
+        let Some(outlet) = this.upgrade() else { return };
+        if server.is_shutting_down() {
             return;
         }
-        let sim = self.clone();
-        let server = server.clone();
-        tokio::spawn(async move {
-            sim.drain(&server, &account).await;
-            sim.deliveries.draining().remove(&account);
-            sim.deliveries.wake();
-        });
+        let pump = outlet.pump();
+        let now = pump.clock.now_ms();
+        // While looking, any delivery added wakes the loop again (it may have come
+        // too late for this look to see it).
+        pump.next_look.store(u64::MAX, Ordering::Release);
+        let next = look(&outlet, &server, now).await;
+        let pump = outlet.pump();
+        pump.next_look.store(next, Ordering::Release);
+        let wake = pump.wake.clone();
+        let at = pump.clock.instant_at(next);
+        drop(outlet);
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => {}
+            () = wake.notified() => {}
+        }
     }
+}
 
-    /// Delivers what is due for `account` until nothing is, a delivery has to wait
-    /// for a retry, or no receiver is left.
-    async fn drain(&self, server: &ServerHandle, account: &str) {
-        loop {
-            if !has_receiver(server, account) {
+/// Starts a drain of every queue due by `now` that the outlet can serve here;
+/// returns when to look next.
+async fn look<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, now: u64) -> u64 {
+    let pump = outlet.pump();
+    // On a store of its own, this node hears of every change; on a shared one, other
+    // nodes add deliveries too.
+    let mut next = if pump.shared { now.saturating_add(pump.poll_ms) } else { now.saturating_add(3_600_000) };
+    let due = match pump.store.due().await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(%e, "the store cannot say what is due; looking again in a second");
+            return now + 1_000;
+        }
+    };
+    // The depth gauge: read at most once a second, and again a second later while
+    // any queue has deliveries (or had at the last reading).
+    if pump.depth_metric {
+        if now >= pump.sampled_at.load(Ordering::Acquire) {
+            sample_depth(pump, &due).await;
+            pump.sampled_at.store(now.saturating_add(DEPTH_EVERY_MS), Ordering::Release);
+        }
+        if !due.is_empty() || !pump.labelled().is_empty() {
+            next = next.min(pump.sampled_at.load(Ordering::Acquire));
+        }
+    }
+    for (queue, at) in due {
+        if !outlet.ready(server, &queue) {
+            // Its receiver's bind (its connector's link) wakes the loop.
+            continue;
+        }
+        if at <= now {
+            start_drain(outlet, server, queue);
+        } else {
+            next = next.min(at);
+        }
+    }
+    next
+}
+
+/// Sets the `smpp_store_waiting` gauge of each queue with deliveries (and back to 0
+/// for those that had some at the last reading).
+async fn sample_depth(pump: &Pump, due: &[(String, u64)]) {
+    let mut by_label: HashMap<SharedString, usize> = HashMap::new();
+    for (account, _) in due {
+        match pump.store.waiting(account).await {
+            Ok(n) => *by_label.entry(smpp_tokio::metrics::account_label(account)).or_default() += n,
+            Err(e) => {
+                tracing::debug!(%account, %e, "cannot read the account's waiting deliveries");
                 return;
             }
-            let now = self.clock.now_ms();
-            let entries = match self.store.claim(account, now, DRAIN_BATCH).await {
-                Ok(entries) if entries.is_empty() => return,
-                Ok(entries) => entries,
-                Err(e) => {
-                    tracing::warn!(%account, %e, "the store cannot hand out deliveries");
-                    return;
-                }
-            };
-            let mut pushes = tokio::task::JoinSet::new();
-            for entry in entries {
-                let server = server.clone();
-                let account = account.to_owned();
-                pushes.spawn(async move {
-                    let result = push(&server, &account, &entry.delivery.deliver).await;
-                    (entry, result)
-                });
-            }
-            let mut wait = false;
-            while let Some(joined) = pushes.join_next().await {
-                // A push task cannot panic short of a bug; its entry then comes back
-                // when its claim times out.
-                let Ok((entry, result)) = joined else { continue };
-                wait |= !self.settle(account, &entry, &result).await;
-            }
-            if wait {
+        }
+    }
+    let mut labelled = pump.labelled();
+    for gone in labelled.iter().filter(|l| !by_label.contains_key(*l)) {
+        metrics::gauge!("smpp_store_waiting", "account" => gone.clone()).set(0.0);
+    }
+    for (label, n) in &by_label {
+        metrics::gauge!("smpp_store_waiting", "account" => label.clone()).set(*n as f64);
+    }
+    *labelled = by_label.into_keys().collect();
+}
+
+fn start_drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: String) {
+    if !outlet.pump().draining().insert(queue.clone()) {
+        return;
+    }
+    let outlet = outlet.clone();
+    let server = server.clone();
+    tokio::spawn(async move {
+        drain(&outlet, &server, &queue).await;
+        outlet.pump().draining().remove(&queue);
+        outlet.pump().wake();
+    });
+}
+
+/// Delivers what is due for `queue` until nothing is, a delivery has to wait for a
+/// retry, or the outlet cannot serve the queue any more.
+async fn drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: &str) {
+    loop {
+        if !outlet.ready(server, queue) {
+            return;
+        }
+        let pump = outlet.pump();
+        let now = pump.clock.now_ms();
+        let entries = match pump.store.claim(queue, now, DRAIN_BATCH).await {
+            Ok(entries) if entries.is_empty() => return,
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(%queue, %e, "the store cannot hand out deliveries");
                 return;
             }
+        };
+        let mut deliveries = tokio::task::JoinSet::new();
+        for entry in entries {
+            let id = entry.id.clone();
+            let delivered = outlet.clone().deliver(server.clone(), queue.to_owned(), entry);
+            deliveries.spawn(async move { (id, delivered.await) });
+        }
+        let mut wait = false;
+        while let Some(joined) = deliveries.join_next().await {
+            // A delivery task cannot panic short of a bug; its entry then comes back
+            // when its claim times out.
+            let Ok((id, verdict)) = joined else { continue };
+            wait |= !settle(outlet.pump(), queue, &id, verdict).await;
+        }
+        if wait {
+            return;
         }
     }
+}
 
-    /// Acks or releases a pushed entry by its outcome; `false` if it has to wait.
-    async fn settle(&self, account: &str, entry: &Entry, result: &PushResult) -> bool {
-        let kind = kind(&entry.delivery.deliver);
-        match outcome(result) {
-            Outcome::Delivered => {
-                self.ack(account, &entry.id).await;
-                match kind {
-                    "receipt" => &self.receipts_delivered,
-                    _ => &self.mo_delivered,
-                }
-                .fetch_add(1, Ordering::Relaxed);
-                true
+/// Acks or releases an entry by its verdict; `false` if it has to wait.
+async fn settle(pump: &Pump, queue: &str, id: &EntryId, verdict: Verdict) -> bool {
+    match verdict {
+        Verdict::Done => {
+            if let Err(e) = pump.store.ack(id).await {
+                tracing::warn!(%queue, %e, "cannot ack a delivery: it may be delivered again");
             }
-            Outcome::Rejected => {
-                self.reject(account, kind, result);
-                self.ack(account, &entry.id).await;
-                true
-            }
-            Outcome::Retry => {
-                let now = self.clock.now_ms();
-                let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
-                let delay = if gone { GONE_RETRY_MS } else { millis(self.config.retry_delay) };
-                let at = now.saturating_add(delay);
-                tracing::debug!(%account, kind, attempts = entry.attempts + 1, result = ?result.as_ref().map(|r| r.0), "not delivered now: kept for a retry");
-                if let Err(e) = self.store.release(&entry.id, at).await {
-                    tracing::warn!(%account, %e, "cannot release a delivery: it comes back when its claim times out");
-                }
-                self.deliveries.due_at(at);
-                false
-            }
+            true
         }
-    }
-
-    async fn ack(&self, account: &str, id: &EntryId) {
-        if let Err(e) = self.store.ack(id).await {
-            tracing::warn!(%account, %e, "cannot ack a delivery: it may be delivered again");
-        }
-    }
-
-    /// Counts and logs a delivery the ESME refused for good.
-    pub(crate) fn reject(&self, account: &str, kind: &str, result: &PushResult) {
-        self.rejected.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Ok((status, _)) => tracing::info!(%account, kind, %status, "refused for good by the ESME: dropped"),
-            Err(e) => tracing::info!(%account, kind, %e, "the session cannot carry it: dropped"),
+        Verdict::Retry(after) => {
+            let at = pump.clock.now_ms().saturating_add(after);
+            if let Err(e) = pump.store.release(id, at).await {
+                tracing::warn!(%queue, %e, "cannot release a delivery: it comes back when its claim times out");
+            }
+            pump.due_at(at);
+            false
         }
     }
 }
@@ -367,8 +375,13 @@ pub(crate) async fn push(server: &ServerHandle, account: &str, deliver: &Deliver
     if !matches!(pushed, Err(PushError::NoReceiver(_))) {
         return pushed;
     }
-    let mut v33 = deliver.clone();
-    v33.tlvs = Tlvs::default();
+    // A long message's SAR TLVs become a UDH; a message with no v3.3 form goes
+    // without its TLVs (a receipt's text carries its id and state).
+    let v33 = crate::gateway::to_v33(deliver).unwrap_or_else(|_| {
+        let mut bare = deliver.clone();
+        bare.tlvs = Tlvs::default();
+        bare
+    });
     server.push_where(account, Request::DeliverSm(v33), |s| !s.tlvs_allowed()).await
 }
 

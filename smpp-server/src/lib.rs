@@ -52,6 +52,7 @@ mod blocks;
 mod clock;
 mod config;
 mod connection;
+mod delivery;
 pub mod gateway;
 mod handle;
 mod handler;

@@ -18,6 +18,17 @@ pub enum IdKey {
     Cut(String),
 }
 
+/// The key as text, for a store: `t:` text, `n:` number (decimal), `c:` cut.
+impl std::fmt::Display for IdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(t) => write!(f, "t:{t}"),
+            Self::Number(n) => write!(f, "n:{n}"),
+            Self::Cut(c) => write!(f, "c:{c}"),
+        }
+    }
+}
+
 /// The receipt format's `id:` field holds this many characters.
 const CUT: usize = 10;
 

@@ -11,9 +11,13 @@
 mod ids;
 mod receipt;
 mod routes;
+mod server;
 mod upstream;
+mod v33;
 
 pub use ids::{IdKey, file_keys, lookup_keys};
 pub use receipt::{RewriteError, rewrite_receipt};
 pub use routes::{Route, RouteError, Router, Target};
+pub use server::{GATEWAY_TARGET, Gateway, GatewayConfig, GatewayError, GatewayHandle, GatewayStats, Policy};
 pub use upstream::{Upstream, UpstreamError};
+pub use v33::{V33Error, to_v33};

@@ -57,8 +57,6 @@
 //! - Optional delay before each submit's answer ([`SimulatorConfig::resp_delay`]).
 //! - Binds and messages are logged (tracing); passwords never are.
 
-mod delivery;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,8 +70,10 @@ use smpp_pdu::{
 };
 use smpp_session::{BindMode, CloseReason, Request, effective_version};
 
-use self::delivery::{Clock, Deliveries, Outcome, STORED_VERSION, millis, outcome, push};
 use crate::blocks::DeliveryReceipt;
+use crate::delivery::{
+    Clock, GONE_RETRY_MS, Outcome, Outlet, Pump, STORED_VERSION, Verdict, has_receiver, kind, millis, outcome, push,
+};
 use crate::handle::{PushError, PushResult, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
 use crate::store::{Delivery, Done, MemoryStore, Message, Store, StoreError, StoreLimits};
@@ -235,7 +235,7 @@ pub struct Simulator {
     /// The leases of this node's bound sessions (holder to account), renewed while
     /// they are bound.
     leases: Mutex<HashMap<String, String>>,
-    deliveries: Deliveries,
+    pump: Pump,
     server: OnceLock<ServerHandle>,
     submits: AtomicU64,
     /// Receipts the ESMEs took (answered `ESME_ROK`).
@@ -354,14 +354,15 @@ impl Simulator {
             let limits = StoreLimits { max_waiting_per_account: config.waiting_per_account, ..StoreLimits::default() };
             Arc::new(MemoryStore::new(limits))
         });
+        let pump = Pump::new(store.clone(), config.store_poll, config.store_depth_metric);
         Arc::new_cyclic(|this| Self {
             shared: store.shared(),
             store,
-            clock: Clock::new(),
+            clock: pump.clock,
+            pump,
             node: format!("{:016x}", seed ^ u64::from(std::process::id()).rotate_left(32)),
             binds: AtomicU64::new(0),
             leases: Mutex::default(),
-            deliveries: Deliveries::new(),
             server: OnceLock::new(),
             submits: AtomicU64::new(0),
             receipts_delivered: AtomicU64::new(0),
@@ -380,7 +381,7 @@ impl Simulator {
     /// starts the periodic MO if configured. Returns its handle.
     pub fn attach(self: &Arc<Self>, server: ServerHandle) -> SimulatorHandle {
         let _ = self.server.set(server.clone());
-        tokio::spawn(Self::run_deliveries(Arc::downgrade(self), server.clone()));
+        tokio::spawn(crate::delivery::run(Arc::downgrade(self), server.clone()));
         if self.shared {
             tokio::spawn(Self::renew_leases(Arc::downgrade(self), server.clone()));
         }
@@ -480,7 +481,7 @@ impl Simulator {
                 match self.store.enqueue(Delivery::new(account, due, deliver)).await {
                     Ok(_) => {
                         tracing::debug!(%account, result = ?result.as_ref().map(|r| r.0), "MO not delivered now: stored");
-                        self.deliveries.due_at(due);
+                        self.pump.due_at(due);
                     }
                     Err(e) => {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -546,7 +547,7 @@ impl Simulator {
         }
         self.submits.fetch_add(1, Ordering::Relaxed);
         if wanted {
-            self.deliveries.due_at(final_due);
+            self.pump.due_at(final_due);
         }
         if intermediate && let Some(note) = receipt.as_mut() {
             note.state = MessageState::ENROUTE;
@@ -554,7 +555,7 @@ impl Simulator {
             note.done = Clock::system_time(now);
             let pdu = note.to_deliver_sm(STORED_VERSION);
             match self.store.enqueue(Delivery::new(&account, now, pdu)).await {
-                Ok(_) => self.deliveries.due_at(now),
+                Ok(_) => self.pump.due_at(now),
                 Err(e) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%account, message_id = %id, %e, "intermediate notification not stored: dropped");
@@ -563,6 +564,15 @@ impl Simulator {
         }
         tracing::debug!(%account, message_id = %id, "submit accepted");
         Ok(id)
+    }
+
+    /// Counts and logs a delivery the ESME refused for good.
+    fn reject(&self, account: &str, kind: &str, result: &PushResult) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok((status, _)) => tracing::info!(%account, kind, %status, "refused for good by the ESME: dropped"),
+            Err(e) => tracing::info!(%account, kind, %e, "the session cannot carry it: dropped"),
+        }
     }
 
     /// Logs a store failure; the status to answer with.
@@ -657,6 +667,40 @@ impl Drop for Held {
                 tracing::warn!(%account, %e, "cannot release a bind lease: it runs out unrenewed");
             }
         });
+    }
+}
+
+impl Outlet for Simulator {
+    fn pump(&self) -> &Pump {
+        &self.pump
+    }
+
+    fn ready(&self, server: &ServerHandle, account: &str) -> bool {
+        has_receiver(server, account)
+    }
+
+    async fn deliver(self: Arc<Self>, server: ServerHandle, account: String, entry: crate::store::Entry) -> Verdict {
+        let result = push(&server, &account, &entry.delivery.deliver).await;
+        let kind = kind(&entry.delivery.deliver);
+        match outcome(&result) {
+            Outcome::Delivered => {
+                match kind {
+                    "receipt" => &self.receipts_delivered,
+                    _ => &self.mo_delivered,
+                }
+                .fetch_add(1, Ordering::Relaxed);
+                Verdict::Done
+            }
+            Outcome::Rejected => {
+                self.reject(&account, kind, &result);
+                Verdict::Done
+            }
+            Outcome::Retry => {
+                let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
+                tracing::debug!(%account, kind, attempts = entry.attempts + 1, result = ?result.as_ref().map(|r| r.0), "not delivered now: kept for a retry");
+                Verdict::Retry(if gone { GONE_RETRY_MS } else { millis(self.config.retry_delay) })
+            }
+        }
     }
 }
 
@@ -806,7 +850,7 @@ impl SmscHandler for Simulator {
         }
         if session.mode.smsc_sends() {
             // What waits for this account goes out now.
-            self.deliveries.wake();
+            self.pump.wake();
         }
     }
 

@@ -1,0 +1,998 @@
+//! The gateway: customers bind to it, their submits go to upstream SMSCs, and the
+//! upstreams' receipts and MO come back to them. See [`Gateway`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use smpp_client::{
+    BindMode, ClientConfig, Fate, Inbound, InboundMessage, LinkState, Pool, Reconnect, RequestError, ThrottleRetry,
+    TlsOptions, tcp_connector,
+};
+use smpp_pdu::{
+    Address, CommandStatus, DataSm, DeliverSm, InterfaceVersion, MessageState, OctetString, SubmitSm, Tlv, TlvTag,
+};
+use smpp_session::{Request, effective_version};
+
+use super::{Route, RouteError, Router, Target, Upstream, lookup_keys, rewrite_receipt, to_v33};
+use crate::blocks::DeliveryReceipt;
+use crate::delivery::{
+    Clock, GONE_RETRY_MS, Outcome, Outlet, Pump, STORED_VERSION, Verdict, has_receiver, kind, millis, outcome, push,
+};
+use crate::handle::{PushError, ServerHandle};
+use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
+use crate::store::{Delivery, Entry, IdLink, MemoryStore, Store, StoreError, StoreLimits};
+use crate::{Server, ServerConfig};
+
+/// When the gateway answers a customer's submit.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum Policy {
+    /// Store and forward (the default): the submit is answered `ESME_ROK` with the
+    /// gateway's message_id as soon as it is in the store, and goes upstream from
+    /// there, again after a gateway restart. An upstream's refusal then comes back
+    /// as a receipt (`stat:REJECTD`, `err:` the status) if the customer asked for
+    /// one.
+    #[default]
+    StoreAndForward,
+    /// Pass-through: the submit is answered when the upstream answers it: `ESME_ROK`
+    /// with the gateway's message_id, or the upstream's error status. No upstream
+    /// bound to take it: `ESME_RTHROTTLED` (try again later). An upstream that does
+    /// not answer (the outcome is unknown): the gateway takes the message over as in
+    /// store and forward (sent again, and counted in [`GatewayStats::unknown`]) and
+    /// answers `ESME_ROK`.
+    PassThrough,
+}
+
+/// What the gateway does. Its `Debug` shows no password.
+#[non_exhaustive]
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// The customers: system_id to password.
+    pub accounts: HashMap<String, String>,
+    /// Per-customer limits (window, throttle, most binds).
+    pub limits: HashMap<String, Limits>,
+    /// The system_type customers must bind with (`None`: any).
+    pub system_type: Option<String>,
+    /// The upstream SMSCs, by name.
+    pub upstreams: Vec<Upstream>,
+    /// The routes, tried in order (see [`Router`]).
+    pub routes: Vec<Route>,
+    /// Where submits no route takes go (empty: refused `ESME_RINVDSTADR`).
+    pub fallback: Vec<Target>,
+    /// MO routing: (destination prefix, account). The longest prefix that begins
+    /// the MO's destination wins (a short code is a prefix of itself; `""` takes
+    /// every MO). An MO no prefix takes is refused `ESME_RINVDSTADR` and counted.
+    pub mo_routes: Vec<(String, String)>,
+    /// When customers' submits are answered.
+    pub policy: Policy,
+    /// Where accepted submits, id links, receipts and MO are kept (`None`: a
+    /// [`MemoryStore`] bounded by [`waiting`](Self::waiting)). A submit waiting
+    /// for a connector counts against the connector's bound of waiting entries (the
+    /// store's per-account bound): past it, the customer gets `ESME_RTHROTTLED`.
+    pub store: Option<Arc<dyn Store>>,
+    /// Entries one queue (a customer's receipts and MO, a connector's submits) may
+    /// hold in the default memory store (default 10 000).
+    pub waiting: usize,
+    /// How long an upstream's message id is kept for its receipts (default 3 days).
+    pub id_ttl: Duration,
+    /// How long after a temporary failure a submit or delivery is tried again
+    /// (default 1 s).
+    pub retry_delay: Duration,
+    /// How long a forwarded submit may take, throttle retries included, before its
+    /// outcome is unknown (default 20 s; keep it below the store's claim timeout).
+    pub forward_timeout: Duration,
+    /// Attempts to forward a submit before it expires (a `stat:EXPIRED` receipt if
+    /// asked for; default 20). Attempts while its connector is down do not count.
+    pub max_attempts: u32,
+    /// How long an upstream receipt that arrives before its submit's answer was
+    /// filed waits for it (default 2 s).
+    pub receipt_wait: Duration,
+    /// How often a node on a shared store looks for entries other nodes added
+    /// (default 200 ms).
+    pub store_poll: Duration,
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut accounts: Vec<&String> = self.accounts.keys().collect();
+        accounts.sort();
+        f.debug_struct("GatewayConfig")
+            .field("accounts", &accounts)
+            .field("limits", &self.limits)
+            .field("system_type", &self.system_type)
+            .field("upstreams", &self.upstreams)
+            .field("routes", &self.routes)
+            .field("fallback", &self.fallback)
+            .field("mo_routes", &self.mo_routes)
+            .field("policy", &self.policy)
+            .field("store", &self.store)
+            .field("waiting", &self.waiting)
+            .field("id_ttl", &self.id_ttl)
+            .field("retry_delay", &self.retry_delay)
+            .field("forward_timeout", &self.forward_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("receipt_wait", &self.receipt_wait)
+            .field("store_poll", &self.store_poll)
+            .finish()
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            accounts: HashMap::new(),
+            limits: HashMap::new(),
+            system_type: None,
+            upstreams: Vec::new(),
+            routes: Vec::new(),
+            fallback: Vec::new(),
+            mo_routes: Vec::new(),
+            policy: Policy::default(),
+            store: None,
+            waiting: 10_000,
+            id_ttl: Duration::from_secs(3 * 24 * 3600),
+            retry_delay: Duration::from_secs(1),
+            forward_timeout: Duration::from_secs(20),
+            max_attempts: 20,
+            receipt_wait: Duration::from_secs(2),
+            store_poll: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Why a gateway cannot start.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Two upstreams have one name.
+    #[error("two upstreams are named {0:?}: give each its own name (?name=...)")]
+    DuplicateUpstream(String),
+    /// A route names an upstream that is not configured.
+    #[error("a route sends to {0:?}, which is no upstream")]
+    UnknownUpstream(String),
+    /// A route sends to an upstream bound as a receiver, which cannot submit.
+    #[error("a route sends to {0:?}, which binds as a receiver (rx) and cannot submit")]
+    ReceiveOnly(String),
+    /// The routes are not valid.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// No upstream is configured.
+    #[error("no upstream: give at least one")]
+    NoUpstream,
+    /// The listener could not start.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The gateway's counts so far (on this node).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct GatewayStats {
+    /// Customer submits accepted (stored, or answered by the upstream).
+    pub accepted: u64,
+    /// Submits an upstream accepted.
+    pub forwarded: u64,
+    /// Submits an upstream refused for good (error status other than throttling).
+    pub refused: u64,
+    /// Submits sent again because the first send's outcome was unknown (no answer
+    /// in time, the link lost while waiting): the upstream may have them twice.
+    pub unknown: u64,
+    /// Submits that ran out of attempts.
+    pub expired: u64,
+    /// Customer submits refused `ESME_RTHROTTLED`: their connector's queue is at
+    /// its bound, or (pass-through) no connector is bound.
+    pub throttled: u64,
+    /// Customer submits refused `ESME_RINVDSTADR`: no route takes them.
+    pub no_route: u64,
+    /// Upstream receipts matched to a customer's message and stored for it.
+    pub receipts_matched: u64,
+    /// Upstream receipts no forwarded message matched: logged, acknowledged, and
+    /// not delivered.
+    pub receipts_unmatched: u64,
+    /// Receipts the customers took.
+    pub receipts_delivered: u64,
+    /// Upstream MO routed to an account and stored for it.
+    pub mo_routed: u64,
+    /// Upstream MO no MO route takes: refused.
+    pub mo_unrouted: u64,
+    /// MO the customers took.
+    pub mo_delivered: u64,
+    /// Receipts and MO a customer refused for good.
+    pub rejected: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    forwarded: AtomicU64,
+    refused: AtomicU64,
+    unknown: AtomicU64,
+    expired: AtomicU64,
+    throttled: AtomicU64,
+    no_route: AtomicU64,
+    receipts_matched: AtomicU64,
+    receipts_unmatched: AtomicU64,
+    receipts_delivered: AtomicU64,
+    mo_routed: AtomicU64,
+    mo_unrouted: AtomicU64,
+    mo_delivered: AtomicU64,
+    rejected: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Where the gateway's per-message log lines go (at debug): one line per step,
+/// with both ids.
+pub const GATEWAY_TARGET: &str = "smpp::gateway";
+
+/// A connector's queue in the store: this character, then its name (no SMPP
+/// system_id a customer binds with begins with it: such accounts are refused).
+const QUEUE_MARK: char = '\u{2192}';
+
+/// The vendor-specific TLVs a stored submit carries its customer's account and the
+/// gateway's message id in (removed from what customers send, and before it goes
+/// upstream).
+const ACCOUNT_TAG: TlvTag = TlvTag(0x1720);
+const ID_TAG: TlvTag = TlvTag(0x1721);
+
+/// One upstream SMSC: its binds (once connected) and its queue.
+#[derive(Debug)]
+struct Connector {
+    upstream: Upstream,
+    queue: String,
+    /// Its binds, each request with the forward timeout.
+    pool: OnceLock<Pool>,
+}
+
+impl Connector {
+    fn sends(&self) -> bool {
+        self.upstream.bind != "rx"
+    }
+
+    fn up(&self) -> bool {
+        self.pool.get().is_some_and(|p| p.binds_up() > 0)
+    }
+
+    fn version(&self) -> InterfaceVersion {
+        InterfaceVersion(self.upstream.version)
+    }
+}
+
+/// The gateway's [`SmscHandler`]: `smpp serve --upstream`.
+///
+/// - Customers bind with the accounts of [`GatewayConfig::accounts`] (v3.3 rules
+///   as in the simulator: no transceiver, no data_sm, no TLVs).
+/// - A submit_sm (or data_sm, sent upstream as a submit_sm) is routed to a
+///   connector ([`Router`]); no route: `ESME_RINVDSTADR`. Store and forward
+///   (default): it is stored in its connector's queue and answered at once with the
+///   gateway's message_id; the queue is sent upstream by the store's delivery loop,
+///   at least once: a send whose outcome is unknown is sent again, counted. A
+///   refused submit gets a `REJECTD` receipt, one that runs out of attempts an
+///   `EXPIRED` one, if asked for. See [`Policy`] for pass-through.
+/// - The upstream's submit_sm_resp id is filed in the store under every form a
+///   receipt may give it ([`file_keys`](super::file_keys)). The upstream's receipt
+///   is matched ([`lookup_keys`]), rewritten to carry the gateway's id
+///   ([`rewrite_receipt`]), stored for the customer and then acknowledged
+///   upstream; it reaches the customer on any node that has a receiver of its
+///   account bound. An unmatched receipt is logged, counted and acknowledged.
+/// - MO from an upstream goes to the account of the longest matching MO route.
+/// - A long message passes part by part: a UDH as it is, SAR TLVs as they are to a
+///   v3.4 peer and as a UDH to a v3.3 one ([`to_v33`]).
+/// - submit_multi, query_sm, cancel_sm and replace_sm are refused
+///   `ESME_RINVCMDID`: the upstream knows the message by another id.
+/// - Each step is logged at debug on [`GATEWAY_TARGET`] with both ids.
+pub struct Gateway {
+    config: GatewayConfig,
+    store: Arc<dyn Store>,
+    pump: Pump,
+    clock: Clock,
+    router: Mutex<Router>,
+    connectors: HashMap<String, Arc<Connector>>,
+    /// MO routes, longest prefix first.
+    mo_routes: Vec<(String, String)>,
+    counters: Counters,
+    server: OnceLock<ServerHandle>,
+    this: Weak<Self>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// A running gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayHandle {
+    /// The server customers bind to.
+    pub server: ServerHandle,
+    gateway: Arc<Gateway>,
+}
+
+impl GatewayHandle {
+    /// The address customers connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> GatewayStats {
+        self.gateway.stats()
+    }
+
+    /// Whether the upstream `name` has a bind up.
+    pub fn upstream_up(&self, name: &str) -> bool {
+        self.gateway.connectors.get(name).is_some_and(|c| c.up())
+    }
+
+    /// Submits waiting in the store for the upstream `name` (queued or in flight).
+    pub async fn upstream_waiting(&self, name: &str) -> Result<usize, StoreError> {
+        self.gateway.store.waiting(&queue_of(name)).await
+    }
+
+    /// The store the gateway keeps its messages in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.gateway.store
+    }
+
+    /// Stops accepting, unbinds the customers (waiting up to `grace`), then the
+    /// upstreams.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        let n = self.server.shutdown(grace).await;
+        for c in self.gateway.connectors.values() {
+            if let Some(pool) = c.pool.get() {
+                pool.unbind().await;
+            }
+        }
+        n
+    }
+}
+
+fn queue_of(connector: &str) -> String {
+    format!("{QUEUE_MARK}{connector}")
+}
+
+impl Gateway {
+    /// The gateway as a handler, for a [`Server`] you run yourself; call
+    /// [`attach`](Self::attach) with the server's handle before it serves.
+    pub fn new(config: GatewayConfig) -> Result<Arc<Self>, GatewayError> {
+        if config.upstreams.is_empty() {
+            return Err(GatewayError::NoUpstream);
+        }
+        let mut connectors = HashMap::new();
+        for up in &config.upstreams {
+            let queue = queue_of(&up.name);
+            let c = Connector { upstream: up.clone(), queue, pool: OnceLock::new() };
+            if connectors.insert(up.name.clone(), Arc::new(c)).is_some() {
+                return Err(GatewayError::DuplicateUpstream(up.name.clone()));
+            }
+        }
+        let targets = config.routes.iter().flat_map(|r| r.targets.iter()).chain(config.fallback.iter());
+        for t in targets {
+            match connectors.get(&t.connector) {
+                None => return Err(GatewayError::UnknownUpstream(t.connector.clone())),
+                Some(c) if !c.sends() => return Err(GatewayError::ReceiveOnly(t.connector.clone())),
+                Some(_) => {}
+            }
+        }
+        let router = Router::new(config.routes.clone(), config.fallback.clone())?;
+        let store = config.store.clone().unwrap_or_else(|| {
+            let limits = StoreLimits { max_waiting_per_account: config.waiting, ..StoreLimits::default() };
+            Arc::new(MemoryStore::new(limits))
+        });
+        let mut mo_routes = config.mo_routes.clone();
+        mo_routes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+        let pump = Pump::new(store.clone(), config.store_poll, false);
+        Ok(Arc::new_cyclic(|this| Self {
+            clock: pump.clock,
+            pump,
+            store,
+            router: Mutex::new(router),
+            connectors,
+            mo_routes,
+            counters: Counters::default(),
+            server: OnceLock::new(),
+            this: this.clone(),
+            config,
+        }))
+    }
+
+    /// Connects the gateway to the server it runs in, starts its delivery loop and
+    /// binds to every upstream (in the background: a customer's submit for an
+    /// upstream not bound yet waits in its queue). Returns its handle.
+    pub fn attach(self: &Arc<Self>, server: ServerHandle) -> GatewayHandle {
+        let _ = self.server.set(server.clone());
+        tokio::spawn(crate::delivery::run(Arc::downgrade(self), server.clone()));
+        for connector in self.connectors.values() {
+            tokio::spawn(Self::connect(Arc::downgrade(self), connector.clone()));
+        }
+        GatewayHandle { server, gateway: self.clone() }
+    }
+
+    /// Starts a gateway on `server_config.listen`.
+    pub async fn start(server_config: ServerConfig, config: GatewayConfig) -> Result<GatewayHandle, GatewayError> {
+        let gateway = Self::new(config)?;
+        let server = Server::new(server_config.clone(), gateway.clone());
+        let handle = gateway.attach(server.handle());
+        server.listen(server_config.listen).await?;
+        tracing::info!(addr = %handle.local_addr(), upstreams = gateway.connectors.len(), "gateway listening");
+        Ok(handle)
+    }
+
+    fn stats(&self) -> GatewayStats {
+        let c = &self.counters;
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        GatewayStats {
+            accepted: n(&c.accepted),
+            forwarded: n(&c.forwarded),
+            refused: n(&c.refused),
+            unknown: n(&c.unknown),
+            expired: n(&c.expired),
+            throttled: n(&c.throttled),
+            no_route: n(&c.no_route),
+            receipts_matched: n(&c.receipts_matched),
+            receipts_unmatched: n(&c.receipts_unmatched),
+            receipts_delivered: n(&c.receipts_delivered),
+            mo_routed: n(&c.mo_routed),
+            mo_unrouted: n(&c.mo_unrouted),
+            mo_delivered: n(&c.mo_delivered),
+            rejected: n(&c.rejected),
+        }
+    }
+
+    fn client_config(&self, up: &Upstream) -> ClientConfig {
+        let mode = match up.bind.as_str() {
+            "tx" => BindMode::Transmitter,
+            "rx" => BindMode::Receiver,
+            _ => BindMode::Transceiver,
+        };
+        let reconnect =
+            Reconnect::default().initial(Duration::from_millis(200)).max(Duration::from_secs(30)).down_wait(
+                // A request waits this long for the link, then is tried again later.
+                Duration::from_secs(2),
+            );
+        ClientConfig::new(&up.host, up.port, &up.system_id, &up.password)
+            .bind_mode(mode)
+            .system_type(&up.system_type)
+            .interface_version(InterfaceVersion(up.version))
+            .window(up.window)
+            .bind_timeout(up.bind_timeout)
+            .rate_limit(up.rate.map(|r| r / up.binds.max(1) as f64))
+            .reconnect(Some(reconnect))
+            .auto_ack(false)
+            .retry_throttled(Some(ThrottleRetry::default().deadline(self.config.forward_timeout / 2)))
+            .tls(up.tls.then(TlsOptions::default))
+    }
+
+    /// Binds to an upstream (trying again with back-off until it binds, or it
+    /// refuses for good), then serves what it sends.
+    async fn connect(this: Weak<Self>, connector: Arc<Connector>) {
+        let Some(gw) = this.upgrade() else { return };
+        let config = gw.client_config(&connector.upstream);
+        let name = connector.upstream.name.clone();
+        let timeout = gw.config.forward_timeout;
+        drop(gw);
+        let binds = connector.upstream.binds;
+        let (pool, incoming) = match Pool::connect_each_via(config.clone(), tcp_connector(&config), binds).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                tracing::error!(upstream = %name, %e, "the upstream refused the bind for good: its queue waits");
+                return;
+            }
+        };
+        tracing::info!(upstream = %name, binds, "upstream bound");
+        for client in pool.clients() {
+            let mut events = client.link_events();
+            let (this, name) = (this.clone(), name.clone());
+            tokio::spawn(async move {
+                while let Some(state) = events.recv().await {
+                    let Some(gw) = this.upgrade() else { return };
+                    match state {
+                        LinkState::Up { .. } => {
+                            tracing::info!(upstream = %name, "upstream link up");
+                            gw.pump.wake();
+                        }
+                        LinkState::Down(reason) => tracing::info!(upstream = %name, %reason, "upstream link down"),
+                        _ => {}
+                    }
+                }
+            });
+        }
+        let _ = connector.pool.set(pool.timeout(timeout));
+        for mut inbound in incoming {
+            let this = this.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                while let Some(message) = inbound.recv().await {
+                    let Some(gw) = this.upgrade() else { return };
+                    let name = name.clone();
+                    tokio::spawn(async move { gw.from_upstream(&name, message).await });
+                }
+            });
+        }
+        if let Some(gw) = this.upgrade() {
+            gw.pump.wake();
+        }
+    }
+
+    /// The connector for a submit of `account` to `destination`: one that is up,
+    /// else (when `any`) the first that would take it once up.
+    fn route(&self, account: &str, destination: &str, any: bool) -> Option<Arc<Connector>> {
+        let mut router = self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let up = |name: &str| self.connectors.get(name).is_some_and(|c| c.up());
+        let name = match router.pick(account, destination, up) {
+            Some(name) => name.to_owned(),
+            None if any => router.pick(account, destination, |_| true)?.to_owned(),
+            None => return None,
+        };
+        self.connectors.get(&name).cloned()
+    }
+
+    fn me(&self) -> Option<Arc<Self>> {
+        self.this.upgrade()
+    }
+
+    /// Files the upstream's id of a forwarded message under every form a receipt
+    /// may give it.
+    async fn link(&self, connector: &str, upstream_id: &str, account: &str, ours: &str) {
+        let keys: Vec<String> = super::file_keys(upstream_id).iter().map(|k| format!("{connector}/{k}")).collect();
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(millis(self.config.id_ttl));
+        if let Err(e) = self.store.link_ids(keys, IdLink::new(account, ours), now, until).await {
+            tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, %upstream_id, upstream = %connector, %e, "cannot file the upstream id: its receipt will not match");
+        }
+    }
+
+    /// A receipt for a message that will not reach the upstream, if the customer
+    /// asked for one (registered_delivery 1 or 2).
+    async fn fail(&self, submit: &SubmitSm, account: &str, ours: &str, state: MessageState, error: u16) {
+        if !matches!(submit.registered_delivery.0 & 0x03, 1 | 2) {
+            return;
+        }
+        let mut r = DeliveryReceipt::new(ours, submit.source_addr, submit.destination_addr, state);
+        r.error = error;
+        let now = self.clock.now_ms();
+        match self.store.enqueue(Delivery::new(account, now, r.to_deliver_sm(STORED_VERSION))).await {
+            Ok(_) => self.pump.due_at(now),
+            Err(e) => {
+                tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, %e, "the failure receipt cannot be stored: dropped")
+            }
+        }
+    }
+
+    /// Sends one stored submit upstream.
+    async fn forward(&self, connector: &Connector, entry: Entry) -> Verdict {
+        let retry = millis(self.config.retry_delay);
+        let stored = entry.delivery.deliver;
+        let Some((account, ours)) = origin(&stored) else {
+            tracing::error!(target: GATEWAY_TARGET, upstream = %connector.upstream.name, "a stored submit has no account or id: dropped");
+            return Verdict::Done;
+        };
+        let mut submit = stored;
+        submit.tlvs.remove(ACCOUNT_TAG);
+        submit.tlvs.remove(ID_TAG);
+        let name = &connector.upstream.name;
+        if connector.version() < InterfaceVersion::V34 {
+            match to_v33(&submit) {
+                Ok(v33) => submit = v33,
+                Err(e) => {
+                    tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %e, "refused: no v3.3 form for the upstream");
+                    bump(&self.counters.refused);
+                    self.fail(&submit, &account, &ours, MessageState::REJECTED, 0).await;
+                    return Verdict::Done;
+                }
+            }
+        }
+        if entry.attempts >= self.config.max_attempts {
+            tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, attempts = entry.attempts, "expired: out of attempts");
+            bump(&self.counters.expired);
+            self.fail(&submit, &account, &ours, MessageState::EXPIRED, 0).await;
+            return Verdict::Done;
+        }
+        let Some(pool) = connector.pool.get() else { return Verdict::Retry(retry) };
+        let failure = match pool.submit(submit.clone()).await {
+            Ok(s) => {
+                bump(&self.counters.forwarded);
+                tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, upstream_id = %s.message_id, "forwarded");
+                self.link(name, &s.message_id.to_string(), &account, &ours).await;
+                return Verdict::Done;
+            }
+            Err(e) => e,
+        };
+        match failure.fate() {
+            Fate::Refused if matches!(failure, RequestError::Throttled | RequestError::QueueFull) => {
+                tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %failure, "throttled upstream: kept for a retry");
+                Verdict::Retry(retry)
+            }
+            Fate::Refused => {
+                let status = match failure {
+                    RequestError::Status(s) => s,
+                    _ => CommandStatus::ESME_RSUBMITFAIL,
+                };
+                bump(&self.counters.refused);
+                tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %status, "refused upstream");
+                let err = u16::try_from(status.0).unwrap_or(u16::MAX);
+                self.fail(&submit, &account, &ours, MessageState::REJECTED, err).await;
+                Verdict::Done
+            }
+            Fate::NeverSent if matches!(failure, RequestError::Send(_) | RequestError::Encode(_)) => {
+                bump(&self.counters.refused);
+                tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %failure, "cannot be sent upstream");
+                self.fail(&submit, &account, &ours, MessageState::REJECTED, 0).await;
+                Verdict::Done
+            }
+            Fate::NeverSent => Verdict::Retry(retry),
+            // Fate is non-exhaustive: anything else may have gone out.
+            _ => {
+                bump(&self.counters.unknown);
+                tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %failure, "outcome unknown: sent again");
+                Verdict::Retry(retry)
+            }
+        }
+    }
+
+    /// What an upstream sends: a receipt or an MO (each part of a long one).
+    async fn from_upstream(&self, connector: &str, inbound: Inbound) {
+        let deliver = match &inbound.message {
+            InboundMessage::Receipt(d) => {
+                let d = d.clone();
+                return self.upstream_receipt(connector, d, inbound).await;
+            }
+            InboundMessage::Deliver(d) | InboundMessage::Part { deliver: d, .. } => d.clone(),
+            InboundMessage::Data(d) => data_as_deliver(d),
+            // Parts were passed on one by one; alerts need no answer.
+            _ => return,
+        };
+        self.upstream_mo(connector, deliver, inbound).await;
+    }
+
+    async fn upstream_receipt(&self, connector: &str, receipt: DeliverSm, inbound: Inbound) {
+        let upstream_id = receipt
+            .tlvs
+            .receipted_message_id()
+            .and_then(|id| id.as_str().map(str::to_owned))
+            .or_else(|| smpp_pdu::text::Receipt::from_deliver_sm(&receipt).and_then(|r| r.id));
+        let Some(upstream_id) = upstream_id else {
+            bump(&self.counters.receipts_unmatched);
+            tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, "unmatched receipt: it carries no message id");
+            let _ = inbound.respond(CommandStatus::ESME_ROK);
+            return;
+        };
+        let keys: Vec<String> = lookup_keys(&upstream_id).iter().map(|k| format!("{connector}/{k}")).collect();
+        // The receipt may overtake the filing of its submit's answer: wait for it.
+        let give_up = tokio::time::Instant::now() + self.config.receipt_wait;
+        let mut pause = Duration::from_millis(10);
+        let link = loop {
+            match self.store.find_link(keys.clone(), self.clock.now_ms()).await {
+                Ok(Some(link)) => break Some(link),
+                Ok(None) if tokio::time::Instant::now() < give_up => {}
+                Ok(None) => break None,
+                Err(e) => {
+                    tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, %e, "the store cannot match a receipt: the upstream sends it again");
+                    let _ = inbound.respond(CommandStatus::ESME_RX_T_APPN);
+                    return;
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        };
+        let Some(link) = link else {
+            bump(&self.counters.receipts_unmatched);
+            tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, "unmatched receipt: no message forwarded has this id");
+            let _ = inbound.respond(CommandStatus::ESME_ROK);
+            return;
+        };
+        let ours = match rewrite_receipt(&receipt, &link.id, STORED_VERSION) {
+            Ok(ours) => ours,
+            Err(e) => {
+                bump(&self.counters.receipts_unmatched);
+                tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, message_id = %link.id, %e, "receipt cannot be rewritten: not delivered");
+                let _ = inbound.respond(CommandStatus::ESME_ROK);
+                return;
+            }
+        };
+        let now = self.clock.now_ms();
+        let status = match self.store.enqueue(Delivery::new(&link.account, now, ours)).await {
+            Ok(_) => {
+                bump(&self.counters.receipts_matched);
+                self.pump.due_at(now);
+                tracing::debug!(target: GATEWAY_TARGET, account = %link.account, message_id = %link.id, upstream = %connector, %upstream_id, "receipt matched: stored for the customer");
+                CommandStatus::ESME_ROK
+            }
+            Err(StoreError::Full { .. }) => CommandStatus::ESME_RMSGQFUL,
+            Err(e) => {
+                tracing::warn!(target: GATEWAY_TARGET, account = %link.account, message_id = %link.id, %e, "receipt not stored: the upstream sends it again");
+                CommandStatus::ESME_RX_T_APPN
+            }
+        };
+        let _ = inbound.respond(status);
+    }
+
+    async fn upstream_mo(&self, connector: &str, mo: DeliverSm, inbound: Inbound) {
+        let to = String::from_utf8_lossy(mo.destination_addr.addr.as_bytes()).into_owned();
+        let from = String::from_utf8_lossy(mo.source_addr.addr.as_bytes()).into_owned();
+        let Some(account) = self.mo_account(&to) else {
+            bump(&self.counters.mo_unrouted);
+            tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %from, %to, "MO refused: no MO route takes its destination");
+            let _ = inbound.respond(CommandStatus::ESME_RINVDSTADR);
+            return;
+        };
+        let now = self.clock.now_ms();
+        let status = match self.store.enqueue(Delivery::new(&account, now, mo)).await {
+            Ok(_) => {
+                bump(&self.counters.mo_routed);
+                self.pump.due_at(now);
+                tracing::debug!(target: GATEWAY_TARGET, %account, upstream = %connector, %from, %to, "MO routed: stored for the customer");
+                CommandStatus::ESME_ROK
+            }
+            Err(StoreError::Full { .. }) => CommandStatus::ESME_RMSGQFUL,
+            Err(e) => {
+                tracing::warn!(target: GATEWAY_TARGET, %account, %e, "MO not stored: the upstream sends it again");
+                CommandStatus::ESME_RX_T_APPN
+            }
+        };
+        let _ = inbound.respond(status);
+    }
+
+    fn mo_account(&self, destination: &str) -> Option<String> {
+        let to = destination.trim_start_matches('+');
+        self.mo_routes.iter().find(|(prefix, _)| to.starts_with(prefix.trim_start_matches('+'))).map(|(_, a)| a.clone())
+    }
+
+    /// Stores a customer's submit in its connector's queue; its message id, or the
+    /// status to refuse it with.
+    async fn enqueue(
+        &self,
+        account: String,
+        connector: Arc<Connector>,
+        submit: SubmitSm,
+    ) -> Result<String, CommandStatus> {
+        let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
+        let mut stored = submit;
+        stored.tlvs.push(Tlv::Unknown { tag: ACCOUNT_TAG, value: octets(&account) });
+        stored.tlvs.push(Tlv::Unknown { tag: ID_TAG, value: octets(&id) });
+        let now = self.clock.now_ms();
+        match self.store.enqueue(Delivery::new(&connector.queue, now, stored)).await {
+            Ok(_) => {
+                self.pump.due_at(now);
+                bump(&self.counters.accepted);
+                tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %connector.upstream.name, "accepted: queued for the upstream");
+                Ok(id)
+            }
+            Err(StoreError::Full { max, .. }) => {
+                bump(&self.counters.throttled);
+                tracing::info!(target: GATEWAY_TARGET, %account, upstream = %connector.upstream.name, max, "throttled: the upstream's queue is full");
+                Err(CommandStatus::ESME_RTHROTTLED)
+            }
+            Err(e) => Err(store_failed(&account, &e)),
+        }
+    }
+
+    /// Pass-through: the customer's answer is the upstream's.
+    async fn pass_through(
+        self: Arc<Self>,
+        account: String,
+        connector: Arc<Connector>,
+        submit: SubmitSm,
+    ) -> Result<String, CommandStatus> {
+        let name = connector.upstream.name.clone();
+        let Some(pool) = connector.pool.get() else {
+            bump(&self.counters.throttled);
+            return Err(CommandStatus::ESME_RTHROTTLED);
+        };
+        let mut outgoing = submit.clone();
+        if connector.version() < InterfaceVersion::V34 {
+            outgoing = to_v33(&submit).map_err(|_| CommandStatus::ESME_ROPTPARNOTALLWD)?;
+        }
+        match pool.submit(outgoing).await {
+            Ok(s) => {
+                let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
+                bump(&self.counters.accepted);
+                bump(&self.counters.forwarded);
+                tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %name, upstream_id = %s.message_id, "forwarded (pass-through)");
+                self.link(&name, &s.message_id.to_string(), &account, &id).await;
+                Ok(id)
+            }
+            Err(e) => match e.fate() {
+                Fate::Refused => Err(match e {
+                    RequestError::Status(s) => s,
+                    RequestError::QueueFull => CommandStatus::ESME_RMSGQFUL,
+                    _ => CommandStatus::ESME_RTHROTTLED,
+                }),
+                Fate::NeverSent => {
+                    bump(&self.counters.throttled);
+                    tracing::debug!(target: GATEWAY_TARGET, %account, upstream = %name, %e, "not sent upstream: throttled");
+                    Err(CommandStatus::ESME_RTHROTTLED)
+                }
+                _ => {
+                    // It may have gone: the gateway takes it over and sends it again.
+                    bump(&self.counters.unknown);
+                    tracing::warn!(target: GATEWAY_TARGET, %account, upstream = %name, %e, "outcome unknown: stored to be sent again");
+                    self.enqueue(account, connector, submit).await
+                }
+            },
+        }
+    }
+
+    fn v33_violation(session: &BoundSession<()>, request: &Request) -> Option<CommandStatus> {
+        if session.version >= InterfaceVersion::V34 {
+            return None;
+        }
+        match request {
+            Request::DataSm(_) => Some(CommandStatus::ESME_RINVCMDID),
+            Request::SubmitSm(s) if !s.tlvs.is_empty() => Some(CommandStatus::ESME_ROPTPARNOTALLWD),
+            _ => None,
+        }
+    }
+}
+
+fn store_failed(account: &str, e: &StoreError) -> CommandStatus {
+    tracing::warn!(target: GATEWAY_TARGET, %account, %e, "submit refused: the store failed");
+    CommandStatus::ESME_RSYSERR
+}
+
+fn octets(text: &str) -> OctetString<65535> {
+    OctetString::new(Bytes::copy_from_slice(text.as_bytes())).unwrap_or_default()
+}
+
+/// The customer's account and the gateway's id a stored submit carries.
+fn origin(stored: &SubmitSm) -> Option<(String, String)> {
+    let value = |tag| match stored.tlvs.get(tag) {
+        Some(Tlv::Unknown { value, .. }) => std::str::from_utf8(value.as_bytes()).ok().map(str::to_owned),
+        _ => None,
+    };
+    Some((value(ACCOUNT_TAG)?, value(ID_TAG)?))
+}
+
+/// A data_sm as the submit_sm (or deliver_sm) that says the same, its text in
+/// message_payload.
+fn data_as_submit(d: &DataSm) -> Option<SubmitSm> {
+    let addr = |a: &Address<65>| Address::<21>::new(a.ton, a.npi, a.addr.as_bytes()).ok();
+    let mut s = SubmitSm::default();
+    s.service_type = d.service_type.clone();
+    s.source_addr = addr(&d.source_addr)?;
+    s.destination_addr = addr(&d.destination_addr)?;
+    s.esm_class = d.esm_class;
+    s.registered_delivery = d.registered_delivery;
+    s.data_coding = d.data_coding;
+    s.tlvs = d.tlvs.clone();
+    Some(s)
+}
+
+fn data_as_deliver(d: &DataSm) -> DeliverSm {
+    data_as_submit(d).unwrap_or_default()
+}
+
+impl Outlet for Gateway {
+    fn pump(&self) -> &Pump {
+        &self.pump
+    }
+
+    fn ready(&self, server: &ServerHandle, queue: &str) -> bool {
+        match queue.strip_prefix(QUEUE_MARK) {
+            Some(name) => self.connectors.get(name).is_some_and(|c| c.up()),
+            None => has_receiver(server, queue),
+        }
+    }
+
+    async fn deliver(self: Arc<Self>, server: ServerHandle, queue: String, entry: Entry) -> Verdict {
+        if let Some(name) = queue.strip_prefix(QUEUE_MARK) {
+            let Some(connector) = self.connectors.get(name).cloned() else {
+                // A connector no longer configured: its queue waits for it.
+                return Verdict::Retry(millis(self.config.retry_delay));
+            };
+            return self.forward(&connector, entry).await;
+        }
+        let deliver = &entry.delivery.deliver;
+        let result = push(&server, &queue, deliver).await;
+        let kind = kind(deliver);
+        let id = deliver.tlvs.receipted_message_id().and_then(|i| i.as_str().map(str::to_owned)).unwrap_or_default();
+        match outcome(&result) {
+            Outcome::Delivered => {
+                bump(if kind == "MO" { &self.counters.mo_delivered } else { &self.counters.receipts_delivered });
+                tracing::debug!(target: GATEWAY_TARGET, account = %queue, kind, message_id = %id, "delivered to the customer");
+                Verdict::Done
+            }
+            Outcome::Rejected => {
+                bump(&self.counters.rejected);
+                tracing::info!(target: GATEWAY_TARGET, account = %queue, kind, message_id = %id, result = ?result.as_ref().map(|r| r.0), "refused for good by the customer: dropped");
+                Verdict::Done
+            }
+            Outcome::Retry => {
+                let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
+                Verdict::Retry(if gone { GONE_RETRY_MS } else { millis(self.config.retry_delay) })
+            }
+        }
+    }
+}
+
+impl SmscHandler for Gateway {
+    type Account = ();
+
+    async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<()>, CommandStatus> {
+        let system_id = bind.system_id();
+        if system_id.starts_with(QUEUE_MARK) {
+            return Err(CommandStatus::ESME_RINVSYSID);
+        }
+        let Some(password) = self.config.accounts.get(&system_id) else { return Err(CommandStatus::ESME_RINVSYSID) };
+        if !bind.password_is(password) {
+            return Err(CommandStatus::ESME_RINVPASWD);
+        }
+        if let Some(wanted) = &self.config.system_type
+            && bind.system_type() != *wanted
+        {
+            return Err(CommandStatus::ESME_RINVSYSTYP);
+        }
+        let v33 = effective_version(bind.bind.interface_version) < InterfaceVersion::V34;
+        if v33 && bind.mode == BindMode::Transceiver {
+            return Err(CommandStatus::ESME_RINVCMDID);
+        }
+        let limits = self.config.limits.get(&system_id).cloned().unwrap_or_default();
+        Ok(Grant::new(()).limits(limits))
+    }
+
+    fn on_request(&self, session: &BoundSession<()>, request: Request, defer: Defer<'_>) -> Option<Reply> {
+        if let Some(status) = Self::v33_violation(session, &request) {
+            return Some(Reply::error(&request, status));
+        }
+        let submit = match &request {
+            Request::SubmitSm(s) => Some(s.clone()),
+            Request::DataSm(d) => data_as_submit(d),
+            _ => return Some(Reply::error(&request, CommandStatus::ESME_RINVCMDID)),
+        };
+        let Some(mut submit) = submit else { return Some(Reply::error(&request, CommandStatus::ESME_RINVDSTADR)) };
+        // Our own TLVs are ours alone.
+        submit.tlvs.remove(ACCOUNT_TAG);
+        submit.tlvs.remove(ID_TAG);
+        let account = session.system_id.clone();
+        let destination = String::from_utf8_lossy(submit.destination_addr.addr.as_bytes()).into_owned();
+        let pass = self.config.policy == Policy::PassThrough;
+        let Some(connector) = self.route(&account, &destination, !pass) else {
+            if self.route(&account, &destination, true).is_some() {
+                bump(&self.counters.throttled);
+                return Some(Reply::error(&request, CommandStatus::ESME_RTHROTTLED));
+            }
+            bump(&self.counters.no_route);
+            tracing::info!(target: GATEWAY_TARGET, %account, %destination, "refused: no route");
+            return Some(Reply::error(&request, CommandStatus::ESME_RINVDSTADR));
+        };
+        let gw = self.me()?;
+        let answer = |request: &Request, result: Result<String, CommandStatus>| match result {
+            Ok(id) => Reply::accepted(request, &id),
+            Err(status) => Reply::error(request, status),
+        };
+        if pass {
+            let responder = defer.responder();
+            tokio::spawn(async move {
+                let result = gw.pass_through(account, connector, submit).await;
+                responder.respond(answer(&request, result));
+            });
+            return None;
+        }
+        let mut queued = Box::pin(async move { gw.enqueue(account, connector, submit).await });
+        // A store that answers at once: no task.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(result) = queued.as_mut().poll(&mut cx) {
+            return Some(answer(&request, result));
+        }
+        let responder = defer.responder();
+        tokio::spawn(async move {
+            let result = queued.await;
+            responder.respond(answer(&request, result));
+        });
+        None
+    }
+
+    fn on_bound(&self, session: &BoundSession<()>) {
+        tracing::info!(account = %session.system_id, mode = ?session.mode, version = ?session.version, "customer bound");
+        if session.mode.smsc_sends() {
+            self.pump.wake();
+        }
+    }
+}

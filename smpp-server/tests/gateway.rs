@@ -1,0 +1,231 @@
+//! The gateway end to end on loopback: our client as the customer, the gateway, and
+//! our simulator as the upstream SMSC, each on a real TCP port.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use smpp_client::{Client, ClientConfig, InboundMessage, Incoming, RequestError, TextOptions};
+use smpp_pdu::text::{Concatenation, Encoding};
+use smpp_pdu::{Address, InterfaceVersion, MessageState};
+use smpp_server::gateway::{Gateway, GatewayConfig, GatewayHandle, Policy, Route, Target, Upstream};
+use smpp_server::store::{MemoryStore, Store};
+use smpp_server::{ServerConfig, Simulator, SimulatorConfig, SimulatorHandle};
+
+use common::sm;
+
+fn listen_any() -> ServerConfig {
+    ServerConfig::new("127.0.0.1:0".parse().unwrap())
+}
+
+async fn upstream(config: SimulatorConfig) -> SimulatorHandle {
+    Simulator::start(listen_any(), config).await.unwrap()
+}
+
+fn upstream_config() -> SimulatorConfig {
+    let mut c = SimulatorConfig::default();
+    c.accounts.insert("gw".into(), "gwpass".into());
+    c.dlr_delay = Duration::from_millis(50);
+    c
+}
+
+fn url(sim: &SimulatorHandle, options: &str) -> Upstream {
+    format!("smpp://gw:gwpass@127.0.0.1:{}?name=up&{options}", sim.local_addr().port()).parse().unwrap()
+}
+
+fn gateway_config(up: Upstream) -> GatewayConfig {
+    let mut c = GatewayConfig::default();
+    c.accounts.insert("shop".into(), "shoppass".into());
+    c.fallback = vec![Target::new(&up.name, 1)];
+    c.upstreams = vec![up];
+    c.mo_routes = vec![("12345".into(), "shop".into())];
+    c.retry_delay = Duration::from_millis(100);
+    c
+}
+
+async fn gateway(config: GatewayConfig) -> GatewayHandle {
+    let gw = Gateway::start(listen_any(), config).await.unwrap();
+    common::eventually("the upstream binds", || gw.upstream_up("up")).await;
+    gw
+}
+
+async fn customer(gw: &GatewayHandle, version: InterfaceVersion) -> (Client, Incoming) {
+    let config = ClientConfig::new("127.0.0.1", gw.local_addr().port(), "shop", "shoppass")
+        .interface_version(version)
+        .retry_throttled(None)
+        .window(100);
+    Client::connect(config).await.unwrap()
+}
+
+/// The next receipt on `incoming`, within 10 s.
+async fn receipt(incoming: &mut Incoming) -> smpp_pdu::DeliverSm {
+    loop {
+        let inbound = tokio::time::timeout(Duration::from_secs(10), incoming.recv()).await.unwrap().unwrap();
+        if let InboundMessage::Receipt(d) = inbound.message {
+            return d;
+        }
+    }
+}
+
+fn receipt_id(d: &smpp_pdu::DeliverSm) -> String {
+    smpp_pdu::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_is_answered_with_the_gateway_s_id_and_its_receipt_carries_the_same() {
+    for policy in [Policy::StoreAndForward, Policy::PassThrough] {
+        let sim = upstream(upstream_config()).await;
+        let mut config = gateway_config(url(&sim, ""));
+        config.policy = policy;
+        let gw = gateway(config).await;
+        let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+        let submitted = client.submit(sm("447700900123", true)).await.unwrap();
+        let ours = submitted.message_id.to_string();
+        let d = receipt(&mut incoming).await;
+        assert_eq!(receipt_id(&d), ours, "{policy:?}: the receipt's text carries our id");
+        assert_eq!(d.tlvs.receipted_message_id().unwrap().as_str(), Some(ours.as_str()), "{policy:?}");
+        assert_eq!(d.tlvs.message_state(), Some(MessageState::DELIVERED), "{policy:?}");
+        assert_eq!(sim.submits(), 1, "{policy:?}: one submit upstream");
+        let stats = gw.stats();
+        assert_eq!((stats.accepted, stats.forwarded, stats.receipts_matched), (1, 1, 1), "{policy:?}");
+        common::eventually("the receipt counts as delivered", || gw.stats().receipts_delivered == 1).await;
+        assert_eq!(gw.stats().receipts_unmatched, 0);
+        client.unbind().await;
+        gw.shutdown(Duration::from_secs(1)).await;
+        sim.shutdown(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v33_customer_gets_its_receipt_without_tlvs_and_the_id_in_the_text() {
+    let sim = upstream(upstream_config()).await;
+    let gw = gateway(gateway_config(url(&sim, ""))).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V33).await;
+    let ours = client.submit(sm("447700900123", true)).await.unwrap().message_id.to_string();
+    let d = receipt(&mut incoming).await;
+    assert_eq!(receipt_id(&d), ours);
+    assert!(d.tlvs.is_empty(), "v3.3 gets no TLVs: {:?}", d.tlvs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_messages_pass_whole_as_udh_to_a_v33_upstream_from_sar_or_udh() {
+    let text = "A long message that needs three parts to travel: ".repeat(8);
+    for (concatenation, version) in [
+        (Concatenation::Sar, "33"),
+        (Concatenation::Udh8, "33"),
+        (Concatenation::Sar, "34"),
+        (Concatenation::Udh16, "34"),
+    ] {
+        let sim = upstream(upstream_config()).await;
+        let gw = gateway(gateway_config(url(&sim, &format!("version={version}")))).await;
+        let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+        let mut options = TextOptions::default();
+        options.encoding = Some(Encoding::Gsm7);
+        options.concatenation = concatenation;
+        let from = Address::international("447700900001").unwrap();
+        let to = Address::international("447700900123").unwrap();
+        let parts = client.submit_text(from, to, &text, options).await.unwrap();
+        assert!(parts.len() >= 3, "{} parts", parts.len());
+        common::eventually("the upstream puts the message together", || !sim.long_messages().is_empty()).await;
+        let whole = &sim.long_messages()[0];
+        let got = smpp_pdu::text::decode(whole.data_coding, &whole.data);
+        assert_eq!(got, smpp_pdu::text::Decoded::Text(text.clone()), "{concatenation:?} to a v{version} upstream");
+        assert_eq!(sim.submits(), parts.len() as u64);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mo_goes_to_the_account_its_destination_routes_to_and_unrouted_mo_is_refused() {
+    let sim = upstream(upstream_config()).await;
+    let gw = gateway(gateway_config(url(&sim, ""))).await;
+    let (_client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+    sim.inject_mo("gw", "447700900999", "12345", "hello gateway").await.unwrap();
+    let inbound = tokio::time::timeout(Duration::from_secs(10), incoming.recv()).await.unwrap().unwrap();
+    assert_eq!(inbound.text().as_deref(), Some("hello gateway"));
+    let refused = sim.inject_mo("gw", "447700900999", "55555", "nobody's").await.unwrap();
+    assert_eq!(refused.0, smpp_pdu::CommandStatus::ESME_RINVDSTADR);
+    let stats = gw.stats();
+    assert_eq!((stats.mo_routed, stats.mo_unrouted), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_pick_by_prefix_and_a_submit_no_route_takes_is_refused() {
+    let uk = upstream(upstream_config()).await;
+    let fr = upstream(upstream_config()).await;
+    let mut config = gateway_config(url(&uk, ""));
+    let mut fr_url = url(&fr, "");
+    fr_url.name = "fr".into();
+    config.upstreams.push(fr_url);
+    config.routes =
+        vec![Route::to(vec![Target::new("up", 1)]).prefix("44"), Route::to(vec![Target::new("fr", 1)]).prefix("33")];
+    config.fallback = vec![];
+    let gw = gateway(config).await;
+    common::eventually("fr binds", || gw.upstream_up("fr")).await;
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    client.submit(sm("447700900123", false)).await.unwrap();
+    client.submit(sm("33612345678", false)).await.unwrap();
+    client.submit(sm("33612345679", false)).await.unwrap();
+    let refused = client.submit(sm("4915112345678", false)).await.unwrap_err();
+    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+    common::eventually("all are forwarded", || gw.stats().forwarded == 3).await;
+    assert_eq!((uk.submits(), fr.submits()), (1, 2));
+    assert_eq!(gw.stats().no_route, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_refusal_comes_back_as_a_rejected_receipt_or_as_the_status_in_pass_through() {
+    let sim = upstream(upstream_config()).await;
+    let gw = gateway(gateway_config(url(&sim, ""))).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+    // The simulator answers 999 + status: 99911 is ESME_RINVDSTADR.
+    let ours = client.submit(sm("99911", true)).await.unwrap().message_id.to_string();
+    let d = receipt(&mut incoming).await;
+    let r = smpp_pdu::text::Receipt::from_deliver_sm(&d).unwrap();
+    assert_eq!((r.id.as_deref(), r.state), (Some(ours.as_str()), Some(MessageState::REJECTED)));
+    assert_eq!(r.err.as_deref(), Some("011"));
+    assert_eq!(gw.stats().refused, 1);
+
+    let sim = upstream(upstream_config()).await;
+    let mut config = gateway_config(url(&sim, ""));
+    config.policy = Policy::PassThrough;
+    let gw = gateway(config).await;
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let refused = client.submit(sm("99911", true)).await.unwrap_err();
+    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_connector_queue_throttles_the_customer_and_drops_nothing() {
+    // An upstream that is not there: submits wait in the connector's queue of 5.
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new({
+        let mut l = smpp_server::store::StoreLimits::default();
+        l.max_waiting_per_account = 5;
+        l
+    }));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let mut config = gateway_config(up);
+    config.store = Some(store);
+    let gw = Gateway::start(listen_any(), config).await.unwrap();
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let client = client.clone();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(client.submit(sm("447700900123", false)).await.unwrap().message_id.to_string());
+    }
+    let throttled = client.try_submit(sm("447700900123", false)).await.unwrap_err();
+    assert_eq!(throttled, RequestError::Throttled);
+    assert_eq!(gw.upstream_waiting("up").await.unwrap(), 5);
+    // The upstream comes: the five go.
+    let mut sim_config = upstream_config();
+    sim_config.dlr_delay = Duration::ZERO;
+    let sim =
+        Simulator::start(ServerConfig::new(format!("127.0.0.1:{port}").parse().unwrap()), sim_config).await.unwrap();
+    common::eventually("the queue drains", || sim.submits() == 5).await;
+    common::eventually_async("the queue is empty", async || gw.upstream_waiting("up").await.unwrap() == 0).await;
+    assert_eq!(gw.stats().forwarded, 5);
+}
