@@ -53,7 +53,9 @@ pub(crate) struct ConnectionArgs {
     /// A TOML file with any of: host, port, system_id, password, system_type, bind,
     /// interface_version, tls, ca_file, tls_server_name, busy_poll_us; and, for
     /// `serve`, `[[account]]` tables (system_id, password, and optional window,
-    /// receive_window, throttle, max_binds).
+    /// receive_window, throttle, max_binds), and for `serve --upstream` the keys
+    /// `upstream` (a list of URLs) and `policy`, and `[[route]]` (account, prefix,
+    /// to) and `[[mo_route]]` (prefix, account) tables.
     #[arg(long, env = "SMPP_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -93,6 +95,40 @@ pub(crate) struct AccountEntry {
     pub(crate) max_binds: Option<usize>,
 }
 
+/// A gateway route (`serve --upstream`), from the TOML file: `[[route]]` with an
+/// optional `account` and `prefix`, and `to`, the upstreams as `NAME` or
+/// `NAME*WEIGHT`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteEntry {
+    pub(crate) account: Option<String>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) to: Vec<String>,
+}
+
+/// A gateway MO route, from the TOML file: `[[mo_route]]` with `prefix` and
+/// `account`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoRouteEntry {
+    pub(crate) prefix: String,
+    pub(crate) account: String,
+}
+
+/// The gateway's part of the TOML file.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct GatewayFile {
+    /// `upstream = ["smpp://...", ...]`.
+    #[serde(default)]
+    pub(crate) upstream: Vec<String>,
+    #[serde(default)]
+    pub(crate) route: Vec<RouteEntry>,
+    #[serde(default)]
+    pub(crate) mo_route: Vec<MoRouteEntry>,
+    /// `store-and-forward` or `pass-through`.
+    pub(crate) policy: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -109,6 +145,13 @@ struct FileConfig {
     busy_poll_us: Option<u64>,
     #[serde(default, rename = "account")]
     accounts: Vec<AccountEntry>,
+    #[serde(default)]
+    upstream: Vec<String>,
+    #[serde(default)]
+    route: Vec<RouteEntry>,
+    #[serde(default)]
+    mo_route: Vec<MoRouteEntry>,
+    policy: Option<String>,
 }
 
 /// Resolved settings.
@@ -133,6 +176,8 @@ pub(crate) struct Connection {
     pub(crate) busy_poll: Option<std::time::Duration>,
     /// Accounts from the file, for `serve`.
     pub(crate) accounts: Vec<AccountEntry>,
+    /// Upstreams, routes and policy from the file, for `serve` as a gateway.
+    pub(crate) gateway: GatewayFile,
     /// `--timeout`.
     timeout: Option<std::time::Duration>,
 }
@@ -209,6 +254,12 @@ impl ConnectionArgs {
             ca_pem,
             tls_server_name: self.tls_server_name.or(file.tls_server_name),
             accounts: file.accounts,
+            gateway: GatewayFile {
+                upstream: file.upstream,
+                route: file.route,
+                mo_route: file.mo_route,
+                policy: file.policy,
+            },
             timeout: self.timeout.filter(|s| *s > 0).map(std::time::Duration::from_secs),
             busy_poll: self
                 .busy_poll_us

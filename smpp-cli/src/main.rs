@@ -11,6 +11,7 @@ mod bench;
 mod config;
 mod decode;
 mod fail;
+mod gateway;
 mod listen;
 mod send;
 mod serve;
@@ -130,8 +131,14 @@ fn init_logging(cli: &Cli) {
         Err(_) => match (serve, cli.log.verbose) {
             (true, 0) => "info".into(),
             (false, 0) => "warn".into(),
-            (_, 1) => "info,smpp_server=debug,smpp_client=debug".into(),
-            (_, 2) => format!("info,smpp_server=debug,smpp_client=debug,{}=debug", smpp_tokio::WIRE_TARGET),
+            (_, 1) => {
+                format!("info,smpp_server=debug,smpp_client=debug,{}=debug", smpp_server::gateway::GATEWAY_TARGET)
+            }
+            (_, 2) => format!(
+                "info,smpp_server=debug,smpp_client=debug,{}=debug,{}=debug",
+                smpp_server::gateway::GATEWAY_TARGET,
+                smpp_tokio::WIRE_TARGET
+            ),
             _ => "trace".into(),
         },
     };

@@ -15,7 +15,7 @@ use crate::fail::Fail;
 pub(crate) struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:2775")]
-    listen: String,
+    pub(crate) listen: String,
     /// An account as ID:PASSWORD (repeatable; default smppclient1:password).
     #[arg(long = "account")]
     accounts: Vec<String>,
@@ -49,10 +49,10 @@ pub(crate) struct ServeArgs {
     lenient: bool,
     /// Listen for TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
-    tls_cert: Option<std::path::PathBuf>,
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
     /// The private key (PEM) for --tls-cert.
     #[arg(long, requires = "tls_cert")]
-    tls_key: Option<std::path::PathBuf>,
+    pub(crate) tls_key: Option<std::path::PathBuf>,
     /// Where accepted messages, receipts and MO are kept: `memory` (forgotten at
     /// exit), a file PATH (SQLite: what was answered ESME_ROK survives a crash), or
     /// `redis://HOST:PORT[/DB]` (Redis 7, shared by every node of a cluster).
@@ -61,7 +61,7 @@ pub(crate) struct ServeArgs {
     /// Receipts and MO one account may have waiting in the store; past it, submits
     /// asking for a receipt are answered ESME_RMSGQFUL.
     #[arg(long, default_value_t = 10_000)]
-    max_waiting: usize,
+    pub(crate) max_waiting: usize,
     /// How long a node may hold deliveries it claimed before another node takes
     /// them over (it is taken to have died), in milliseconds.
     #[arg(long, default_value_t = 30_000)]
@@ -80,11 +80,11 @@ pub(crate) struct ServeArgs {
     /// Serve metrics as Prometheus text at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9898): PDUs, responses by status, latency, sessions, store depth.
     #[arg(long, value_name = "ADDR")]
-    metrics: Option<std::net::SocketAddr>,
+    pub(crate) metrics: Option<std::net::SocketAddr>,
     /// Log a summary line (sessions, submits/s, receipts/s, errors by status) every
     /// N seconds while anything happens; 0: never.
     #[arg(long, value_name = "N", default_value_t = 5)]
-    summary_secs: u64,
+    pub(crate) summary_secs: u64,
     /// A TOML file with `[[account]]` tables (system_id, password, and optional
     /// window, receive_window, throttle, max_binds), and optionally system_type and
     /// busy_poll_us [env: SMPP_CONFIG].
@@ -97,6 +97,24 @@ pub(crate) struct ServeArgs {
     /// unset: off) [env: SMPP_BUSY_POLL_US].
     #[arg(long)]
     busy_poll_us: Option<u64>,
+    /// Run as a gateway to this upstream SMSC instead of the simulator (repeatable):
+    /// smpp://USER:PASS@HOST:PORT?OPTIONS (smpps:// for TLS), options name, bind
+    /// (trx, tx, rx), window, binds, rate, version (34, 33), system_type.
+    #[arg(long = "upstream", value_name = "URL")]
+    pub(crate) upstreams: Vec<String>,
+    /// A gateway route, tried in the order given: [ACCOUNT@][PREFIX]=NAME[*WEIGHT],...
+    /// (e.g. 44=uk, bank@44=vip*3,uk, =world for every submit) [default: every
+    /// upstream, by equal weight].
+    #[arg(long = "route", value_name = "RULE")]
+    pub(crate) routes: Vec<String>,
+    /// Gateway MO routing: PREFIX=ACCOUNT (repeatable; the longest prefix of the
+    /// MO's destination wins) [default with one account: all MO to it].
+    #[arg(long = "mo-route", value_name = "RULE")]
+    pub(crate) mo_routes: Vec<String>,
+    /// When the gateway answers a submit: store-and-forward (once stored, with the
+    /// gateway's id) or pass-through (when the upstream answers, with its status).
+    #[arg(long, value_name = "POLICY")]
+    pub(crate) policy: Option<String>,
 }
 
 impl ServeArgs {
@@ -109,23 +127,11 @@ impl ServeArgs {
 }
 
 pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitCode, Fail> {
+    if !args.upstreams.is_empty() || !connection.gateway.upstream.is_empty() {
+        return crate::gateway::run(args, connection).await;
+    }
     let mut sim = SimulatorConfig::default();
-    if !args.accounts.is_empty() || !connection.accounts.is_empty() {
-        sim.accounts.clear();
-    }
-    for a in &args.accounts {
-        let (id, pw) = a.split_once(':').ok_or(format!("--account {a:?}: expected ID:PASSWORD"))?;
-        sim.accounts.insert(id.to_owned(), pw.to_owned());
-    }
-    for a in &connection.accounts {
-        sim.accounts.insert(a.system_id.clone(), a.password.0.clone());
-        let mut limits = smpp_server::Limits::default();
-        limits.window = a.window;
-        limits.receive_window = a.receive_window;
-        limits.throttle = a.throttle;
-        limits.max_binds = a.max_binds;
-        sim.limits.insert(a.system_id.clone(), limits);
-    }
+    (sim.accounts, sim.limits) = accounts(&args, &connection, sim.accounts)?;
     sim.dlr_delay = Duration::from_millis(args.dlr_delay_ms);
     sim.dlr_state = MessageState::from_receipt_stat(args.dlr_stat.as_bytes()).ok_or(format!(
         "--dlr-stat {:?}: expected DELIVRD, UNDELIV, EXPIRED, DELETED, ACCEPTD, UNKNOWN or REJECTD",
@@ -147,13 +153,7 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     sim.store = open_store(&args).await?;
     sim.store_depth_metric = args.metrics.is_some();
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
-    if let Some(addr) = args.metrics {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| Fail::Other(format!("--metrics {addr}: {e}")))?;
-        eprintln!("metrics at http://{addr}/metrics");
-    }
+    serve_metrics(&args)?;
     let mut server = ServerConfig::new(listen);
     server.driver.busy_poll = connection.busy_poll;
     let handle = match (&args.tls_cert, &args.tls_key) {
@@ -176,8 +176,50 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// The accounts of `--account` and the file, with their limits (`default` when
+/// neither gives one).
+pub(crate) fn accounts(
+    args: &ServeArgs,
+    connection: &Connection,
+    default: HashMap<String, String>,
+) -> Result<(HashMap<String, String>, HashMap<String, smpp_server::Limits>), Fail> {
+    let mut accounts = HashMap::new();
+    let mut limits = HashMap::new();
+    for a in &args.accounts {
+        let (id, pw) = a.split_once(':').ok_or(format!("--account {a:?}: expected ID:PASSWORD"))?;
+        accounts.insert(id.to_owned(), pw.to_owned());
+    }
+    for a in &connection.accounts {
+        accounts.insert(a.system_id.clone(), a.password.0.clone());
+        let mut l = smpp_server::Limits::default();
+        l.window = a.window;
+        l.receive_window = a.receive_window;
+        l.throttle = a.throttle;
+        l.max_binds = a.max_binds;
+        limits.insert(a.system_id.clone(), l);
+    }
+    if accounts.is_empty() {
+        accounts = default;
+    }
+    Ok((accounts, limits))
+}
+
+/// Installs the Prometheus exporter of `--metrics`.
+pub(crate) fn serve_metrics(args: &ServeArgs) -> Result<(), Fail> {
+    if let Some(addr) = args.metrics {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| Fail::Other(format!("--metrics {addr}: {e}")))?;
+        eprintln!("metrics at http://{addr}/metrics");
+    }
+    Ok(())
+}
+
 /// The store `--store` names (`None`: the simulator's memory store).
-async fn open_store(args: &ServeArgs) -> Result<Option<std::sync::Arc<dyn smpp_server::store::Store>>, Fail> {
+pub(crate) async fn open_store(
+    args: &ServeArgs,
+) -> Result<Option<std::sync::Arc<dyn smpp_server::store::Store>>, Fail> {
     use smpp_server::store::{Store, StoreLimits};
     let mut limits = StoreLimits::default();
     limits.max_waiting_per_account = args.max_waiting;

@@ -425,6 +425,21 @@ impl Gateway {
         Ok(handle)
     }
 
+    /// Starts a gateway listening for TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(
+        server_config: ServerConfig,
+        config: GatewayConfig,
+        acceptor: smpp_tokio::tls::tokio_rustls::TlsAcceptor,
+    ) -> Result<GatewayHandle, GatewayError> {
+        let gateway = Self::new(config)?;
+        let server = Server::new(server_config.clone(), gateway.clone());
+        let handle = gateway.attach(server.handle());
+        server.listen_tls(server_config.listen, acceptor).await?;
+        tracing::info!(addr = %handle.local_addr(), upstreams = gateway.connectors.len(), "gateway listening (TLS)");
+        Ok(handle)
+    }
+
     fn stats(&self) -> GatewayStats {
         let c = &self.counters;
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
