@@ -1,7 +1,8 @@
 // An ESME built on node-smpp, for the interoperability test of our server.
 // Usage: node esme.js PORT SYSTEM_ID PASSWORD COUNT
 // Binds as transceiver, submits COUNT messages asking for receipts, acknowledges the
-// receipts, unbinds, and prints: BOUND, SUBMIT_OK <n>, RECEIPTS <n>, UNBOUND.
+// receipts, unbinds, and prints: BOUND, SUBMIT_OK <n>, RECEIPTS <n>, UNBOUND; and
+// UNMATCHED_RECEIPT <id> for a receipt whose id is none of the submits' message_ids.
 'use strict';
 const smpp = require('smpp');
 
@@ -10,6 +11,7 @@ const count = parseInt(countArg || '1000', 10);
 let ok = 0;
 let receipts = 0;
 let failed = 0;
+const ids = new Set();
 
 const session = smpp.connect({ url: 'smpp://127.0.0.1:' + port }, function () {
   session.bind_transceiver({ system_id: systemId, password: password, system_type: 'smpp' }, function (pdu) {
@@ -25,7 +27,7 @@ const session = smpp.connect({ url: 'smpp://127.0.0.1:' + port }, function () {
         registered_delivery: 1,
         short_message: 'node message ' + i,
       }, function (resp) {
-        if (resp.command_status === 0 && resp.message_id) { ok++; } else { failed++; }
+        if (resp.command_status === 0 && resp.message_id) { ok++; ids.add(resp.message_id); } else { failed++; }
         if (ok + failed === count) { console.log('SUBMIT_OK ' + ok); maybeDone(); }
       });
     }
@@ -34,7 +36,12 @@ const session = smpp.connect({ url: 'smpp://127.0.0.1:' + port }, function () {
 
 session.on('deliver_sm', function (pdu) {
   session.send(pdu.response());
-  if (pdu.esm_class & 0x04) { receipts++; }
+  if (pdu.esm_class & 0x04) {
+    receipts++;
+    const text = String((pdu.short_message && pdu.short_message.message) || '');
+    const id = (text.match(/id:(\S+)/) || [])[1];
+    if (!ids.has(id)) { console.log('UNMATCHED_RECEIPT ' + id); }
+  }
   maybeDone();
 });
 session.on('enquire_link', function (pdu) { session.send(pdu.response()); });

@@ -229,3 +229,135 @@ async fn a_full_connector_queue_throttles_the_customer_and_drops_nothing() {
     common::eventually_async("the queue is empty", async || gw.upstream_waiting("up").await.unwrap() == 0).await;
     assert_eq!(gw.stats().forwarded, 5);
 }
+
+/// An upstream that answers in hexadecimal and sends its receipts in decimal, as some
+/// SMSCs do: submit n gets `0001E24n`-style hex ids, its receipt the same number in
+/// decimal.
+struct HexThenDecimal {
+    server: std::sync::OnceLock<smpp_server::ServerHandle>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl smpp_server::SmscHandler for HexThenDecimal {
+    type Account = ();
+
+    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, smpp_pdu::CommandStatus> {
+        Ok(smpp_server::Grant::new(()))
+    }
+
+    fn on_request(
+        &self,
+        _: &smpp_server::BoundSession<()>,
+        request: smpp_session::Request,
+        _: smpp_server::Defer<'_>,
+    ) -> Option<smpp_server::Reply> {
+        let smpp_session::Request::SubmitSm(s) = &request else { return None };
+        let n = 123_456 + self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let receipt = smpp_server::DeliveryReceipt::new(
+            &n.to_string(),
+            s.source_addr,
+            s.destination_addr,
+            MessageState::DELIVERED,
+        );
+        let server = self.server.get().unwrap().clone();
+        tokio::spawn(async move {
+            let d = receipt.to_deliver_sm(InterfaceVersion::V33);
+            server.push("gw", smpp_session::Request::DeliverSm(d)).await.unwrap();
+        });
+        Some(smpp_server::Reply::accepted(&request, &format!("{n:08X}")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_in_decimal_matches_a_submit_answered_in_hex() {
+    let handler = Arc::new(HexThenDecimal { server: Default::default(), next: Default::default() });
+    let server = smpp_server::Server::new(listen_any(), handler.clone());
+    handler.server.set(server.handle()).unwrap();
+    let addr = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{}?name=up", addr.port()).parse().unwrap();
+    let gw = gateway(gateway_config(up)).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let mut ours = std::collections::HashSet::new();
+    for _ in 0..20 {
+        ours.insert(client.submit(sm("447700900123", true)).await.unwrap().message_id.to_string());
+    }
+    let mut got = std::collections::HashSet::new();
+    for _ in 0..20 {
+        got.insert(receipt_id(&receipt(&mut incoming).await));
+    }
+    assert_eq!(got, ours, "each receipt carries the id of its own submit");
+    assert_eq!((gw.stats().receipts_matched, gw.stats().receipts_unmatched), (20, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_receipt() {
+    // The upstream keeps its messages and receipts in a store that outlives it (a
+    // restarted SMSC finds them again), and gives up claims after 500 ms.
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new({
+        let mut l = smpp_server::store::StoreLimits::default();
+        l.claim_timeout_ms = 500;
+        l
+    }));
+    let mut sim_config = upstream_config();
+    sim_config.store = Some(store.clone());
+    let first = upstream(sim_config.clone()).await;
+    let port = first.local_addr().port();
+    let mut config = gateway_config(url(&first, "window=50"));
+    config.retry_delay = Duration::from_millis(50);
+    config.forward_timeout = Duration::from_secs(2);
+    let gw = gateway(config).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+
+    const N: usize = 1000;
+    // Many at once, so that the kill finds submits in flight upstream.
+    let submits = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..N {
+                let client = client.clone();
+                tasks.spawn(async move { client.submit(sm("447700900123", true)).await });
+            }
+            let mut ours = std::collections::HashSet::new();
+            while let Some(done) = tasks.join_next().await {
+                ours.insert(done.unwrap().unwrap().message_id.to_string());
+            }
+            ours
+        }
+    });
+    common::eventually("a tenth is forwarded", || gw.stats().forwarded >= (N / 10) as u64).await;
+    // Killed: its connections cut with submits in flight, its port closed.
+    first.server.drop_account("gw");
+    first.shutdown(Duration::ZERO).await;
+    common::eventually("the gateway sees it down", || !gw.upstream_up("up")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second =
+        Simulator::start(ServerConfig::new(format!("127.0.0.1:{port}").parse().unwrap()), sim_config).await.unwrap();
+    let ours = submits.await.unwrap();
+    assert_eq!(ours.len(), N, "every submit answered with its own id");
+
+    let mut receipts = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while receipts.len() < N {
+        let inbound = tokio::time::timeout_at(deadline, incoming.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} receipts of {N}; gateway {:?}", receipts.len(), gw.stats()))
+            .unwrap();
+        if let smpp_client::InboundMessage::Receipt(d) = &inbound.message {
+            let id = receipt_id(d);
+            assert!(ours.contains(&id), "a receipt for {id}, none of ours");
+            receipts.insert(id);
+        }
+    }
+    let stats = gw.stats();
+    let upstream_accepted = first.submits() + second.submits();
+    eprintln!("upstream accepted {upstream_accepted} for {N}; gateway {stats:?}");
+    assert!(upstream_accepted >= N as u64);
+    assert!(
+        upstream_accepted <= N as u64 + stats.unknown,
+        "sent twice only when the outcome was unknown: {upstream_accepted} accepted, {} unknown",
+        stats.unknown
+    );
+    assert!(stats.receipts_unmatched <= stats.unknown, "{stats:?}");
+    assert_eq!((stats.refused, stats.expired), (0, 0), "{stats:?}");
+}

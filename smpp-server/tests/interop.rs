@@ -73,3 +73,49 @@ async fn python_smpplib_client_against_our_server() {
     assert_eq!(lines.last().map(String::as_str), Some("UNBOUND"), "{lines:?}");
     assert_eq!(sim.submits(), 1000 + parts);
 }
+
+/// node-smpp's server (`interop/node/smsc.js`) on a free port: the child (killed on
+/// drop) and its port.
+async fn node_smsc() -> (tokio::process::Child, u16) {
+    use tokio::io::AsyncBufReadExt;
+    let mut node = Command::new("node")
+        .arg("smsc.js")
+        .arg("0")
+        .current_dir(interop("node"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed to run the interop test");
+    let mut lines = tokio::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let port = first.strip_prefix("LISTENING ").expect("LISTENING line").parse().unwrap();
+    // Keep reading its event lines so that it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (node, port)
+}
+
+/// node-smpp's client as the customer, our gateway, node-smpp's server as the
+/// upstream: every submit accepted, and every receipt (which node-smpp's server sends
+/// right after its submit_sm_resp, ids like `node-7`) back to the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_smpp_client_through_our_gateway_to_node_smpp_server() {
+    use smpp_server::gateway::{Gateway, GatewayConfig, Target};
+    let dir = interop("node");
+    assert!(
+        dir.join("node_modules/smpp/package.json").exists(),
+        "node-smpp is not installed: run `npm ci --prefix interop/node` (cargo xtask ci does)"
+    );
+    let (_node, port) = node_smsc().await;
+    let mut config = GatewayConfig::default();
+    config.accounts = HashMap::from([("interop".to_owned(), "secret".to_owned())]);
+    config.upstreams = vec![format!("smpp://test:secret@127.0.0.1:{port}?name=node").parse().unwrap()];
+    config.fallback = vec![Target::new("node", 1)];
+    let gw = Gateway::start(ServerConfig::new("127.0.0.1:0".parse().unwrap()), config).await.unwrap();
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir).args(["esme.js", &gw.local_addr().port().to_string(), "interop", "secret", "500"]);
+    let lines = run_peer(cmd).await;
+    assert_eq!(lines, ["BOUND", "SUBMIT_OK 500", "RECEIPTS 500", "UNBOUND"], "{lines:?}");
+    let stats = gw.stats();
+    assert_eq!((stats.accepted, stats.forwarded, stats.receipts_matched), (500, 500, 500), "{stats:?}");
+    assert_eq!((stats.receipts_unmatched, stats.unknown), (0, 0), "{stats:?}");
+}

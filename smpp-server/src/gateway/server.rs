@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -231,6 +231,10 @@ fn bump(counter: &AtomicU64) {
 /// with both ids.
 pub const GATEWAY_TARGET: &str = "smpp::gateway";
 
+/// How long a receipt waits for a match by its id as given before a looser match
+/// (hex for decimal, padded, cut) is taken.
+const LOOSE_GRACE: Duration = Duration::from_millis(100);
+
 /// A connector's queue in the store: this character, then its name (no SMPP
 /// system_id a customer binds with begins with it: such accounts are refused).
 const QUEUE_MARK: char = '\u{2192}';
@@ -248,6 +252,9 @@ struct Connector {
     queue: String,
     /// Its binds, each request with the forward timeout.
     pool: OnceLock<Pool>,
+    /// Its receipts have matched by a looser key than the id as given (hex for
+    /// decimal, ...): such matches are taken at once from now on.
+    loose: AtomicBool,
 }
 
 impl Connector {
@@ -368,7 +375,7 @@ impl Gateway {
         let mut connectors = HashMap::new();
         for up in &config.upstreams {
             let queue = queue_of(&up.name);
-            let c = Connector { upstream: up.clone(), queue, pool: OnceLock::new() };
+            let c = Connector { upstream: up.clone(), queue, pool: OnceLock::new(), loose: AtomicBool::new(false) };
             if connectors.insert(up.name.clone(), Arc::new(c)).is_some() {
                 return Err(GatewayError::DuplicateUpstream(up.name.clone()));
             }
@@ -680,13 +687,31 @@ impl Gateway {
             return;
         };
         let keys: Vec<String> = lookup_keys(&upstream_id).iter().map(|k| format!("{connector}/{k}")).collect();
-        // The receipt may overtake the filing of its submit's answer: wait for it.
-        let give_up = tokio::time::Instant::now() + self.config.receipt_wait;
-        let mut pause = Duration::from_millis(10);
+        let loose_ok = self.connectors.get(connector).map(|c| &c.loose);
+        // The id as given first: a receipt may overtake the filing of its own
+        // submit's answer, and meanwhile another id may share a looser key with it
+        // (`00000017` read as hex is 23). A looser match (hex for decimal, padded,
+        // cut) is taken once the exact one has had LOOSE_GRACE to appear, or at once
+        // for an upstream whose receipts have matched loosely before.
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        let (exact, looser) = keys.split_at(keys.len().min(1));
         let link = loop {
-            match self.store.find_link(keys.clone(), self.clock.now_ms()).await {
+            let waited = started.elapsed();
+            let found = match self.store.find_link(exact.to_vec(), self.clock.now_ms()).await {
+                Ok(Some(link)) => Ok(Some(link)),
+                Ok(None) if waited >= LOOSE_GRACE || loose_ok.is_some_and(|l| l.load(Ordering::Relaxed)) => {
+                    let found = self.store.find_link(looser.to_vec(), self.clock.now_ms()).await;
+                    if let (Ok(Some(_)), Some(flag)) = (&found, loose_ok) {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    found
+                }
+                other => other,
+            };
+            match found {
                 Ok(Some(link)) => break Some(link),
-                Ok(None) if tokio::time::Instant::now() < give_up => {}
+                Ok(None) if waited < self.config.receipt_wait => {}
                 Ok(None) => break None,
                 Err(e) => {
                     tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, %e, "the store cannot match a receipt: the upstream sends it again");
@@ -695,7 +720,7 @@ impl Gateway {
                 }
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
+            pause = (pause * 2).min(Duration::from_millis(200));
         };
         let Some(link) = link else {
             bump(&self.counters.receipts_unmatched);
