@@ -50,7 +50,7 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
         other => Fail::BadInput(other.to_string()),
     })?;
     let scheme = if args.tls_cert.is_some() { " (TLS)" } else { "" };
-    println!("SMPP gateway{scheme} listening on {}, upstreams {}", handle.local_addr(), names.join(", "));
+    println!("SMPP gateway{scheme} to {} listening on {}", names.join(", "), handle.local_addr());
     if args.summary_secs > 0 {
         tokio::spawn(summaries(handle.clone(), Duration::from_secs(args.summary_secs)));
     }
