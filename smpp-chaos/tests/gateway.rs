@@ -11,6 +11,7 @@ use smpp_server::ServerConfig;
 use smpp_server::gateway::{Gateway, GatewayConfig, Target};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)] // the share throttled is reported
 async fn thirty_percent_upstream_throttling_still_delivers_every_message_once() {
     let mut faults = SmscFaults::none();
     faults.throttle = 0.3;
@@ -55,7 +56,7 @@ async fn thirty_percent_upstream_throttling_still_delivers_every_message_once() 
             .unwrap_or_else(|_| panic!("{} receipts of {N}; gateway {:?}", receipts.len(), gw.stats()))
             .unwrap();
         if let InboundMessage::Receipt(d) = &inbound.message {
-            let id = smpp_client::smpp_pdu::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap();
+            let id = smpp_pdu::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap();
             assert!(ours.contains(&id), "a receipt for {id}, which is none of ours");
             receipts.insert(id);
         }

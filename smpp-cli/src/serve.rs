@@ -102,9 +102,9 @@ pub(crate) struct ServeArgs {
     /// (trx, tx, rx), window, binds, rate, version (34, 33), system_type.
     #[arg(long = "upstream", value_name = "URL")]
     pub(crate) upstreams: Vec<String>,
-    /// A gateway route, tried in the order given: [ACCOUNT@][PREFIX]=NAME[*WEIGHT],...
-    /// (e.g. 44=uk, bank@44=vip*3,uk, =world for every submit) [default: every
-    /// upstream, by equal weight].
+    /// A gateway route, tried in the order given: ACCOUNT@PREFIX=NAME*WEIGHT,...
+    /// with ACCOUNT@, PREFIX and *WEIGHT optional (e.g. 44=uk, bank@44=vip*3,uk,
+    /// =world for every submit) [default: every upstream, by equal weight].
     #[arg(long = "route", value_name = "RULE")]
     pub(crate) routes: Vec<String>,
     /// Gateway MO routing: PREFIX=ACCOUNT (repeatable; the longest prefix of the
@@ -176,13 +176,16 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// system_id to password.
+pub(crate) type Passwords = HashMap<String, String>;
+
 /// The accounts of `--account` and the file, with their limits (`default` when
 /// neither gives one).
 pub(crate) fn accounts(
     args: &ServeArgs,
     connection: &Connection,
     default: HashMap<String, String>,
-) -> Result<(HashMap<String, String>, HashMap<String, smpp_server::Limits>), Fail> {
+) -> Result<(Passwords, HashMap<String, smpp_server::Limits>), Fail> {
     let mut accounts = HashMap::new();
     let mut limits = HashMap::new();
     for a in &args.accounts {

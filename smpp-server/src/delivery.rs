@@ -28,7 +28,7 @@ use crate::store::{Entry, EntryId, Store};
 
 /// Deliveries one drain claims at a time (pushed together: the session queues what
 /// its window cannot take yet).
-pub(crate) const DRAIN_BATCH: usize = 256;
+pub(crate) const DRAIN_BATCH: usize = 64;
 
 /// How soon a delivery whose session went away (it closed before answering, or
 /// left the registry) is tried again, on another receiver if one is bound.
@@ -134,8 +134,13 @@ impl Pump {
         }
     }
 
-    /// A delivery is due at `due_ms`: wake the loop if it would look later.
-    pub(crate) fn due_at(&self, due_ms: u64) {
+    /// A delivery of `queue` is due at `due_ms`: wake the loop if it would look
+    /// later, unless a drain of the queue is under way (it claims what comes while
+    /// it runs, and wakes the loop when it ends).
+    pub(crate) fn due_at(&self, queue: &str, due_ms: u64) {
+        if self.draining().contains(queue) {
+            return;
+        }
         if self.next_look.fetch_min(due_ms, Ordering::AcqRel) > due_ms {
             self.wake.notify_one();
         }
@@ -256,38 +261,51 @@ fn start_drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: String)
     });
 }
 
+/// Deliveries one drain keeps in flight at most: it claims more as they settle, so
+/// the outlet never waits for a whole batch to come back.
+const IN_FLIGHT: usize = 4 * DRAIN_BATCH;
+
 /// Delivers what is due for `queue` until nothing is, a delivery has to wait for a
-/// retry, or the outlet cannot serve the queue any more.
+/// retry, or the outlet cannot serve the queue any more; then lets what is in flight
+/// settle.
 async fn drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: &str) {
+    // Polled in this task: no task to spawn per delivery.
+    let mut deliveries = futures::stream::FuturesUnordered::new();
+    // A delivery has to wait for a retry: claim no more.
+    let mut wait = false;
+    // The last claim found nothing: claim again once some have settled.
+    let mut settled_since_empty: Option<usize> = None;
     loop {
-        if !outlet.ready(server, queue) {
-            return;
-        }
-        let pump = outlet.pump();
-        let now = pump.clock.now_ms();
-        let entries = match pump.store.claim(queue, now, DRAIN_BATCH).await {
-            Ok(entries) if entries.is_empty() => return,
-            Ok(entries) => entries,
-            Err(e) => {
-                tracing::warn!(%queue, %e, "the store cannot hand out deliveries");
-                return;
+        let room = deliveries.len() + DRAIN_BATCH <= IN_FLIGHT;
+        let worth = settled_since_empty.is_none_or(|n| n >= DRAIN_BATCH / 4 || deliveries.is_empty());
+        if !wait && room && worth && outlet.ready(server, queue) {
+            let pump = outlet.pump();
+            match pump.store.claim(queue, pump.clock.now_ms(), DRAIN_BATCH).await {
+                Ok(entries) if entries.is_empty() => {
+                    if deliveries.is_empty() {
+                        return;
+                    }
+                    settled_since_empty = Some(0);
+                }
+                Ok(entries) => {
+                    settled_since_empty = None;
+                    for entry in entries {
+                        let id = entry.id.clone();
+                        let delivered = outlet.clone().deliver(server.clone(), queue.to_owned(), entry);
+                        deliveries.push(async move { (id, delivered.await) });
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(%queue, %e, "the store cannot hand out deliveries");
+                    wait = true;
+                }
             }
-        };
-        let mut deliveries = tokio::task::JoinSet::new();
-        for entry in entries {
-            let id = entry.id.clone();
-            let delivered = outlet.clone().deliver(server.clone(), queue.to_owned(), entry);
-            deliveries.spawn(async move { (id, delivered.await) });
         }
-        let mut wait = false;
-        while let Some(joined) = deliveries.join_next().await {
-            // A delivery task cannot panic short of a bug; its entry then comes back
-            // when its claim times out.
-            let Ok((id, verdict)) = joined else { continue };
-            wait |= !settle(outlet.pump(), queue, &id, verdict).await;
-        }
-        if wait {
-            return;
+        let Some((id, verdict)) = futures::StreamExt::next(&mut deliveries).await else { return };
+        wait |= !settle(outlet.pump(), queue, &id, verdict).await;
+        if let Some(n) = settled_since_empty.as_mut() {
+            *n += 1;
         }
     }
 }
@@ -306,7 +324,8 @@ async fn settle(pump: &Pump, queue: &str, id: &EntryId, verdict: Verdict) -> boo
             if let Err(e) = pump.store.release(id, at).await {
                 tracing::warn!(%queue, %e, "cannot release a delivery: it comes back when its claim times out");
             }
-            pump.due_at(at);
+            // The drain stops claiming; when it ends, the loop looks again.
+            pump.due_at(queue, at);
             false
         }
     }

@@ -20,7 +20,14 @@
 //! registered_delivery asks, kept for a receiver that binds later, MO injection,
 //! throttling and error injection.
 //!
-//! What it is **not**: a store-and-forward SMSC with routing to mobile networks.
+//! [`gateway::Gateway`] is the other ready handler: an SMPP gateway (`smpp serve
+//! --upstream`). Customers bind to it; their submits are routed to upstream SMSCs
+//! through the [`store`] (store and forward, or pass-through), sent with
+//! `smpp-client`, and the upstreams' receipts and MO come back to them under the
+//! gateway's own message ids.
+//!
+//! What it is **not**: an SMSC that delivers to mobile networks itself (no SS7, no
+//! SIGTRAN); it reaches them through upstream SMSCs.
 //!
 //! ```no_run
 //! use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
@@ -31,8 +38,9 @@
 //! ```
 //!
 //! # Features
-//! - `tls`: `Server::listen_tls` (rustls with the ring provider). Off by default:
-//!   without it, nothing of rustls or ring is compiled.
+//! - `tls`: `Server::listen_tls`, and `smpps://` upstreams for the gateway (rustls
+//!   with the ring provider). Off by default: without it, nothing of rustls or ring
+//!   is compiled.
 //! - `sqlite`: `store::SqliteStore`, the embedded durable store: one SQLite file,
 //!   group commit, kept across crashes (SQLite is compiled in from source, so a C
 //!   compiler is needed). Off by default.

@@ -290,6 +290,7 @@ async fn a_receipt_in_decimal_matches_a_submit_answered_in_hex() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)] // the counts are reported
 async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_receipt() {
     // The upstream keeps its messages and receipts in a store that outlives it (a
     // restarted SMSC finds them again), and gives up claims after 500 ms.
@@ -343,7 +344,7 @@ async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_re
             .await
             .unwrap_or_else(|_| panic!("{} receipts of {N}; gateway {:?}", receipts.len(), gw.stats()))
             .unwrap();
-        if let smpp_client::InboundMessage::Receipt(d) = &inbound.message {
+        if let InboundMessage::Receipt(d) = &inbound.message {
             let id = receipt_id(d);
             assert!(ours.contains(&id), "a receipt for {id}, none of ours");
             receipts.insert(id);
@@ -360,4 +361,51 @@ async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_re
     );
     assert!(stats.receipts_unmatched <= stats.unknown, "{stats:?}");
     assert_eq!((stats.refused, stats.expired), (0, 0), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn above_half_its_bound_a_connector_s_queue_holds_answers_then_releases_them_as_it_drains() {
+    // No upstream: what is submitted waits in the queue (bound 10, mark 5).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let mut config = gateway_config(up);
+    config.waiting = 10;
+    let gw = Gateway::start(listen_any(), config).await.unwrap();
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        client.submit(sm("447700900123", false)).await.unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_millis(500), "below the mark, answers go at once");
+    // Above the mark, with nothing draining: held a second, then answered (stored).
+    let held = std::time::Instant::now();
+    client.submit(sm("447700900123", false)).await.unwrap();
+    let waited = held.elapsed();
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "held {waited:?}");
+    assert_eq!(gw.upstream_waiting("up").await.unwrap(), 6);
+
+    // An upstream that answers after 600 ms: the answer held above the mark goes
+    // when the first of the five before it is done, before the hold runs out.
+    let mut slow = upstream_config();
+    slow.resp_delay = Duration::from_millis(600);
+    let sim = upstream(slow).await;
+    let mut config = gateway_config(url(&sim, ""));
+    config.waiting = 10;
+    let gw = gateway(config).await;
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    for _ in 0..5 {
+        client.submit(sm("447700900123", false)).await.unwrap();
+    }
+    let held = std::time::Instant::now();
+    client.submit(sm("447700900123", false)).await.unwrap();
+    let waited = held.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_millis(900),
+        "released by the drain, not the hold's end: {waited:?}"
+    );
+    common::eventually("all forwarded", || gw.stats().forwarded == 6).await;
+    assert_eq!(gw.stats().throttled, 0);
 }

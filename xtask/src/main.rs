@@ -26,12 +26,13 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&project_root()),
         Some("bench") if args.get(1).is_some_and(|a| a == "stores") => store_bench::stores(&args[2..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "cli") => store_bench::cli(&args[2..]),
+        Some("bench") if args.get(1).is_some_and(|a| a == "gateway") => store_bench::gateway(&args[2..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|bench cli [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
+                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|bench cli [--count N] [--rounds R]|bench gateway [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
             );
             return ExitCode::from(2);
         }

@@ -220,3 +220,72 @@ one bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} a
     println!("command / library: {:.2}", cmd / lib);
     Ok(())
 }
+
+/// msg/s the loopback allows a request/response protocol on this machine (the
+/// `looplimit` of `../shared/bench`, when it is there), at window 1000.
+fn looplimit() -> Option<f64> {
+    let dir = project_root().join("../shared/bench/looplimit");
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["run", "--quiet", "--release", "--", "5000000", "1000"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    // "5000000 msgs in 0.357s = 14003945 msg/s ..."
+    let text = String::from_utf8_lossy(&out.stdout);
+    let before = text.split(" msg/s").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// `cargo xtask bench gateway [--count N] [--rounds R]`: `smpp bench --window 1000`
+/// on one bind straight to `smpp serve` (the simulator), and the same through `smpp
+/// serve --upstream` to another `smpp serve` (one customer bind, one upstream bind
+/// of window 1000), in alternating rounds; the medians and their ratio.
+pub(crate) fn gateway(args: &[String]) -> Result<(), String> {
+    let opt = |name: &str, default: u64| crate::opt(args, name, default);
+    let count = opt("--count", 1_000_000);
+    let rounds = opt("--rounds", 3).max(1);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(&cargo).current_dir(project_root()).args(["build", "--release", "-p", "smpp-cli"]))?;
+    let smpp = project_root().join("target/release/smpp").display().to_string();
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (server, port) = serve(&smpp, &[])?;
+        let (rate, all_ok) = result(bench(&smpp, port, count)?)?;
+        if !all_ok {
+            return Err("direct: not every submit was answered ESME_ROK".into());
+        }
+        direct.push(rate);
+        drop(server);
+        let (upstream, up_port) = serve(&smpp, &[])?;
+        let url = format!("smpp://smppclient1:password@127.0.0.1:{up_port}?name=up&window=1000");
+        let (gw, port) = serve(&smpp, &["--upstream", &url])?;
+        let (rate, all_ok) = result(bench(&smpp, port, count)?)?;
+        if !all_ok {
+            return Err("gateway: not every submit was answered ESME_ROK".into());
+        }
+        through.push(rate);
+        drop(gw);
+        drop(upstream);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (d, d_lo, d_hi) = median(&mut direct);
+    let (g, g_lo, g_hi) = median(&mut through);
+    println!(
+        "\none customer bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds"
+    );
+    println!("{:<52} {:>12} {:>12} {:>12}", "", "median", "slowest", "fastest");
+    println!("{:<52} {d:>12.0} {d_lo:>12.0} {d_hi:>12.0}", "direct (smpp bench -> smpp serve)");
+    println!("{:<52} {g:>12.0} {g_lo:>12.0} {g_hi:>12.0}", "gateway (smpp bench -> serve --upstream -> serve)");
+    println!("gateway / direct: {:.2}", g / d);
+    if let Some(limit) = looplimit() {
+        println!(
+            "looplimit (same run): {limit:.0} msg/s; direct {:.1} %, gateway {:.1} %",
+            100.0 * d / limit,
+            100.0 * g / limit
+        );
+    }
+    Ok(())
+}

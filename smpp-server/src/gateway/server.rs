@@ -2,8 +2,10 @@
 //! upstreams' receipts and MO come back to them. See [`Gateway`].
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -75,7 +77,10 @@ pub struct GatewayConfig {
     /// store's per-account bound): past it, the customer gets `ESME_RTHROTTLED`.
     pub store: Option<Arc<dyn Store>>,
     /// Entries one queue (a customer's receipts and MO, a connector's submits) may
-    /// hold in the default memory store (default 10 000).
+    /// hold in the default memory store (default 10 000). Above half of it submits
+    /// queued by this node for one connector, customers' answers are held (at most
+    /// 1 s) until the queue is back at that mark: back-pressure before the store's
+    /// bound refuses them.
     pub waiting: usize,
     /// How long an upstream's message id is kept for its receipts (default 3 days).
     pub id_ttl: Duration,
@@ -235,6 +240,10 @@ pub const GATEWAY_TARGET: &str = "smpp::gateway";
 /// (hex for decimal, padded, cut) is taken.
 const LOOSE_GRACE: Duration = Duration::from_millis(100);
 
+/// How long a customer's answer is held at most while its connector's queue is
+/// above its high-water mark (see [`Gateway::hold`]).
+const HOLD_MAX: Duration = Duration::from_secs(1);
+
 /// A connector's queue in the store: this character, then its name (no SMPP
 /// system_id a customer binds with begins with it: such accounts are refused).
 const QUEUE_MARK: char = '\u{2192}';
@@ -255,6 +264,11 @@ struct Connector {
     /// Its receipts have matched by a looser key than the id as given (hex for
     /// decimal, ...): such matches are taken at once from now on.
     loose: AtomicBool,
+    /// Submits this node queued for it and not yet done with (approximate: what
+    /// other nodes queue, or a restart found, is not counted).
+    queued: AtomicUsize,
+    /// The queue went down to its high-water mark: held answers go out.
+    drained: tokio::sync::Notify,
 }
 
 impl Connector {
@@ -282,7 +296,8 @@ impl Connector {
 ///   at least once: a send whose outcome is unknown is sent again, counted. A
 ///   refused submit gets a `REJECTD` receipt, one that runs out of attempts an
 ///   `EXPIRED` one, if asked for. See [`Policy`] for pass-through.
-/// - The upstream's submit_sm_resp id is filed in the store under every form a
+/// - When the submit asks for a receipt (or a notification), the upstream's
+///   submit_sm_resp id is filed in the store under every form a
 ///   receipt may give it ([`file_keys`](super::file_keys)). The upstream's receipt
 ///   is matched ([`lookup_keys`]), rewritten to carry the gateway's id
 ///   ([`rewrite_receipt`]), stored for the customer and then acknowledged
@@ -375,7 +390,14 @@ impl Gateway {
         let mut connectors = HashMap::new();
         for up in &config.upstreams {
             let queue = queue_of(&up.name);
-            let c = Connector { upstream: up.clone(), queue, pool: OnceLock::new(), loose: AtomicBool::new(false) };
+            let c = Connector {
+                upstream: up.clone(),
+                queue,
+                pool: OnceLock::new(),
+                loose: AtomicBool::new(false),
+                queued: AtomicUsize::new(0),
+                drained: tokio::sync::Notify::new(),
+            };
             if connectors.insert(up.name.clone(), Arc::new(c)).is_some() {
                 return Err(GatewayError::DuplicateUpstream(up.name.clone()));
             }
@@ -534,7 +556,7 @@ impl Gateway {
                 while let Some(message) = inbound.recv().await {
                     let Some(gw) = this.upgrade() else { return };
                     let name = name.clone();
-                    tokio::spawn(async move { gw.from_upstream(&name, message).await });
+                    tokio::spawn(async move { gw.upstream_sent(&name, message).await });
                 }
             });
         }
@@ -581,15 +603,56 @@ impl Gateway {
         r.error = error;
         let now = self.clock.now_ms();
         match self.store.enqueue(Delivery::new(account, now, r.to_deliver_sm(STORED_VERSION))).await {
-            Ok(_) => self.pump.due_at(now),
+            Ok(_) => self.pump.due_at(account, now),
             Err(e) => {
                 tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, %e, "the failure receipt cannot be stored: dropped")
             }
         }
     }
 
-    /// Sends one stored submit upstream.
+    /// Sends one stored submit upstream; once done with it, lets held answers go
+    /// when its queue is back at its high-water mark.
     async fn forward(&self, connector: &Connector, entry: Entry) -> Verdict {
+        let verdict = self.forward_one(connector, entry).await;
+        if verdict == Verdict::Done {
+            let before = connector.queued.fetch_sub(1, Ordering::Relaxed);
+            if before == 0 {
+                // Not queued by this node (another node's, or from before a restart).
+                connector.queued.store(0, Ordering::Relaxed);
+            } else if before == self.high_water() + 1 {
+                // Down to the mark: the answers held go.
+                connector.drained.notify_waiters();
+            }
+        }
+        verdict
+    }
+
+    /// Above this many submits queued for a connector, customers' answers are held
+    /// until the queue drains back to it: half of [`GatewayConfig::waiting`].
+    fn high_water(&self) -> usize {
+        self.config.waiting / 2
+    }
+
+    /// Waits, at most `HOLD_MAX`, until `connector`'s queue is at its high-water
+    /// mark: a customer whose answers are held sends no faster than the upstream
+    /// takes its messages, instead of running into `ESME_RTHROTTLED` at the bound.
+    async fn hold(&self, connector: &Connector) {
+        let until = tokio::time::Instant::now() + HOLD_MAX;
+        loop {
+            let drained = connector.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if connector.queued.load(Ordering::Relaxed) <= self.high_water() {
+                return;
+            }
+            if tokio::time::timeout_at(until, drained).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Sends one stored submit upstream.
+    async fn forward_one(&self, connector: &Connector, entry: Entry) -> Verdict {
         let retry = millis(self.config.retry_delay);
         let stored = entry.delivery.deliver;
         let Some((account, ours)) = origin(&stored) else {
@@ -622,7 +685,9 @@ impl Gateway {
             Ok(s) => {
                 bump(&self.counters.forwarded);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, upstream_id = %s.message_id, "forwarded");
-                self.link(name, &s.message_id.to_string(), &account, &ours).await;
+                if receipt_asked(&submit) {
+                    self.link(name, &s.message_id.to_string(), &account, &ours).await;
+                }
                 return Verdict::Done;
             }
             Err(e) => e,
@@ -660,7 +725,7 @@ impl Gateway {
     }
 
     /// What an upstream sends: a receipt or an MO (each part of a long one).
-    async fn from_upstream(&self, connector: &str, inbound: Inbound) {
+    async fn upstream_sent(&self, connector: &str, inbound: Inbound) {
         let deliver = match &inbound.message {
             InboundMessage::Receipt(d) => {
                 let d = d.clone();
@@ -741,7 +806,7 @@ impl Gateway {
         let status = match self.store.enqueue(Delivery::new(&link.account, now, ours)).await {
             Ok(_) => {
                 bump(&self.counters.receipts_matched);
-                self.pump.due_at(now);
+                self.pump.due_at(&link.account, now);
                 tracing::debug!(target: GATEWAY_TARGET, account = %link.account, message_id = %link.id, upstream = %connector, %upstream_id, "receipt matched: stored for the customer");
                 CommandStatus::ESME_ROK
             }
@@ -767,7 +832,7 @@ impl Gateway {
         let status = match self.store.enqueue(Delivery::new(&account, now, mo)).await {
             Ok(_) => {
                 bump(&self.counters.mo_routed);
-                self.pump.due_at(now);
+                self.pump.due_at(&account, now);
                 tracing::debug!(target: GATEWAY_TARGET, %account, upstream = %connector, %from, %to, "MO routed: stored for the customer");
                 CommandStatus::ESME_ROK
             }
@@ -800,14 +865,15 @@ impl Gateway {
         let now = self.clock.now_ms();
         match self.store.enqueue(Delivery::new(&connector.queue, now, stored)).await {
             Ok(_) => {
-                self.pump.due_at(now);
+                connector.queued.fetch_add(1, Ordering::Relaxed);
+                self.pump.due_at(&connector.queue, now);
                 bump(&self.counters.accepted);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %connector.upstream.name, "accepted: queued for the upstream");
                 Ok(id)
             }
             Err(StoreError::Full { max, .. }) => {
                 bump(&self.counters.throttled);
-                tracing::info!(target: GATEWAY_TARGET, %account, upstream = %connector.upstream.name, max, "throttled: the upstream's queue is full");
+                tracing::debug!(target: GATEWAY_TARGET, %account, upstream = %connector.upstream.name, max, "throttled: the upstream's queue is full");
                 Err(CommandStatus::ESME_RTHROTTLED)
             }
             Err(e) => Err(store_failed(&account, &e)),
@@ -836,7 +902,9 @@ impl Gateway {
                 bump(&self.counters.accepted);
                 bump(&self.counters.forwarded);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %name, upstream_id = %s.message_id, "forwarded (pass-through)");
-                self.link(&name, &s.message_id.to_string(), &account, &id).await;
+                if receipt_asked(&submit) {
+                    self.link(&name, &s.message_id.to_string(), &account, &id).await;
+                }
                 Ok(id)
             }
             Err(e) => match e.fate() {
@@ -872,6 +940,12 @@ impl Gateway {
     }
 }
 
+/// Whether the submit asks for a receipt or an intermediate notification: only then
+/// is its upstream id filed (no receipt will come for it otherwise).
+fn receipt_asked(submit: &SubmitSm) -> bool {
+    submit.registered_delivery.0 & 0x13 != 0
+}
+
 fn store_failed(account: &str, e: &StoreError) -> CommandStatus {
     tracing::warn!(target: GATEWAY_TARGET, %account, %e, "submit refused: the store failed");
     CommandStatus::ESME_RSYSERR
@@ -895,7 +969,7 @@ fn origin(stored: &SubmitSm) -> Option<(String, String)> {
 fn data_as_submit(d: &DataSm) -> Option<SubmitSm> {
     let addr = |a: &Address<65>| Address::<21>::new(a.ton, a.npi, a.addr.as_bytes()).ok();
     let mut s = SubmitSm::default();
-    s.service_type = d.service_type.clone();
+    s.service_type = d.service_type;
     s.source_addr = addr(&d.source_addr)?;
     s.destination_addr = addr(&d.destination_addr)?;
     s.esm_class = d.esm_class;
@@ -921,27 +995,42 @@ impl Outlet for Gateway {
         }
     }
 
-    async fn deliver(self: Arc<Self>, server: ServerHandle, queue: String, entry: Entry) -> Verdict {
-        if let Some(name) = queue.strip_prefix(QUEUE_MARK) {
-            let Some(connector) = self.connectors.get(name).cloned() else {
+    fn deliver(
+        self: Arc<Self>,
+        server: ServerHandle,
+        queue: String,
+        entry: Entry,
+    ) -> impl Future<Output = Verdict> + Send + 'static {
+        // Each kind boxed on its own: a drain keeps many in flight, and the smaller
+        // each is, the more of them stay in the CPU's caches.
+        let delivery: Pin<Box<dyn Future<Output = Verdict> + Send>> = match queue.strip_prefix(QUEUE_MARK) {
+            Some(name) => match self.connectors.get(name).cloned() {
+                Some(connector) => Box::pin(async move { self.forward(&connector, entry).await }),
                 // A connector no longer configured: its queue waits for it.
-                return Verdict::Retry(millis(self.config.retry_delay));
-            };
-            return self.forward(&connector, entry).await;
-        }
+                None => Box::pin(std::future::ready(Verdict::Retry(millis(self.config.retry_delay)))),
+            },
+            None => Box::pin(async move { self.to_customer(&server, &queue, &entry).await }),
+        };
+        delivery
+    }
+}
+
+impl Gateway {
+    /// Pushes a receipt or MO to a receiver of the customer's account.
+    async fn to_customer(&self, server: &ServerHandle, account: &str, entry: &Entry) -> Verdict {
         let deliver = &entry.delivery.deliver;
-        let result = push(&server, &queue, deliver).await;
+        let result = push(server, account, deliver).await;
         let kind = kind(deliver);
         let id = deliver.tlvs.receipted_message_id().and_then(|i| i.as_str().map(str::to_owned)).unwrap_or_default();
         match outcome(&result) {
             Outcome::Delivered => {
                 bump(if kind == "MO" { &self.counters.mo_delivered } else { &self.counters.receipts_delivered });
-                tracing::debug!(target: GATEWAY_TARGET, account = %queue, kind, message_id = %id, "delivered to the customer");
+                tracing::debug!(target: GATEWAY_TARGET, %account, kind, message_id = %id, "delivered to the customer");
                 Verdict::Done
             }
             Outcome::Rejected => {
                 bump(&self.counters.rejected);
-                tracing::info!(target: GATEWAY_TARGET, account = %queue, kind, message_id = %id, result = ?result.as_ref().map(|r| r.0), "refused for good by the customer: dropped");
+                tracing::info!(target: GATEWAY_TARGET, %account, kind, message_id = %id, result = ?result.as_ref().map(|r| r.0), "refused for good by the customer: dropped");
                 Verdict::Done
             }
             Outcome::Retry => {
@@ -1015,10 +1104,18 @@ impl SmscHandler for Gateway {
             });
             return None;
         }
-        let mut queued = Box::pin(async move { gw.enqueue(account, connector, submit).await });
-        // A store that answers at once: no task.
+        let held = connector.queued.load(Ordering::Relaxed) >= self.high_water();
+        let mut queued = Box::pin(async move {
+            let result = gw.enqueue(account, connector.clone(), submit).await;
+            if result.is_ok() && held {
+                gw.hold(&connector).await;
+            }
+            result
+        });
+        // A store that answers at once, and a queue below its high-water mark: no
+        // task.
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if let std::task::Poll::Ready(result) = queued.as_mut().poll(&mut cx) {
+        if !held && let std::task::Poll::Ready(result) = queued.as_mut().poll(&mut cx) {
             return Some(answer(&request, result));
         }
         let responder = defer.responder();

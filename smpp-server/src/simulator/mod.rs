@@ -481,7 +481,7 @@ impl Simulator {
                 match self.store.enqueue(Delivery::new(account, due, deliver)).await {
                     Ok(_) => {
                         tracing::debug!(%account, result = ?result.as_ref().map(|r| r.0), "MO not delivered now: stored");
-                        self.pump.due_at(due);
+                        self.pump.due_at(account, due);
                     }
                     Err(e) => {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -547,7 +547,7 @@ impl Simulator {
         }
         self.submits.fetch_add(1, Ordering::Relaxed);
         if wanted {
-            self.pump.due_at(final_due);
+            self.pump.due_at(&account, final_due);
         }
         if intermediate && let Some(note) = receipt.as_mut() {
             note.state = MessageState::ENROUTE;
@@ -555,7 +555,7 @@ impl Simulator {
             note.done = Clock::system_time(now);
             let pdu = note.to_deliver_sm(STORED_VERSION);
             match self.store.enqueue(Delivery::new(&account, now, pdu)).await {
-                Ok(_) => self.pump.due_at(now),
+                Ok(_) => self.pump.due_at(&account, now),
                 Err(e) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%account, message_id = %id, %e, "intermediate notification not stored: dropped");
