@@ -31,6 +31,8 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
         }
     };
     config.waiting = args.max_waiting;
+    // A send must end before its claim can be taken over by another node.
+    config.forward_timeout = config.forward_timeout.min(Duration::from_millis(args.claim_timeout_ms / 2));
     config.store = crate::serve::open_store(&args).await?;
     crate::serve::serve_metrics(&args)?;
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;

@@ -65,7 +65,7 @@ pub(crate) struct ServeArgs {
     /// How long a node may hold deliveries it claimed before another node takes
     /// them over (it is taken to have died), in milliseconds.
     #[arg(long, default_value_t = 30_000)]
-    claim_timeout_ms: u64,
+    pub(crate) claim_timeout_ms: u64,
     /// How long a bind counts against its account's bind limit across a cluster
     /// (a Redis store) unless its node renews it, in milliseconds: a dead node's
     /// binds stop counting after it.

@@ -261,6 +261,11 @@ fn start_drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: String)
     });
 }
 
+/// A drain claims no more while a delivery it claimed this long ago is still in
+/// flight: well before the stores' claim timeout (30 s by default), past which a
+/// claim would hand that entry out again, to this drain too.
+const STALE_AFTER: Duration = Duration::from_secs(15);
+
 /// Deliveries one drain keeps in flight at most: it claims more as they settle, so
 /// the outlet never waits for a whole batch to come back.
 const IN_FLIGHT: usize = 4 * DRAIN_BATCH;
@@ -271,12 +276,15 @@ const IN_FLIGHT: usize = 4 * DRAIN_BATCH;
 async fn drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: &str) {
     // Polled in this task: no task to spawn per delivery.
     let mut deliveries = futures::stream::FuturesUnordered::new();
+    // When the deliveries in flight were claimed, and how many each time.
+    let mut claims: std::collections::BTreeMap<tokio::time::Instant, usize> = std::collections::BTreeMap::new();
     // A delivery has to wait for a retry: claim no more.
     let mut wait = false;
     // The last claim found nothing: claim again once some have settled.
     let mut settled_since_empty: Option<usize> = None;
     loop {
-        let room = deliveries.len() + DRAIN_BATCH <= IN_FLIGHT;
+        let fresh = claims.first_key_value().is_none_or(|(at, _)| at.elapsed() < STALE_AFTER);
+        let room = deliveries.len() + DRAIN_BATCH <= IN_FLIGHT && fresh;
         let worth = settled_since_empty.is_none_or(|n| n >= DRAIN_BATCH / 4 || deliveries.is_empty());
         if !wait && room && worth && outlet.ready(server, queue) {
             let pump = outlet.pump();
@@ -289,20 +297,32 @@ async fn drain<O: Outlet>(outlet: &Arc<O>, server: &ServerHandle, queue: &str) {
                 }
                 Ok(entries) => {
                     settled_since_empty = None;
+                    let claimed_at = tokio::time::Instant::now();
+                    *claims.entry(claimed_at).or_default() += entries.len();
                     for entry in entries {
                         let id = entry.id.clone();
                         let delivered = outlet.clone().deliver(server.clone(), queue.to_owned(), entry);
-                        deliveries.push(async move { (id, delivered.await) });
+                        deliveries.push(async move { (id, claimed_at, delivered.await) });
                     }
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(%queue, %e, "the store cannot hand out deliveries");
+                    tracing::warn!(%queue, %e, "the store cannot hand out deliveries; trying again in a second");
                     wait = true;
+                    if deliveries.is_empty() {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        return;
+                    }
                 }
             }
         }
-        let Some((id, verdict)) = futures::StreamExt::next(&mut deliveries).await else { return };
+        let Some((id, claimed_at, verdict)) = futures::StreamExt::next(&mut deliveries).await else { return };
+        if let Some(n) = claims.get_mut(&claimed_at) {
+            *n -= 1;
+            if *n == 0 {
+                claims.remove(&claimed_at);
+            }
+        }
         wait |= !settle(outlet.pump(), queue, &id, verdict).await;
         if let Some(n) = settled_since_empty.as_mut() {
             *n += 1;

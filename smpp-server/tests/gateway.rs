@@ -360,6 +360,7 @@ async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_re
         stats.unknown
     );
     assert!(stats.receipts_unmatched <= stats.unknown, "{stats:?}");
+    assert!(second.submits() > 0, "the restarted upstream took the rest: the kill came mid-run");
     assert_eq!((stats.refused, stats.expired), (0, 0), "{stats:?}");
 }
 
@@ -387,10 +388,10 @@ async fn above_half_its_bound_a_connector_s_queue_holds_answers_then_releases_th
     assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "held {waited:?}");
     assert_eq!(gw.upstream_waiting("up").await.unwrap(), 6);
 
-    // An upstream that answers after 600 ms: the answer held above the mark goes
+    // An upstream that answers after 300 ms: the answer held above the mark goes
     // when the first of the five before it is done, before the hold runs out.
     let mut slow = upstream_config();
-    slow.resp_delay = Duration::from_millis(600);
+    slow.resp_delay = Duration::from_millis(300);
     let sim = upstream(slow).await;
     let mut config = gateway_config(url(&sim, ""));
     config.waiting = 10;
@@ -403,9 +404,166 @@ async fn above_half_its_bound_a_connector_s_queue_holds_answers_then_releases_th
     client.submit(sm("447700900123", false)).await.unwrap();
     let waited = held.elapsed();
     assert!(
-        waited >= Duration::from_millis(300) && waited < Duration::from_millis(900),
-        "released by the drain, not the hold's end: {waited:?}"
+        waited >= Duration::from_millis(150) && waited < Duration::from_millis(950),
+        "released by the drain (300 ms), not the hold's end (1 s): {waited:?}"
     );
     common::eventually("all forwarded", || gw.stats().forwarded == 6).await;
     assert_eq!(gw.stats().throttled, 0);
+}
+
+/// An upstream that answers in hexadecimal with digits only (`00000017`) and writes
+/// its receipts in decimal (`23`), and sends the receipts of each pair of submits
+/// only once both are answered: the first pair's ids collide (`23` is the text of
+/// the second answer and the number of the first).
+struct DigitsOnlyHex {
+    server: std::sync::OnceLock<smpp_server::ServerHandle>,
+    next: std::sync::atomic::AtomicUsize,
+    pending: std::sync::Mutex<Vec<smpp_pdu::DeliverSm>>,
+}
+
+const DIGITS_ONLY: [u64; 4] = [0x17, 0x23, 0x45, 0x69];
+
+impl smpp_server::SmscHandler for DigitsOnlyHex {
+    type Account = ();
+
+    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, smpp_pdu::CommandStatus> {
+        Ok(smpp_server::Grant::new(()))
+    }
+
+    fn on_request(
+        &self,
+        _: &smpp_server::BoundSession<()>,
+        request: smpp_session::Request,
+        _: smpp_server::Defer<'_>,
+    ) -> Option<smpp_server::Reply> {
+        let smpp_session::Request::SubmitSm(s) = &request else { return None };
+        let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = DIGITS_ONLY[k % 4];
+        let r = smpp_server::DeliveryReceipt::new(
+            &n.to_string(),
+            s.source_addr,
+            s.destination_addr,
+            MessageState::DELIVERED,
+        );
+        let mut pending = self.pending.lock().unwrap();
+        pending.push(r.to_deliver_sm(InterfaceVersion::V33));
+        if pending.len() == 2 {
+            let pair: Vec<_> = pending.drain(..).collect();
+            let server = self.server.get().unwrap().clone();
+            tokio::spawn(async move {
+                // After the answers have been filed.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                for d in pair {
+                    server.push("gw", smpp_session::Request::DeliverSm(d)).await.unwrap();
+                }
+            });
+        }
+        Some(smpp_server::Reply::accepted(&request, &format!("{n:08x}")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_declared_to_convert_ids_has_its_receipts_matched_by_number_not_text() {
+    let handler =
+        Arc::new(DigitsOnlyHex { server: Default::default(), next: Default::default(), pending: Default::default() });
+    let server = smpp_server::Server::new(listen_any(), handler.clone());
+    handler.server.set(server.handle()).unwrap();
+    let addr = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{}?name=up&ids=converted", addr.port()).parse().unwrap();
+    let gw = gateway(gateway_config(up)).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let mut ours = Vec::new();
+    for _ in 0..4 {
+        ours.push(client.submit(sm("447700900123", true)).await.unwrap().message_id.to_string());
+    }
+    // "23" is the second answer's text, and the first answer's number: the first's.
+    // "69" likewise: the third's.
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(receipt_id(&receipt(&mut incoming).await));
+    }
+    got.sort();
+    ours.sort();
+    assert_eq!(got, ours, "each receipt carries the id of its own submit, once");
+    assert_eq!((gw.stats().receipts_matched, gw.stats().receipts_unmatched), (4, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pass_through_with_no_upstream_bound_throttles_the_customer() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let mut config = gateway_config(up);
+    config.policy = Policy::PassThrough;
+    let gw = Gateway::start(listen_any(), config).await.unwrap();
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    assert_eq!(client.submit(sm("447700900123", true)).await.unwrap_err(), RequestError::Throttled);
+    assert_eq!((gw.stats().throttled, gw.stats().accepted), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_refuses_the_bind_for_good_is_skipped_and_what_waits_for_it_refused() {
+    let sim = upstream(upstream_config()).await;
+    // "bad" is not there yet: a submit for it waits in its queue.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bad: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=bad").parse().unwrap();
+    let mut config = gateway_config(url(&sim, ""));
+    config.upstreams.push(bad);
+    config.routes =
+        vec![Route::to(vec![Target::new("bad", 1)]).prefix("33"), Route::to(vec![Target::new("up", 1)]).prefix("44")];
+    config.fallback = vec![];
+    let gw = gateway(config).await;
+    let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
+    let ours = client.submit(sm("33612345678", true)).await.unwrap().message_id.to_string();
+    // It comes, and does not know the gateway's account: a refusal for good.
+    let mut no_such_account = upstream_config();
+    no_such_account.accounts.clear();
+    let _bad = Simulator::start(ServerConfig::new(format!("127.0.0.1:{port}").parse().unwrap()), no_such_account)
+        .await
+        .unwrap();
+    let d = receipt(&mut incoming).await;
+    let r = smpp_pdu::text::Receipt::from_deliver_sm(&d).unwrap();
+    assert_eq!((r.id.as_deref(), r.state), (Some(ours.as_str()), Some(MessageState::REJECTED)));
+    assert_eq!(r.err.as_deref(), Some("013"), "ESME_RBINDFAIL");
+    // Known dead now: a route to it alone has nowhere to go; the other still flows.
+    let refused = client.submit(sm("33612345679", false)).await.unwrap_err();
+    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+    client.submit(sm("447700900123", false)).await.unwrap();
+    common::eventually("the other upstream takes it", || sim.submits() == 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_spreads_by_weight_and_fails_over_to_its_connectors_that_are_up() {
+    let a = upstream(upstream_config()).await;
+    let b = upstream(upstream_config()).await;
+    let mut config = gateway_config(url(&a, ""));
+    config.upstreams[0].name = "a".into();
+    config.upstreams.push({
+        let mut u = url(&b, "");
+        u.name = "b".into();
+        u
+    });
+    config.routes = vec![Route::to(vec![Target::new("a", 3), Target::new("b", 1)]).prefix("44")];
+    config.fallback = vec![];
+    let gw = Gateway::start(listen_any(), config).await.unwrap();
+    common::eventually("both bind", || gw.upstream_up("a") && gw.upstream_up("b")).await;
+    let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
+    for _ in 0..8 {
+        client.submit(sm("447700900123", false)).await.unwrap();
+    }
+    common::eventually("all forwarded", || a.submits() + b.submits() == 8).await;
+    assert_eq!((a.submits(), b.submits()), (6, 2), "3:1");
+    a.server.drop_account("gw");
+    a.shutdown(Duration::ZERO).await;
+    common::eventually("a is down", || !gw.upstream_up("a")).await;
+    for _ in 0..4 {
+        client.submit(sm("447700900123", false)).await.unwrap();
+    }
+    common::eventually("b takes them all", || b.submits() == 6).await;
+    assert_eq!(a.submits(), 6);
 }

@@ -11,19 +11,34 @@
 pub enum IdKey {
     /// The id as text: trimmed, lowercase, leading zeros removed (`"0"` stays).
     Text(String),
-    /// The number the id spells, read as decimal or as hexadecimal.
-    Number(u128),
+    /// Filed: the number a submit_sm_resp id spells read as decimal. Looked up: the
+    /// number a receipt's id spells read as hexadecimal (an SMSC that answers in
+    /// decimal and writes receipts in hexadecimal).
+    Decimal(u128),
+    /// Filed: the number a submit_sm_resp id spells read as hexadecimal. Looked
+    /// up: the number a receipt's id spells read as decimal (an SMSC that answers in
+    /// hexadecimal and writes receipts in decimal).
+    Hex(u128),
     /// The first 10 characters (of the trimmed, lowercase id): receipts in the
     /// appendix B format cut longer ids to the 10 characters of `id:`.
     Cut(String),
 }
 
-/// The key as text, for a store: `t:` text, `n:` number (decimal), `c:` cut.
+impl IdKey {
+    /// Whether this is the id as given (text), not a looser form.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Self::Text(_))
+    }
+}
+
+/// The key as text, for a store: `t:` text, `d:`/`h:` the number of a decimal or
+/// hexadecimal reading, `c:` cut.
 impl std::fmt::Display for IdKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Text(t) => write!(f, "t:{t}"),
-            Self::Number(n) => write!(f, "n:{n}"),
+            Self::Decimal(n) => write!(f, "d:{n}"),
+            Self::Hex(n) => write!(f, "h:{n}"),
             Self::Cut(c) => write!(f, "c:{c}"),
         }
     }
@@ -33,9 +48,9 @@ impl std::fmt::Display for IdKey {
 const CUT: usize = 10;
 
 /// The keys to file an upstream's submit_sm_resp id under: its text without case
-/// or leading zeros; the number it spells in decimal and, if it is valid
-/// hexadecimal, in hexadecimal; and, for an id longer than 10 characters, its first
-/// 10 (for a receipt that cuts it). Empty for an empty id.
+/// or leading zeros; the number it spells read as decimal and, if it is valid
+/// hexadecimal, read as hexadecimal; and, for an id longer than 10 characters, its
+/// first 10 (for a receipt that cuts it). Empty for an empty id.
 ///
 /// ```
 /// use smpp_server::gateway::{file_keys, lookup_keys};
@@ -46,17 +61,24 @@ const CUT: usize = 10;
 /// assert!(!lookup_keys("43").iter().any(|k| file_keys("42").contains(k)));
 /// ```
 pub fn file_keys(id: &str) -> Vec<IdKey> {
-    keys(id, |len| len > CUT)
+    keys(id, false)
 }
 
-/// The keys to look a receipt's id up by: as [`file_keys`], except that only an id
-/// of exactly 10 characters (which may be a longer one, cut) is also looked up as a
-/// cut one, so two long ids that begin alike never match.
+/// The keys to look a receipt's id up by: its text, first (the id as given); the
+/// number it spells read as decimal, as a key for a submit answered in hexadecimal,
+/// and read as hexadecimal, as a key for one answered in decimal (an SMSC writes
+/// both the same way, or converts one way); and, for an id of exactly 10
+/// characters (which may be a longer one, cut), its cut form, so two long ids that
+/// begin alike never match.
+///
+/// The same digits can be two different ids read two ways (`17` read as
+/// hexadecimal is 23): a caller who finds the text and a looser key pointing to
+/// two different messages has an ambiguity to settle, not a match.
 pub fn lookup_keys(id: &str) -> Vec<IdKey> {
-    keys(id, |len| len == CUT)
+    keys(id, true)
 }
 
-fn keys(id: &str, cut: impl Fn(usize) -> bool) -> Vec<IdKey> {
+fn keys(id: &str, lookup: bool) -> Vec<IdKey> {
     let lower = id.trim().to_ascii_lowercase();
     if lower.is_empty() {
         return Vec::new();
@@ -64,20 +86,20 @@ fn keys(id: &str, cut: impl Fn(usize) -> bool) -> Vec<IdKey> {
     let unpadded = lower.trim_start_matches('0');
     let text = if unpadded.is_empty() { "0" } else { unpadded };
     let mut keys = vec![IdKey::Text(text.to_owned())];
-    if lower.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(n) = text.parse::<u128>()
-    {
-        keys.push(IdKey::Number(n));
+    let decimal = lower.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse::<u128>().ok()).flatten();
+    let hex = lower.bytes().all(|b| b.is_ascii_hexdigit()).then(|| u128::from_str_radix(text, 16).ok()).flatten();
+    // Filed by what the answer spells; looked up crosswise (a decimal reading of the
+    // receipt finds a hexadecimal reading of the answer, and the other way).
+    if let Some(n) = decimal {
+        keys.push(if lookup { IdKey::Hex(n) } else { IdKey::Decimal(n) });
     }
-    if lower.bytes().all(|b| b.is_ascii_hexdigit())
-        && let Ok(n) = u128::from_str_radix(text, 16)
-    {
-        keys.push(IdKey::Number(n));
+    if let Some(n) = hex {
+        keys.push(if lookup { IdKey::Decimal(n) } else { IdKey::Hex(n) });
     }
-    if cut(lower.chars().count()) {
+    let chars = lower.chars().count();
+    if (lookup && chars == CUT) || (!lookup && chars > CUT) {
         keys.push(IdKey::Cut(lower.chars().take(CUT).collect()));
     }
-    keys.dedup();
     keys
 }
 
@@ -100,6 +122,18 @@ mod tests {
         assert!(share(" 42 ", "42"), "spaces");
         assert!(share("f47ac10b-58cc-4372-a567-0e02b2c3d479", "f47ac10b-5"), "cut to 10 characters");
         assert!(share("0", "00000"), "zero");
+    }
+
+    #[test]
+    fn the_same_digits_read_two_ways_are_two_keys() {
+        // 17 read as hexadecimal is 23: a receipt "23" from an SMSC that converts
+        // finds the answer "17" by a looser key, and the answer "23" by its text.
+        let receipt = lookup_keys("23");
+        assert!(receipt.contains(&IdKey::Text("23".into())) && receipt.first().is_some_and(IdKey::is_exact));
+        assert!(receipt.contains(&IdKey::Hex(23)), "for an answer in hex whose number is 23");
+        assert!(file_keys("17").contains(&IdKey::Hex(23)));
+        assert!(!file_keys("23").contains(&IdKey::Hex(23)), "23 read as hex is 35");
+        assert_eq!(file_keys("23").iter().filter(|k| receipt.contains(k)).count(), 1, "only by its text");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use smpp_pdu::{
 };
 use smpp_session::{Request, effective_version};
 
-use super::{Route, RouteError, Router, Target, Upstream, lookup_keys, rewrite_receipt, to_v33};
+use super::{IdKey, Route, RouteError, Router, Target, Upstream, lookup_keys, rewrite_receipt, to_v33};
 use crate::blocks::DeliveryReceipt;
 use crate::delivery::{
     Clock, GONE_RETRY_MS, Outcome, Outlet, Pump, STORED_VERSION, Verdict, has_receiver, kind, millis, outcome, push,
@@ -88,10 +88,14 @@ pub struct GatewayConfig {
     /// (default 1 s).
     pub retry_delay: Duration,
     /// How long a forwarded submit may take, throttle retries included, before its
-    /// outcome is unknown (default 20 s; keep it below the store's claim timeout).
+    /// outcome is unknown (default 20 s). Keep it below the store's claim timeout
+    /// ([`StoreLimits::claim_timeout_ms`]): past that, another node on a shared store
+    /// takes the submit over and sends it too (`smpp serve` keeps it below half).
     pub forward_timeout: Duration,
     /// Attempts to forward a submit before it expires (a `stat:EXPIRED` receipt if
-    /// asked for; default 20). Attempts while its connector is down do not count.
+    /// asked for; default 100). Each time it is taken from the queue to be sent
+    /// counts, a send that did not go (throttled, the link down for longer than
+    /// its short wait) too; nothing is taken while its connector is down.
     pub max_attempts: u32,
     /// How long an upstream receipt that arrives before its submit's answer was
     /// filed waits for it (default 2 s).
@@ -142,7 +146,7 @@ impl Default for GatewayConfig {
             id_ttl: Duration::from_secs(3 * 24 * 3600),
             retry_delay: Duration::from_secs(1),
             forward_timeout: Duration::from_secs(20),
-            max_attempts: 20,
+            max_attempts: 100,
             receipt_wait: Duration::from_secs(2),
             store_poll: Duration::from_millis(200),
         }
@@ -236,6 +240,20 @@ fn bump(counter: &AtomicU64) {
 /// with both ids.
 pub const GATEWAY_TARGET: &str = "smpp::gateway";
 
+/// Receipts matched only by a converted number after which a connector is taken to
+/// convert its ids.
+const LEARN_AFTER: u32 = 3;
+
+/// What a receipt's id matched.
+#[derive(Debug)]
+enum Matched {
+    Link(IdLink),
+    /// Its text and a number point to two messages, from an upstream whose
+    /// receipts have matched by number before.
+    Ambiguous,
+    None,
+}
+
 /// How long a receipt waits for a match by its id as given before a looser match
 /// (hex for decimal, padded, cut) is taken.
 const LOOSE_GRACE: Duration = Duration::from_millis(100);
@@ -261,9 +279,13 @@ struct Connector {
     queue: String,
     /// Its binds, each request with the forward timeout.
     pool: OnceLock<Pool>,
-    /// Its receipts have matched by a looser key than the id as given (hex for
-    /// decimal, ...): such matches are taken at once from now on.
-    loose: AtomicBool,
+    /// Receipts matched only by a converted number (hexadecimal for decimal); from
+    /// [`LEARN_AFTER`] on (or declared with `ids=converted`), receipts are matched by
+    /// number only.
+    converted: AtomicU32,
+    /// It refused a bind for good (bad password, unknown system_id): routes skip
+    /// it, and what waits for it is refused.
+    dead: AtomicBool,
     /// Submits this node queued for it and not yet done with (approximate: what
     /// other nodes queue, or a restart found, is not counted).
     queued: AtomicUsize,
@@ -299,10 +321,14 @@ impl Connector {
 /// - When the submit asks for a receipt (or a notification), the upstream's
 ///   submit_sm_resp id is filed in the store under every form a
 ///   receipt may give it ([`file_keys`](super::file_keys)). The upstream's receipt
-///   is matched ([`lookup_keys`]), rewritten to carry the gateway's id
+///   is matched ([`lookup_keys`]: by its text, as the specification has it; by its
+///   number converted for an upstream declared `ids=converted` or seen to convert),
+///   rewritten to carry the gateway's id
 ///   ([`rewrite_receipt`]), stored for the customer and then acknowledged
 ///   upstream; it reaches the customer on any node that has a receiver of its
 ///   account bound. An unmatched receipt is logged, counted and acknowledged.
+/// - An upstream that refuses the gateway's bind for good is skipped by the routes,
+///   and what waits for it is refused (a `REJECTD` receipt, `err:013`).
 /// - MO from an upstream goes to the account of the longest matching MO route.
 /// - A long message passes part by part: a UDH as it is, SAR TLVs as they are to a
 ///   v3.4 peer and as a UDH to a v3.3 one ([`to_v33`]).
@@ -394,7 +420,8 @@ impl Gateway {
                 upstream: up.clone(),
                 queue,
                 pool: OnceLock::new(),
-                loose: AtomicBool::new(false),
+                converted: AtomicU32::new(if up.converted_ids { LEARN_AFTER } else { 0 }),
+                dead: AtomicBool::new(false),
                 queued: AtomicUsize::new(0),
                 drained: tokio::sync::Notify::new(),
             };
@@ -526,7 +553,11 @@ impl Gateway {
         let (pool, incoming) = match Pool::connect_each_via(config.clone(), tcp_connector(&config), binds).await {
             Ok(bound) => bound,
             Err(e) => {
-                tracing::error!(upstream = %name, %e, "the upstream refused the bind for good: its queue waits");
+                tracing::error!(upstream = %name, %e, "the upstream refused the bind for good: routes skip it, and what waits for it is refused");
+                connector.dead.store(true, Ordering::Relaxed);
+                if let Some(gw) = this.upgrade() {
+                    gw.pump.wake();
+                }
                 return;
             }
         };
@@ -543,6 +574,13 @@ impl Gateway {
                             gw.pump.wake();
                         }
                         LinkState::Down(reason) => tracing::info!(upstream = %name, %reason, "upstream link down"),
+                        LinkState::Refused(status) => {
+                            tracing::error!(upstream = %name, %status, "the upstream refused the bind for good: routes skip it, and what waits for it is refused");
+                            if let Some(c) = gw.connectors.get(&name) {
+                                c.dead.store(true, Ordering::Relaxed);
+                            }
+                            gw.pump.wake();
+                        }
                         _ => {}
                     }
                 }
@@ -570,9 +608,10 @@ impl Gateway {
     fn route(&self, account: &str, destination: &str, any: bool) -> Option<Arc<Connector>> {
         let mut router = self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let up = |name: &str| self.connectors.get(name).is_some_and(|c| c.up());
+        let alive = |name: &str| self.connectors.get(name).is_some_and(|c| !c.dead.load(Ordering::Relaxed));
         let name = match router.pick(account, destination, up) {
             Some(name) => name.to_owned(),
-            None if any => router.pick(account, destination, |_| true)?.to_owned(),
+            None if any => router.pick(account, destination, alive)?.to_owned(),
             None => return None,
         };
         self.connectors.get(&name).cloned()
@@ -615,11 +654,13 @@ impl Gateway {
     async fn forward(&self, connector: &Connector, entry: Entry) -> Verdict {
         let verdict = self.forward_one(connector, entry).await;
         if verdict == Verdict::Done {
-            let before = connector.queued.fetch_sub(1, Ordering::Relaxed);
-            if before == 0 {
-                // Not queued by this node (another node's, or from before a restart).
-                connector.queued.store(0, Ordering::Relaxed);
-            } else if before == self.high_water() + 1 {
+            // Saturating: what this node did not queue (another node's, from before a
+            // restart) is not counted.
+            let before = connector
+                .queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(1)))
+                .unwrap_or(0);
+            if before == self.high_water() + 1 {
                 // Down to the mark: the answers held go.
                 connector.drained.notify_waiters();
             }
@@ -673,6 +714,13 @@ impl Gateway {
                     return Verdict::Done;
                 }
             }
+        }
+        if connector.dead.load(Ordering::Relaxed) {
+            tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, "refused: the upstream refused the gateway's bind for good");
+            bump(&self.counters.refused);
+            let err = u16::try_from(CommandStatus::ESME_RBINDFAIL.0).unwrap_or(u16::MAX);
+            self.fail(&submit, &account, &ours, MessageState::REJECTED, err).await;
+            return Verdict::Done;
         }
         if entry.attempts >= self.config.max_attempts {
             tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, attempts = entry.attempts, "expired: out of attempts");
@@ -751,47 +799,23 @@ impl Gateway {
             let _ = inbound.respond(CommandStatus::ESME_ROK);
             return;
         };
-        let keys: Vec<String> = lookup_keys(&upstream_id).iter().map(|k| format!("{connector}/{k}")).collect();
-        let loose_ok = self.connectors.get(connector).map(|c| &c.loose);
-        // The id as given first: a receipt may overtake the filing of its own
-        // submit's answer, and meanwhile another id may share a looser key with it
-        // (`00000017` read as hex is 23). A looser match (hex for decimal, padded,
-        // cut) is taken once the exact one has had LOOSE_GRACE to appear, or at once
-        // for an upstream whose receipts have matched loosely before.
-        let started = tokio::time::Instant::now();
-        let mut pause = Duration::from_millis(2);
-        let (exact, looser) = keys.split_at(keys.len().min(1));
-        let link = loop {
-            let waited = started.elapsed();
-            let found = match self.store.find_link(exact.to_vec(), self.clock.now_ms()).await {
-                Ok(Some(link)) => Ok(Some(link)),
-                Ok(None) if waited >= LOOSE_GRACE || loose_ok.is_some_and(|l| l.load(Ordering::Relaxed)) => {
-                    let found = self.store.find_link(looser.to_vec(), self.clock.now_ms()).await;
-                    if let (Ok(Some(_)), Some(flag)) = (&found, loose_ok) {
-                        flag.store(true, Ordering::Relaxed);
-                    }
-                    found
-                }
-                other => other,
-            };
-            match found {
-                Ok(Some(link)) => break Some(link),
-                Ok(None) if waited < self.config.receipt_wait => {}
-                Ok(None) => break None,
-                Err(e) => {
-                    tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, %e, "the store cannot match a receipt: the upstream sends it again");
-                    let _ = inbound.respond(CommandStatus::ESME_RX_T_APPN);
-                    return;
-                }
+        let link = match self.match_receipt(connector, &upstream_id).await {
+            Ok(Matched::Link(link)) => link,
+            Ok(miss) => {
+                bump(&self.counters.receipts_unmatched);
+                let why = match miss {
+                    Matched::Ambiguous => "its id is also another message's read another way: not delivered",
+                    _ => "no message forwarded has this id",
+                };
+                tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, "unmatched receipt: {why}");
+                let _ = inbound.respond(CommandStatus::ESME_ROK);
+                return;
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
-        };
-        let Some(link) = link else {
-            bump(&self.counters.receipts_unmatched);
-            tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, "unmatched receipt: no message forwarded has this id");
-            let _ = inbound.respond(CommandStatus::ESME_ROK);
-            return;
+            Err(e) => {
+                tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, %upstream_id, %e, "the store cannot match a receipt: the upstream sends it again");
+                let _ = inbound.respond(CommandStatus::ESME_RX_T_APPN);
+                return;
+            }
         };
         let ours = match rewrite_receipt(&receipt, &link.id, STORED_VERSION) {
             Ok(ours) => ours,
@@ -817,6 +841,74 @@ impl Gateway {
             }
         };
         let _ = inbound.respond(status);
+    }
+
+    /// The message a receipt's id is the upstream's id of.
+    ///
+    /// The same digits can be two ids read two ways (`17` read as hexadecimal is
+    /// 23), so which key counts first depends on how the upstream writes ids:
+    /// - the same (the default, as the specification has it): the text
+    ///   first; a number only when no text matches once [`LOOSE_GRACE`] has passed
+    ///   (a receipt may overtake the filing of its own submit's answer). After
+    ///   [`LEARN_AFTER`] receipts matched only by a number the connector is taken
+    ///   to convert; after the first, a text and a number pointing to two messages
+    ///   are an ambiguity, not delivered.
+    /// - Converted (`ids=converted`, or learned): numbers only.
+    ///
+    /// A cut id is matched last, after the grace.
+    async fn match_receipt(&self, connector: &str, upstream_id: &str) -> Result<Matched, StoreError> {
+        let (mut exact, mut numbers, mut cut) = (Vec::new(), Vec::new(), Vec::new());
+        for key in lookup_keys(upstream_id) {
+            let text = format!("{connector}/{key}");
+            match key {
+                IdKey::Text(_) => exact.push(text),
+                IdKey::Decimal(_) | IdKey::Hex(_) => numbers.push(text),
+                IdKey::Cut(_) => cut.push(text),
+            }
+        }
+        let Some(c) = self.connectors.get(connector) else { return Ok(Matched::None) };
+        let converted = c.converted.load(Ordering::Relaxed) >= LEARN_AFTER;
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let late = started.elapsed() >= LOOSE_GRACE;
+            let now = self.clock.now_ms();
+            let by_text = match converted {
+                true => None,
+                false => self.store.find_link(exact.clone(), now).await?,
+            };
+            let by_number = match (converted, &by_text) {
+                (_, _) if numbers.is_empty() => None,
+                (true, _) => self.store.find_link(numbers.clone(), now).await?,
+                // Only to see an ambiguity, once numbers have matched alone.
+                (false, Some(_)) if c.converted.load(Ordering::Relaxed) > 0 => {
+                    self.store.find_link(numbers.clone(), now).await?
+                }
+                (false, None) if late => self.store.find_link(numbers.clone(), now).await?,
+                _ => None,
+            };
+            match (by_text, by_number) {
+                (Some(t), Some(n)) if t != n => return Ok(Matched::Ambiguous),
+                (Some(t), _) => return Ok(Matched::Link(t)),
+                (None, Some(n)) => {
+                    if !converted && c.converted.fetch_add(1, Ordering::Relaxed) + 1 == LEARN_AFTER {
+                        tracing::info!(target: GATEWAY_TARGET, upstream = %connector, "the upstream writes receipt ids converted (hexadecimal for decimal): matched by number from now on");
+                    }
+                    return Ok(Matched::Link(n));
+                }
+                (None, None) if late && !cut.is_empty() => {
+                    if let Some(link) = self.store.find_link(cut.clone(), now).await? {
+                        return Ok(Matched::Link(link));
+                    }
+                }
+                _ => {}
+            }
+            if started.elapsed() >= self.config.receipt_wait {
+                return Ok(Matched::None);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
     }
 
     async fn upstream_mo(&self, connector: &str, mo: DeliverSm, inbound: Inbound) {
@@ -859,6 +951,18 @@ impl Gateway {
         submit: SubmitSm,
     ) -> Result<String, CommandStatus> {
         let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
+        self.queue_as(account, connector, submit, id).await
+    }
+
+    /// Stores a customer's submit, with the message id `id`, in its connector's
+    /// queue.
+    async fn queue_as(
+        &self,
+        account: String,
+        connector: Arc<Connector>,
+        submit: SubmitSm,
+        id: String,
+    ) -> Result<String, CommandStatus> {
         let mut stored = submit;
         stored.tlvs.push(Tlv::Unknown { tag: ACCOUNT_TAG, value: octets(&account) });
         stored.tlvs.push(Tlv::Unknown { tag: ID_TAG, value: octets(&id) });
@@ -896,9 +1000,10 @@ impl Gateway {
         if connector.version() < InterfaceVersion::V34 {
             outgoing = to_v33(&submit).map_err(|_| CommandStatus::ESME_ROPTPARNOTALLWD)?;
         }
+        // Our id first: once the upstream has it, the customer must get an id.
+        let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
         match pool.submit(outgoing).await {
             Ok(s) => {
-                let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
                 bump(&self.counters.accepted);
                 bump(&self.counters.forwarded);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %name, upstream_id = %s.message_id, "forwarded (pass-through)");
@@ -921,8 +1026,8 @@ impl Gateway {
                 _ => {
                     // It may have gone: the gateway takes it over and sends it again.
                     bump(&self.counters.unknown);
-                    tracing::warn!(target: GATEWAY_TARGET, %account, upstream = %name, %e, "outcome unknown: stored to be sent again");
-                    self.enqueue(account, connector, submit).await
+                    tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %name, %e, "outcome unknown: stored to be sent again");
+                    self.queue_as(account, connector, submit, id).await
                 }
             },
         }
@@ -990,7 +1095,8 @@ impl Outlet for Gateway {
 
     fn ready(&self, server: &ServerHandle, queue: &str) -> bool {
         match queue.strip_prefix(QUEUE_MARK) {
-            Some(name) => self.connectors.get(name).is_some_and(|c| c.up()),
+            // A dead connector's queue drains too: into refusals.
+            Some(name) => self.connectors.get(name).is_some_and(|c| c.up() || c.dead.load(Ordering::Relaxed)),
             None => has_receiver(server, queue),
         }
     }

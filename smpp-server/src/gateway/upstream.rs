@@ -12,7 +12,10 @@ use std::time::Duration;
 /// - `binds`: binds kept open (default 1);
 /// - `rate`: submits a second over all its binds (default none);
 /// - `version`: `34` (default) or `33`;
-/// - `system_type` (default `smpp`).
+/// - `system_type` (default `smpp`);
+/// - `ids`: how its receipts write the message ids its submit_sm_resp gave:
+///   `same` (default, as the specification has it; case and zero padding aside)
+///   or `converted` (hexadecimal in one, decimal in the other).
 ///
 /// The user and password may be percent-encoded (`%40` for `@`).
 ///
@@ -51,6 +54,9 @@ pub struct Upstream {
     pub system_type: String,
     /// How long a bind may take (default 10 s).
     pub bind_timeout: Duration,
+    /// Its receipts write its ids converted (hexadecimal for decimal, or the other
+    /// way) rather than as given (`ids=converted`).
+    pub converted_ids: bool,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -126,6 +132,7 @@ impl std::str::FromStr for Upstream {
             version: 0x34,
             system_type: "smpp".into(),
             bind_timeout: Duration::from_secs(10),
+            converted_ids: false,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) =
@@ -155,9 +162,16 @@ impl std::str::FromStr for Upstream {
                     }
                 }
                 "system_type" => up.system_type = value.to_owned(),
+                "ids" => {
+                    up.converted_ids = match value {
+                        "same" => false,
+                        "converted" => true,
+                        _ => return Err(fail("ids takes same or converted")),
+                    }
+                }
                 _ => {
                     return Err(fail(&format!(
-                        "unknown option {key:?} (name, bind, window, binds, rate, version, system_type)"
+                        "unknown option {key:?} (name, bind, window, binds, rate, version, system_type, ids)"
                     )));
                 }
             }
