@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use smpp_server::ServerConfig;
 use smpp_server::gateway::{Gateway, GatewayConfig, GatewayHandle, GatewayStats, Policy, Route, Target, Upstream};
 
 use crate::config::{Connection, GatewayFile, RouteEntry};
@@ -35,17 +34,12 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     config.forward_timeout = config.forward_timeout.min(Duration::from_millis(args.claim_timeout_ms / 2));
     config.store = crate::serve::open_store(&args).await?;
     crate::serve::serve_metrics(&args)?;
-    let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
-    let mut server = ServerConfig::new(listen);
-    server.driver.busy_poll = connection.busy_poll;
+    let (server, acceptor) = crate::serve::listener(&args, &connection)?;
+    let listen = server.listen;
     let names: Vec<String> = config.upstreams.iter().map(|u| u.name.clone()).collect();
-    let handle = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-            let acceptor = smpp_tokio::tls::acceptor(&read(cert)?, &read(key)?).map_err(|e| format!("TLS: {e}"))?;
-            Gateway::start_tls(server, config, acceptor).await
-        }
-        _ => Gateway::start(server, config).await,
+    let handle = match acceptor {
+        Some(acceptor) => Gateway::start_tls(server, config, acceptor).await,
+        None => Gateway::start(server, config).await,
     }
     .map_err(|e| match e {
         smpp_server::gateway::GatewayError::Io(e) => Fail::Other(format!("cannot listen on {listen}: {e}")),

@@ -152,17 +152,12 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     sim.bind_lease = Duration::from_millis(args.bind_lease_ms);
     sim.store = open_store(&args).await?;
     sim.store_depth_metric = args.metrics.is_some();
-    let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
     serve_metrics(&args)?;
-    let mut server = ServerConfig::new(listen);
-    server.driver.busy_poll = connection.busy_poll;
-    let handle = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-            let acceptor = smpp_tokio::tls::acceptor(&read(cert)?, &read(key)?).map_err(|e| format!("TLS: {e}"))?;
-            Simulator::start_tls(server, sim, acceptor).await
-        }
-        _ => Simulator::start(server, sim).await,
+    let (server, acceptor) = listener(&args, &connection)?;
+    let listen = server.listen;
+    let handle = match acceptor {
+        Some(acceptor) => Simulator::start_tls(server, sim, acceptor).await,
+        None => Simulator::start(server, sim).await,
     }
     .map_err(|e| Fail::Other(format!("cannot listen on {listen}: {e}")))?;
     let scheme = if args.tls_cert.is_some() { " (TLS)" } else { "" };
@@ -205,6 +200,25 @@ pub(crate) fn accounts(
         accounts = default;
     }
     Ok((accounts, limits))
+}
+
+/// Where `serve` listens (`--listen`, with busy polling), and the TLS acceptor of
+/// `--tls-cert` and `--tls-key`, if given.
+pub(crate) fn listener(
+    args: &ServeArgs,
+    connection: &Connection,
+) -> Result<(ServerConfig, Option<smpp_tokio::tls::tokio_rustls::TlsAcceptor>), Fail> {
+    let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| format!("--listen {:?}: {e}", args.listen))?;
+    let mut server = ServerConfig::new(listen);
+    server.driver.busy_poll = connection.busy_poll;
+    let acceptor = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+            Some(smpp_tokio::tls::acceptor(&read(cert)?, &read(key)?).map_err(|e| format!("TLS: {e}"))?)
+        }
+        _ => None,
+    };
+    Ok((server, acceptor))
 }
 
 /// Installs the Prometheus exporter of `--metrics`.

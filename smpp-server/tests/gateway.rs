@@ -230,15 +230,37 @@ async fn a_full_connector_queue_throttles_the_customer_and_drops_nothing() {
     assert_eq!(gw.stats().forwarded, 5);
 }
 
-/// An upstream that answers in hexadecimal and sends its receipts in decimal, as some
-/// SMSCs do: submit n gets `0001E24n`-style hex ids, its receipt the same number in
-/// decimal.
-struct HexThenDecimal {
+/// An upstream that answers in hexadecimal (`{n:08x}`, the n-th number of
+/// `number`) and writes its receipts in decimal (`n`), as some SMSCs do; it sends
+/// the receipts of each `batch` submits once all of them are answered.
+struct Converting {
     server: std::sync::OnceLock<smpp_server::ServerHandle>,
-    next: std::sync::atomic::AtomicU64,
+    next: std::sync::atomic::AtomicUsize,
+    pending: std::sync::Mutex<Vec<smpp_pdu::DeliverSm>>,
+    batch: usize,
+    number: fn(usize) -> u64,
 }
 
-impl smpp_server::SmscHandler for HexThenDecimal {
+impl Converting {
+    /// Its server on a free port, and a gateway in front of it (`options` in the
+    /// upstream URL).
+    async fn start(batch: usize, number: fn(usize) -> u64, options: &str) -> GatewayHandle {
+        let handler = Arc::new(Self {
+            server: Default::default(),
+            next: Default::default(),
+            pending: Default::default(),
+            batch,
+            number,
+        });
+        let server = smpp_server::Server::new(listen_any(), handler.clone());
+        handler.server.set(server.handle()).unwrap();
+        let addr = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{}?name=up{options}", addr.port()).parse().unwrap();
+        gateway(gateway_config(up)).await
+    }
+}
+
+impl smpp_server::SmscHandler for Converting {
     type Account = ();
 
     async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, smpp_pdu::CommandStatus> {
@@ -252,30 +274,33 @@ impl smpp_server::SmscHandler for HexThenDecimal {
         _: smpp_server::Defer<'_>,
     ) -> Option<smpp_server::Reply> {
         let smpp_session::Request::SubmitSm(s) = &request else { return None };
-        let n = 123_456 + self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let receipt = smpp_server::DeliveryReceipt::new(
+        let n = (self.number)(self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let r = smpp_server::DeliveryReceipt::new(
             &n.to_string(),
             s.source_addr,
             s.destination_addr,
             MessageState::DELIVERED,
         );
-        let server = self.server.get().unwrap().clone();
-        tokio::spawn(async move {
-            let d = receipt.to_deliver_sm(InterfaceVersion::V33);
-            server.push("gw", smpp_session::Request::DeliverSm(d)).await.unwrap();
-        });
-        Some(smpp_server::Reply::accepted(&request, &format!("{n:08X}")))
+        let mut pending = self.pending.lock().unwrap();
+        pending.push(r.to_deliver_sm(InterfaceVersion::V33));
+        if pending.len() == self.batch {
+            let receipts: Vec<_> = pending.drain(..).collect();
+            let server = self.server.get().unwrap().clone();
+            tokio::spawn(async move {
+                for d in receipts {
+                    server.push("gw", smpp_session::Request::DeliverSm(d)).await.unwrap();
+                }
+            });
+        }
+        Some(smpp_server::Reply::accepted(&request, &format!("{n:08x}")))
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_in_decimal_matches_a_submit_answered_in_hex() {
-    let handler = Arc::new(HexThenDecimal { server: Default::default(), next: Default::default() });
-    let server = smpp_server::Server::new(listen_any(), handler.clone());
-    handler.server.set(server.handle()).unwrap();
-    let addr = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{}?name=up", addr.port()).parse().unwrap();
-    let gw = gateway(gateway_config(up)).await;
+    // 0001e240, 0001e241, ...: hexadecimal with letters, so never the text of a
+    // receipt; seen to convert after three receipts.
+    let gw = Converting::start(1, |k| 123_456 + k as u64, "").await;
     let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
     let mut ours = std::collections::HashSet::new();
     for _ in 0..20 {
@@ -411,66 +436,14 @@ async fn above_half_its_bound_a_connector_s_queue_holds_answers_then_releases_th
     assert_eq!(gw.stats().throttled, 0);
 }
 
-/// An upstream that answers in hexadecimal with digits only (`00000017`) and writes
-/// its receipts in decimal (`23`), and sends the receipts of each pair of submits
-/// only once both are answered: the first pair's ids collide (`23` is the text of
-/// the second answer and the number of the first).
-struct DigitsOnlyHex {
-    server: std::sync::OnceLock<smpp_server::ServerHandle>,
-    next: std::sync::atomic::AtomicUsize,
-    pending: std::sync::Mutex<Vec<smpp_pdu::DeliverSm>>,
-}
-
+/// Digits only in hexadecimal: 0x17 is 23, which is also the text of the second
+/// answer (`00000023`); 0x45 is 69, the text of the fourth.
 const DIGITS_ONLY: [u64; 4] = [0x17, 0x23, 0x45, 0x69];
-
-impl smpp_server::SmscHandler for DigitsOnlyHex {
-    type Account = ();
-
-    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, smpp_pdu::CommandStatus> {
-        Ok(smpp_server::Grant::new(()))
-    }
-
-    fn on_request(
-        &self,
-        _: &smpp_server::BoundSession<()>,
-        request: smpp_session::Request,
-        _: smpp_server::Defer<'_>,
-    ) -> Option<smpp_server::Reply> {
-        let smpp_session::Request::SubmitSm(s) = &request else { return None };
-        let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let n = DIGITS_ONLY[k % 4];
-        let r = smpp_server::DeliveryReceipt::new(
-            &n.to_string(),
-            s.source_addr,
-            s.destination_addr,
-            MessageState::DELIVERED,
-        );
-        let mut pending = self.pending.lock().unwrap();
-        pending.push(r.to_deliver_sm(InterfaceVersion::V33));
-        if pending.len() == 2 {
-            let pair: Vec<_> = pending.drain(..).collect();
-            let server = self.server.get().unwrap().clone();
-            tokio::spawn(async move {
-                // After the answers have been filed.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                for d in pair {
-                    server.push("gw", smpp_session::Request::DeliverSm(d)).await.unwrap();
-                }
-            });
-        }
-        Some(smpp_server::Reply::accepted(&request, &format!("{n:08x}")))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_declared_to_convert_ids_has_its_receipts_matched_by_number_not_text() {
-    let handler =
-        Arc::new(DigitsOnlyHex { server: Default::default(), next: Default::default(), pending: Default::default() });
-    let server = smpp_server::Server::new(listen_any(), handler.clone());
-    handler.server.set(server.handle()).unwrap();
-    let addr = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{}?name=up&ids=converted", addr.port()).parse().unwrap();
-    let gw = gateway(gateway_config(up)).await;
+    // The receipts of each pair come once both are answered (and filed).
+    let gw = Converting::start(2, |k| DIGITS_ONLY[k % 4], "&ids=converted").await;
     let (client, mut incoming) = customer(&gw, InterfaceVersion::V34).await;
     let mut ours = Vec::new();
     for _ in 0..4 {
