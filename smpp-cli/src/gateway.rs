@@ -50,10 +50,7 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     if args.summary_secs > 0 {
         tokio::spawn(summaries(handle.clone(), Duration::from_secs(args.summary_secs)));
     }
-    tokio::signal::ctrl_c().await?;
-    eprintln!("shutting down");
-    handle.shutdown(Duration::from_secs(5)).await;
-    Ok(ExitCode::SUCCESS)
+    crate::serve::until_interrupted(|grace| async move { handle.shutdown(grace).await }).await
 }
 
 /// The routes of `--route` (then the file's); with none, every upstream that can

@@ -165,9 +165,16 @@ pub(crate) async fn run(args: ServeArgs, connection: Connection) -> Result<ExitC
     if args.summary_secs > 0 {
         tokio::spawn(summaries(handle.clone(), Duration::from_secs(args.summary_secs)));
     }
+    until_interrupted(|grace| async move { handle.shutdown(grace).await }).await
+}
+
+/// Serves until Ctrl-C, then shuts down with 5 s of grace.
+pub(crate) async fn until_interrupted<F: Future<Output = usize>>(
+    shutdown: impl FnOnce(Duration) -> F,
+) -> Result<ExitCode, Fail> {
     tokio::signal::ctrl_c().await?;
     eprintln!("shutting down");
-    handle.shutdown(Duration::from_secs(5)).await;
+    shutdown(Duration::from_secs(5)).await;
     Ok(ExitCode::SUCCESS)
 }
 

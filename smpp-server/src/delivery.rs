@@ -98,8 +98,9 @@ pub(crate) trait Outlet: Send + Sync + 'static {
 pub(crate) struct Pump {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Clock,
-    /// Other nodes add deliveries to the store: look every `poll_ms`.
-    shared: bool,
+    /// Other nodes add deliveries to the store (look every `poll_ms`), and
+    /// count binds and rates in it.
+    pub(crate) shared: bool,
     poll_ms: u64,
     /// Whether to read the store's depth into the `smpp_store_waiting` gauge.
     depth_metric: bool,

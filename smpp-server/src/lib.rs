@@ -66,6 +66,7 @@ mod handle;
 mod handler;
 mod listener;
 mod registry;
+mod rules;
 mod simulator;
 pub mod store;
 

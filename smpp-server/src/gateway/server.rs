@@ -17,15 +17,16 @@ use smpp_client::{
 use smpp_pdu::{
     Address, CommandStatus, DataSm, DeliverSm, InterfaceVersion, MessageState, OctetString, SubmitSm, Tlv, TlvTag,
 };
-use smpp_session::{Request, effective_version};
+use smpp_session::Request;
 
 use super::{IdKey, Route, RouteError, Router, Target, Upstream, lookup_keys, rewrite_receipt, to_v33};
 use crate::blocks::DeliveryReceipt;
 use crate::delivery::{
-    Clock, GONE_RETRY_MS, Outcome, Outlet, Pump, STORED_VERSION, Verdict, has_receiver, kind, millis, outcome, push,
+    GONE_RETRY_MS, Outcome, Outlet, Pump, STORED_VERSION, Verdict, has_receiver, kind, millis, outcome, push,
 };
 use crate::handle::{PushError, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
+use crate::rules::{check_bind, now_or_never, receipt_asked, v33_violation};
 use crate::store::{Delivery, Entry, IdLink, MemoryStore, Store, StoreError, StoreLimits};
 use crate::{Server, ServerConfig};
 
@@ -337,15 +338,13 @@ impl Connector {
 /// - Each step is logged at debug on [`GATEWAY_TARGET`] with both ids.
 pub struct Gateway {
     config: GatewayConfig,
-    store: Arc<dyn Store>,
+    /// The delivery loop, and the store and clock it owns.
     pump: Pump,
-    clock: Clock,
     router: Mutex<Router>,
     connectors: HashMap<String, Arc<Connector>>,
     /// MO routes, longest prefix first.
     mo_routes: Vec<(String, String)>,
     counters: Counters,
-    server: OnceLock<ServerHandle>,
     this: Weak<Self>,
 }
 
@@ -381,12 +380,12 @@ impl GatewayHandle {
 
     /// Submits waiting in the store for the upstream `name` (queued or in flight).
     pub async fn upstream_waiting(&self, name: &str) -> Result<usize, StoreError> {
-        self.gateway.store.waiting(&queue_of(name)).await
+        self.gateway.pump.store.waiting(&queue_of(name)).await
     }
 
     /// The store the gateway keeps its messages in.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.gateway.store
+        &self.gateway.pump.store
     }
 
     /// Stops accepting, unbinds the customers (waiting up to `grace`), then the
@@ -444,16 +443,13 @@ impl Gateway {
         });
         let mut mo_routes = config.mo_routes.clone();
         mo_routes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        let pump = Pump::new(store.clone(), config.store_poll, false);
+        let pump = Pump::new(store, config.store_poll, false);
         Ok(Arc::new_cyclic(|this| Self {
-            clock: pump.clock,
             pump,
-            store,
             router: Mutex::new(router),
             connectors,
             mo_routes,
             counters: Counters::default(),
-            server: OnceLock::new(),
             this: this.clone(),
             config,
         }))
@@ -463,7 +459,6 @@ impl Gateway {
     /// binds to every upstream (in the background: a customer's submit for an
     /// upstream not bound yet waits in its queue). Returns its handle.
     pub fn attach(self: &Arc<Self>, server: ServerHandle) -> GatewayHandle {
-        let _ = self.server.set(server.clone());
         tokio::spawn(crate::delivery::run(Arc::downgrade(self), server.clone()));
         for connector in self.connectors.values() {
             tokio::spawn(Self::connect(Arc::downgrade(self), connector.clone()));
@@ -625,23 +620,23 @@ impl Gateway {
     /// may give it.
     async fn link(&self, connector: &str, upstream_id: &str, account: &str, ours: &str) {
         let keys: Vec<String> = super::file_keys(upstream_id).iter().map(|k| format!("{connector}/{k}")).collect();
-        let now = self.clock.now_ms();
+        let now = self.pump.clock.now_ms();
         let until = now.saturating_add(millis(self.config.id_ttl));
-        if let Err(e) = self.store.link_ids(keys, IdLink::new(account, ours), now, until).await {
+        if let Err(e) = self.pump.store.link_ids(keys, IdLink::new(account, ours), now, until).await {
             tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, %upstream_id, upstream = %connector, %e, "cannot file the upstream id: its receipt will not match");
         }
     }
 
     /// A receipt for a message that will not reach the upstream, if the customer
     /// asked for one (registered_delivery 1 or 2).
-    async fn fail(&self, submit: &SubmitSm, account: &str, ours: &str, state: MessageState, error: u16) {
-        if !matches!(submit.registered_delivery.0 & 0x03, 1 | 2) {
+    async fn fail(&self, asked: Asked, account: &str, ours: &str, state: MessageState, error: u16) {
+        if !matches!(asked.registered_delivery & 0x03, 1 | 2) {
             return;
         }
-        let mut r = DeliveryReceipt::new(ours, submit.source_addr, submit.destination_addr, state);
+        let mut r = DeliveryReceipt::new(ours, asked.source, asked.destination, state);
         r.error = error;
-        let now = self.clock.now_ms();
-        match self.store.enqueue(Delivery::new(account, now, r.to_deliver_sm(STORED_VERSION))).await {
+        let now = self.pump.clock.now_ms();
+        match self.pump.store.enqueue(Delivery::new(account, now, r.to_deliver_sm(STORED_VERSION))).await {
             Ok(_) => self.pump.due_at(account, now),
             Err(e) => {
                 tracing::warn!(target: GATEWAY_TARGET, %account, message_id = %ours, %e, "the failure receipt cannot be stored: dropped")
@@ -710,7 +705,7 @@ impl Gateway {
                 Err(e) => {
                     tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %e, "refused: no v3.3 form for the upstream");
                     bump(&self.counters.refused);
-                    self.fail(&submit, &account, &ours, MessageState::REJECTED, 0).await;
+                    self.fail(Asked::of(&submit), &account, &ours, MessageState::REJECTED, 0).await;
                     return Verdict::Done;
                 }
             }
@@ -719,21 +714,23 @@ impl Gateway {
             tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, "refused: the upstream refused the gateway's bind for good");
             bump(&self.counters.refused);
             let err = u16::try_from(CommandStatus::ESME_RBINDFAIL.0).unwrap_or(u16::MAX);
-            self.fail(&submit, &account, &ours, MessageState::REJECTED, err).await;
+            self.fail(Asked::of(&submit), &account, &ours, MessageState::REJECTED, err).await;
             return Verdict::Done;
         }
         if entry.attempts >= self.config.max_attempts {
             tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, attempts = entry.attempts, "expired: out of attempts");
             bump(&self.counters.expired);
-            self.fail(&submit, &account, &ours, MessageState::EXPIRED, 0).await;
+            self.fail(Asked::of(&submit), &account, &ours, MessageState::EXPIRED, 0).await;
             return Verdict::Done;
         }
         let Some(pool) = connector.pool.get() else { return Verdict::Retry(retry) };
-        let failure = match pool.submit(submit.clone()).await {
+        // What a failure receipt needs, kept instead of a copy of the submit.
+        let asked = Asked::of(&submit);
+        let failure = match pool.submit(submit).await {
             Ok(s) => {
                 bump(&self.counters.forwarded);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, upstream_id = %s.message_id, "forwarded");
-                if receipt_asked(&submit) {
+                if receipt_asked(asked.registered_delivery) {
                     self.link(name, &s.message_id.to_string(), &account, &ours).await;
                 }
                 return Verdict::Done;
@@ -753,13 +750,13 @@ impl Gateway {
                 bump(&self.counters.refused);
                 tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %status, "refused upstream");
                 let err = u16::try_from(status.0).unwrap_or(u16::MAX);
-                self.fail(&submit, &account, &ours, MessageState::REJECTED, err).await;
+                self.fail(asked, &account, &ours, MessageState::REJECTED, err).await;
                 Verdict::Done
             }
             Fate::NeverSent if matches!(failure, RequestError::Send(_) | RequestError::Encode(_)) => {
                 bump(&self.counters.refused);
                 tracing::info!(target: GATEWAY_TARGET, %account, message_id = %ours, upstream = %name, %failure, "cannot be sent upstream");
-                self.fail(&submit, &account, &ours, MessageState::REJECTED, 0).await;
+                self.fail(asked, &account, &ours, MessageState::REJECTED, 0).await;
                 Verdict::Done
             }
             Fate::NeverSent => Verdict::Retry(retry),
@@ -780,7 +777,8 @@ impl Gateway {
                 return self.upstream_receipt(connector, d, inbound).await;
             }
             InboundMessage::Deliver(d) | InboundMessage::Part { deliver: d, .. } => d.clone(),
-            InboundMessage::Data(d) => data_as_deliver(d),
+            // An MO whose addresses do not fit a deliver_sm routes nowhere.
+            InboundMessage::Data(d) => data_as_submit(d).unwrap_or_default(),
             // Parts were passed on one by one; alerts need no answer.
             _ => return,
         };
@@ -826,8 +824,8 @@ impl Gateway {
                 return;
             }
         };
-        let now = self.clock.now_ms();
-        let status = match self.store.enqueue(Delivery::new(&link.account, now, ours)).await {
+        let now = self.pump.clock.now_ms();
+        let status = match self.pump.store.enqueue(Delivery::new(&link.account, now, ours)).await {
             Ok(_) => {
                 bump(&self.counters.receipts_matched);
                 self.pump.due_at(&link.account, now);
@@ -872,19 +870,19 @@ impl Gateway {
         let mut pause = Duration::from_millis(2);
         loop {
             let late = started.elapsed() >= LOOSE_GRACE;
-            let now = self.clock.now_ms();
+            let now = self.pump.clock.now_ms();
             let by_text = match converted {
                 true => None,
-                false => self.store.find_link(exact.clone(), now).await?,
+                false => self.pump.store.find_link(exact.clone(), now).await?,
             };
             let by_number = match (converted, &by_text) {
                 (_, _) if numbers.is_empty() => None,
-                (true, _) => self.store.find_link(numbers.clone(), now).await?,
+                (true, _) => self.pump.store.find_link(numbers.clone(), now).await?,
                 // Only to see an ambiguity, once numbers have matched alone.
                 (false, Some(_)) if c.converted.load(Ordering::Relaxed) > 0 => {
-                    self.store.find_link(numbers.clone(), now).await?
+                    self.pump.store.find_link(numbers.clone(), now).await?
                 }
-                (false, None) if late => self.store.find_link(numbers.clone(), now).await?,
+                (false, None) if late => self.pump.store.find_link(numbers.clone(), now).await?,
                 _ => None,
             };
             match (by_text, by_number) {
@@ -897,7 +895,7 @@ impl Gateway {
                     return Ok(Matched::Link(n));
                 }
                 (None, None) if late && !cut.is_empty() => {
-                    if let Some(link) = self.store.find_link(cut.clone(), now).await? {
+                    if let Some(link) = self.pump.store.find_link(cut.clone(), now).await? {
                         return Ok(Matched::Link(link));
                     }
                 }
@@ -920,8 +918,8 @@ impl Gateway {
             let _ = inbound.respond(CommandStatus::ESME_RINVDSTADR);
             return;
         };
-        let now = self.clock.now_ms();
-        let status = match self.store.enqueue(Delivery::new(&account, now, mo)).await {
+        let now = self.pump.clock.now_ms();
+        let status = match self.pump.store.enqueue(Delivery::new(&account, now, mo)).await {
             Ok(_) => {
                 bump(&self.counters.mo_routed);
                 self.pump.due_at(&account, now);
@@ -950,7 +948,7 @@ impl Gateway {
         connector: Arc<Connector>,
         submit: SubmitSm,
     ) -> Result<String, CommandStatus> {
-        let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
+        let id = self.pump.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
         self.queue_as(account, connector, submit, id).await
     }
 
@@ -966,8 +964,8 @@ impl Gateway {
         let mut stored = submit;
         stored.tlvs.push(Tlv::Unknown { tag: ACCOUNT_TAG, value: octets(&account) });
         stored.tlvs.push(Tlv::Unknown { tag: ID_TAG, value: octets(&id) });
-        let now = self.clock.now_ms();
-        match self.store.enqueue(Delivery::new(&connector.queue, now, stored)).await {
+        let now = self.pump.clock.now_ms();
+        match self.pump.store.enqueue(Delivery::new(&connector.queue, now, stored)).await {
             Ok(_) => {
                 connector.queued.fetch_add(1, Ordering::Relaxed);
                 self.pump.due_at(&connector.queue, now);
@@ -1001,13 +999,13 @@ impl Gateway {
             outgoing = to_v33(&submit).map_err(|_| CommandStatus::ESME_ROPTPARNOTALLWD)?;
         }
         // Our id first: once the upstream has it, the customer must get an id.
-        let id = self.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
+        let id = self.pump.store.next_message_id().await.map_err(|e| store_failed(&account, &e))?;
         match pool.submit(outgoing).await {
             Ok(s) => {
                 bump(&self.counters.accepted);
                 bump(&self.counters.forwarded);
                 tracing::debug!(target: GATEWAY_TARGET, %account, message_id = %id, upstream = %name, upstream_id = %s.message_id, "forwarded (pass-through)");
-                if receipt_asked(&submit) {
+                if receipt_asked(submit.registered_delivery.0) {
                     self.link(&name, &s.message_id.to_string(), &account, &id).await;
                 }
                 Ok(id)
@@ -1032,23 +1030,25 @@ impl Gateway {
             },
         }
     }
-
-    fn v33_violation(session: &BoundSession<()>, request: &Request) -> Option<CommandStatus> {
-        if session.version >= InterfaceVersion::V34 {
-            return None;
-        }
-        match request {
-            Request::DataSm(_) => Some(CommandStatus::ESME_RINVCMDID),
-            Request::SubmitSm(s) if !s.tlvs.is_empty() => Some(CommandStatus::ESME_ROPTPARNOTALLWD),
-            _ => None,
-        }
-    }
 }
 
-/// Whether the submit asks for a receipt or an intermediate notification: only then
-/// is its upstream id filed (no receipt will come for it otherwise).
-fn receipt_asked(submit: &SubmitSm) -> bool {
-    submit.registered_delivery.0 & 0x13 != 0
+/// What a failure receipt needs of a submit: its addresses, and the receipts it
+/// asked for.
+#[derive(Clone, Copy)]
+struct Asked {
+    source: Address<21>,
+    destination: Address<21>,
+    registered_delivery: u8,
+}
+
+impl Asked {
+    fn of(submit: &SubmitSm) -> Self {
+        Self {
+            source: submit.source_addr,
+            destination: submit.destination_addr,
+            registered_delivery: submit.registered_delivery.0,
+        }
+    }
 }
 
 fn store_failed(account: &str, e: &StoreError) -> CommandStatus {
@@ -1069,8 +1069,8 @@ fn origin(stored: &SubmitSm) -> Option<(String, String)> {
     Some((value(ACCOUNT_TAG)?, value(ID_TAG)?))
 }
 
-/// A data_sm as the submit_sm (or deliver_sm) that says the same, its text in
-/// message_payload.
+/// A data_sm as the submit_sm (or deliver_sm: the same body) that says the same,
+/// its text in message_payload; `None` if its addresses do not fit.
 fn data_as_submit(d: &DataSm) -> Option<SubmitSm> {
     let addr = |a: &Address<65>| Address::<21>::new(a.ton, a.npi, a.addr.as_bytes()).ok();
     let mut s = SubmitSm::default();
@@ -1082,10 +1082,6 @@ fn data_as_submit(d: &DataSm) -> Option<SubmitSm> {
     s.data_coding = d.data_coding;
     s.tlvs = d.tlvs.clone();
     Some(s)
-}
-
-fn data_as_deliver(d: &DataSm) -> DeliverSm {
-    data_as_submit(d).unwrap_or_default()
 }
 
 impl Outlet for Gateway {
@@ -1151,29 +1147,16 @@ impl SmscHandler for Gateway {
     type Account = ();
 
     async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<()>, CommandStatus> {
-        let system_id = bind.system_id();
+        let system_id = check_bind(bind, &self.config.accounts, self.config.system_type.as_deref(), false)?;
         if system_id.starts_with(QUEUE_MARK) {
             return Err(CommandStatus::ESME_RINVSYSID);
-        }
-        let Some(password) = self.config.accounts.get(&system_id) else { return Err(CommandStatus::ESME_RINVSYSID) };
-        if !bind.password_is(password) {
-            return Err(CommandStatus::ESME_RINVPASWD);
-        }
-        if let Some(wanted) = &self.config.system_type
-            && bind.system_type() != *wanted
-        {
-            return Err(CommandStatus::ESME_RINVSYSTYP);
-        }
-        let v33 = effective_version(bind.bind.interface_version) < InterfaceVersion::V34;
-        if v33 && bind.mode == BindMode::Transceiver {
-            return Err(CommandStatus::ESME_RINVCMDID);
         }
         let limits = self.config.limits.get(&system_id).cloned().unwrap_or_default();
         Ok(Grant::new(()).limits(limits))
     }
 
     fn on_request(&self, session: &BoundSession<()>, request: Request, defer: Defer<'_>) -> Option<Reply> {
-        if let Some(status) = Self::v33_violation(session, &request) {
+        if let Some(status) = v33_violation(session.version, &session.system_id, &request) {
             return Some(Reply::error(&request, status));
         }
         let submit = match &request {
@@ -1220,8 +1203,7 @@ impl SmscHandler for Gateway {
         });
         // A store that answers at once, and a queue below its high-water mark: no
         // task.
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if !held && let std::task::Poll::Ready(result) = queued.as_mut().poll(&mut cx) {
+        if !held && let Some(result) = now_or_never(queued.as_mut()) {
             return Some(answer(&request, result));
         }
         let responder = defer.responder();

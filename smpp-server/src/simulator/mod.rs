@@ -65,10 +65,9 @@ use std::time::{Duration, SystemTime};
 
 use smpp_pdu::text::Decoded;
 use smpp_pdu::{
-    Address, CommandStatus, DeliverSm, DestAddress, EsmClass, InterfaceVersion, MessageState, Npi, QuerySmResp,
-    ShortMessage, Ton,
+    Address, CommandStatus, DeliverSm, DestAddress, EsmClass, MessageState, Npi, QuerySmResp, ShortMessage, Ton,
 };
-use smpp_session::{BindMode, CloseReason, Request, effective_version};
+use smpp_session::{CloseReason, Request};
 
 use crate::blocks::DeliveryReceipt;
 use crate::delivery::{
@@ -76,6 +75,7 @@ use crate::delivery::{
 };
 use crate::handle::{PushError, PushResult, ServerHandle};
 use crate::handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, SmscHandler};
+use crate::rules::{check_bind, now_or_never, receipt_asked, v33_violation};
 use crate::store::{Delivery, Done, MemoryStore, Message, Store, StoreError, StoreLimits};
 use crate::{Server, ServerConfig};
 
@@ -224,10 +224,6 @@ fn parse_state(word: &str) -> Option<MessageState> {
 #[derive(Debug)]
 pub struct Simulator {
     config: SimulatorConfig,
-    store: Arc<dyn Store>,
-    /// The store is shared with other nodes: binds and rates are counted in it.
-    shared: bool,
-    clock: Clock,
     /// This node's name in the store's bind leases.
     node: String,
     /// Binds numbered for their leases.
@@ -235,6 +231,7 @@ pub struct Simulator {
     /// The leases of this node's bound sessions (holder to account), renewed while
     /// they are bound.
     leases: Mutex<HashMap<String, String>>,
+    /// The delivery loop, and the store and clock it owns.
     pump: Pump,
     server: OnceLock<ServerHandle>,
     submits: AtomicU64,
@@ -298,7 +295,7 @@ impl SimulatorHandle {
     /// Receipts and MO of `system_id` in the store: not due yet, waiting for a
     /// receiver to bind or for their retry, or in flight.
     pub async fn waiting(&self, system_id: &str) -> Result<usize, StoreError> {
-        self.simulator.store.waiting(system_id).await
+        self.simulator.pump.store.waiting(system_id).await
     }
 
     /// Receipts this node delivered (the ESME answered `ESME_ROK`).
@@ -326,7 +323,7 @@ impl SimulatorHandle {
 
     /// The store the simulator keeps its messages in.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.simulator.store
+        &self.simulator.pump.store
     }
 
     /// Receipts and MO dropped because the ESME refused them for good: it answered
@@ -356,9 +353,6 @@ impl Simulator {
         });
         let pump = Pump::new(store.clone(), config.store_poll, config.store_depth_metric);
         Arc::new_cyclic(|this| Self {
-            shared: store.shared(),
-            store,
-            clock: pump.clock,
             pump,
             node: format!("{:016x}", seed ^ u64::from(std::process::id()).rotate_left(32)),
             binds: AtomicU64::new(0),
@@ -382,7 +376,7 @@ impl Simulator {
     pub fn attach(self: &Arc<Self>, server: ServerHandle) -> SimulatorHandle {
         let _ = self.server.set(server.clone());
         tokio::spawn(crate::delivery::run(Arc::downgrade(self), server.clone()));
-        if self.shared {
+        if self.pump.shared {
             tokio::spawn(Self::renew_leases(Arc::downgrade(self), server.clone()));
         }
         if let Some(every) = self.config.mo_every {
@@ -475,10 +469,10 @@ impl Simulator {
             Outcome::Delivered => {}
             Outcome::Rejected => self.reject(account, "MO", &result),
             Outcome::Retry => {
-                let now = self.clock.now_ms();
+                let now = self.pump.clock.now_ms();
                 let gone = matches!(result, Err(PushError::NoReceiver(_) | PushError::Closed(_)));
                 let due = if gone { now } else { now.saturating_add(millis(self.config.retry_delay)) };
-                match self.store.enqueue(Delivery::new(account, due, deliver)).await {
+                match self.pump.store.enqueue(Delivery::new(account, due, deliver)).await {
                     Ok(_) => {
                         tracing::debug!(%account, result = ?result.as_ref().map(|r| r.0), "MO not delivered now: stored");
                         self.pump.due_at(account, due);
@@ -496,11 +490,11 @@ impl Simulator {
     /// Records an accepted submit and the receipts it asks for in the store; its
     /// message id, or the status to refuse it with.
     async fn accept(self: Arc<Self>, account: String, submit: Submitted) -> Result<String, CommandStatus> {
-        let now = self.clock.now_ms();
-        if self.shared
+        let now = self.pump.clock.now_ms();
+        if self.pump.shared
             && let Some(rate) = self.limits_of(&account).throttle
         {
-            match self.store.take_rate(&account, rate, now).await {
+            match self.pump.store.take_rate(&account, rate, now).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!(%account, rate, "throttled (cluster-wide rate)");
@@ -509,7 +503,7 @@ impl Simulator {
                 Err(e) => return Err(self.store_failed(&account, &e)),
             }
         }
-        let id = self.store.next_message_id().await.map_err(|e| self.store_failed(&account, &e))?;
+        let id = self.pump.store.next_message_id().await.map_err(|e| self.store_failed(&account, &e))?;
         let final_state = self.final_state();
         let done = now.saturating_add(millis(self.config.dlr_delay));
         let rd = submit.registered_delivery;
@@ -536,7 +530,7 @@ impl Simulator {
             .filter(|_| wanted)
             .map(|r| Delivery::new(&account, final_due, r.to_deliver_sm(STORED_VERSION)));
         let message = Message::new(&id, &account, now, done, final_state);
-        match self.store.accept(message, stored).await {
+        match self.pump.store.accept(message, stored).await {
             Ok(()) => {}
             Err(StoreError::Full { max, .. }) => {
                 self.queue_full.fetch_add(1, Ordering::Relaxed);
@@ -554,7 +548,7 @@ impl Simulator {
             note.intermediate = true;
             note.done = Clock::system_time(now);
             let pdu = note.to_deliver_sm(STORED_VERSION);
-            match self.store.enqueue(Delivery::new(&account, now, pdu)).await {
+            match self.pump.store.enqueue(Delivery::new(&account, now, pdu)).await {
                 Ok(_) => self.pump.due_at(&account, now),
                 Err(e) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -601,7 +595,7 @@ impl Simulator {
             let held: Vec<(String, String)> =
                 sim.leases().iter().map(|(holder, account)| (account.clone(), holder.clone())).collect();
             if !held.is_empty()
-                && let Err(e) = sim.store.renew_binds(held, sim.clock.now_ms().saturating_add(lease)).await
+                && let Err(e) = sim.pump.store.renew_binds(held, sim.pump.clock.now_ms().saturating_add(lease)).await
             {
                 tracing::warn!(%e, "cannot renew the bind leases");
             }
@@ -627,11 +621,6 @@ struct Submitted {
     registered_delivery: u8,
     /// The decoded start of the text, when a receipt or notification is asked for.
     text: Option<String>,
-}
-
-/// Whether registered_delivery asks for any receipt or notification.
-fn receipt_asked(registered_delivery: u8) -> bool {
-    registered_delivery & 0x13 != 0
 }
 
 /// The first 20 characters of a message's text, decoded.
@@ -708,24 +697,10 @@ impl SmscHandler for Simulator {
     type Account = Lease;
 
     async fn authenticate(&self, bind: &BindInfo) -> Result<Grant<Lease>, CommandStatus> {
-        let system_id = bind.system_id();
-        let Some(password) = self.config.accounts.get(&system_id) else { return Err(CommandStatus::ESME_RINVSYSID) };
-        if !bind.password_is(password) {
-            return Err(CommandStatus::ESME_RINVPASWD);
-        }
-        if let Some(wanted) = &self.config.system_type
-            && bind.system_type() != *wanted
-        {
-            tracing::info!(%system_id, system_type = %bind.system_type(), %wanted, "bind refused: wrong system_type");
-            return Err(CommandStatus::ESME_RINVSYSTYP);
-        }
-        let v33 = effective_version(bind.bind.interface_version) < InterfaceVersion::V34;
-        if v33 && bind.mode == BindMode::Transceiver && !self.config.lenient {
-            tracing::info!(%system_id, version = ?bind.bind.interface_version, "bind refused: v3.3 has no bind_transceiver (bind a transmitter and a receiver)");
-            return Err(CommandStatus::ESME_RINVCMDID);
-        }
+        let system_id =
+            check_bind(bind, &self.config.accounts, self.config.system_type.as_deref(), self.config.lenient)?;
         let mut limits = self.limits_of(&system_id);
-        if !self.shared {
+        if !self.pump.shared {
             return Ok(Grant::new(Lease(None)).limits(limits));
         }
         // The store counts binds and submits across the cluster; this node's server
@@ -735,11 +710,11 @@ impl SmscHandler for Simulator {
         let Some(max) = limits.max_binds else { return Ok(Grant::new(Lease(None)).limits(limits)) };
         limits.max_binds = Some(usize::MAX);
         let holder = format!("{}/{}", self.node, self.binds.fetch_add(1, Ordering::Relaxed));
-        let now = self.clock.now_ms();
+        let now = self.pump.clock.now_ms();
         let until = now.saturating_add(millis(self.config.bind_lease));
-        match self.store.acquire_bind(&system_id, &holder, max, now, until).await {
+        match self.pump.store.acquire_bind(&system_id, &holder, max, now, until).await {
             Ok(true) => {
-                let held = Held { holder, account: system_id, store: self.store.clone() };
+                let held = Held { holder, account: system_id, store: self.pump.store.clone() };
                 Ok(Grant::new(Lease(Some(held))).limits(limits))
             }
             Ok(false) => {
@@ -754,7 +729,9 @@ impl SmscHandler for Simulator {
     }
 
     fn on_request(&self, session: &BoundSession<Lease>, request: Request, defer: Defer<'_>) -> Option<Reply> {
-        if let Some(status) = self.v33_violation(session, &request) {
+        if let Some(status) =
+            (!self.config.lenient).then(|| v33_violation(session.version, &session.system_id, &request)).flatten()
+        {
             return Some(Reply::error(&request, status));
         }
         let submitted = match &request {
@@ -803,7 +780,7 @@ impl SmscHandler for Simulator {
         tracing::trace!(dest = %submitted.destination.addr, "submit destination");
         let delay = self.config.resp_delay;
         // The hot path: no receipt asked for, no cluster-wide rate.
-        if delay.is_zero() && !self.shared && !receipt_asked(submitted.registered_delivery) {
+        if delay.is_zero() && !self.pump.shared && !receipt_asked(submitted.registered_delivery) {
             return self.accept_plain(session, request, defer);
         }
         let sim = self.me()?;
@@ -862,25 +839,16 @@ impl SmscHandler for Simulator {
     }
 }
 
-/// Polls a future once: its output if it is ready at once.
-fn now_or_never<F: Future + ?Sized>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.poll(&mut cx) {
-        std::task::Poll::Ready(out) => Some(out),
-        std::task::Poll::Pending => None,
-    }
-}
-
 impl Simulator {
     /// Accepts a submit that asks for no receipt: at once with a store that answers
     /// at once (memory: no future, no task), from the store's own thread with one
     /// that has one (SQLite: no task), else from a task.
     fn accept_plain(&self, session: &BoundSession<Lease>, request: Request, defer: Defer<'_>) -> Option<Reply> {
         let account = &session.system_id;
-        let now = self.clock.now_ms();
+        let now = self.pump.clock.now_ms();
         let done_ms = now.saturating_add(millis(self.config.dlr_delay));
         let state = self.final_state();
-        if let Some(id) = self.store.accept_at_once(account, now, done_ms, state) {
+        if let Some(id) = self.pump.store.accept_at_once(account, now, done_ms, state) {
             self.submits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%account, message_id = %id, "submit accepted");
             return Some(Reply::accepted(&request, &id));
@@ -899,12 +867,12 @@ impl Simulator {
             };
             responder.respond(reply);
         });
-        if let Err(done) = self.store.accept_then(account, now, done_ms, state, done) {
+        if let Err(done) = self.pump.store.accept_then(account, now, done_ms, state, done) {
             let account = account.clone();
             tokio::spawn(async move {
                 let accepted = async {
-                    let id = sim.store.next_message_id().await?;
-                    sim.store.accept(Message::new(&id, &account, now, done_ms, state), None).await?;
+                    let id = sim.pump.store.next_message_id().await?;
+                    sim.pump.store.accept(Message::new(&id, &account, now, done_ms, state), None).await?;
                     Ok(id)
                 };
                 done(accepted.await);
@@ -913,32 +881,13 @@ impl Simulator {
         None
     }
 
-    /// The v3.3 rule a request from a v3.3 session breaks, if any, logged.
-    fn v33_violation(&self, session: &BoundSession<Lease>, request: &Request) -> Option<CommandStatus> {
-        if self.config.lenient || session.version >= InterfaceVersion::V34 {
-            return None;
-        }
-        let (status, why) = match request {
-            Request::DataSm(_) => (CommandStatus::ESME_RINVCMDID, "v3.3 has no data_sm"),
-            Request::SubmitSm(s) if !s.tlvs.is_empty() => {
-                (CommandStatus::ESME_ROPTPARNOTALLWD, "a v3.3 submit may carry no TLV (long messages need a UDH)")
-            }
-            Request::SubmitMulti(s) if !s.tlvs.is_empty() => {
-                (CommandStatus::ESME_ROPTPARNOTALLWD, "a v3.3 submit may carry no TLV (long messages need a UDH)")
-            }
-            _ => return None,
-        };
-        tracing::info!(account = %session.system_id, command = %request.command_id(), %status, "refused: {why}");
-        Some(status)
-    }
-
     /// Answers a query_sm from the store: at once when it answers at once (memory),
     /// else from a task.
     fn query(&self, request: Request, defer: Defer<'_>) -> Option<Reply> {
         let Request::QuerySm(q) = &request else { return None };
         let id = String::from_utf8_lossy(q.message_id.as_bytes()).into_owned();
-        let store = self.store.clone();
-        let now = self.clock.now_ms();
+        let store = self.pump.store.clone();
+        let now = self.pump.clock.now_ms();
         let mut found = Box::pin(async move { store.message(&id).await });
         let answer = move |request: &Request, found: Result<Option<Message>, StoreError>| {
             let Request::QuerySm(q) = request else { return Reply::error(request, CommandStatus::ESME_RSYSERR) };
@@ -981,7 +930,7 @@ fn mo(from: &str, to: &str, text: &str) -> DeliverSm {
 
 #[cfg(test)]
 mod tests {
-    use smpp_pdu::{Body, TlvTag};
+    use smpp_pdu::{Body, InterfaceVersion, TlvTag};
     use smpp_session::SendError;
 
     use super::*;
