@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use smpp_pdu::{Bind, Body, CommandId, CommandStatus, InterfaceVersion, Pdu, SequenceNumber, SubmitSm};
+use smpp_wire::{Bind, Body, CommandId, CommandStatus, InterfaceVersion, Pdu, SequenceNumber, SubmitSm};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -111,7 +111,7 @@ impl FaultEsme {
         let (mut rd, mut wr) = tokio::io::split(stream);
         let mut bind = Bind::default();
         bind.system_id = system_id.parse().unwrap_or_default();
-        bind.password = smpp_pdu::Password::new(password).unwrap_or_default();
+        bind.password = smpp_wire::Password::new(password).unwrap_or_default();
         bind.system_type = "smpp".parse().unwrap_or_default();
         bind.interface_version = InterfaceVersion::V34;
         let body = match mode_id {
@@ -123,7 +123,7 @@ impl FaultEsme {
         write(&mut wr, &encode(SequenceNumber::new(1), CommandStatus::ESME_ROK, body)).await.map_err(io)?;
         let mut buf = BytesMut::new();
         let frame = read_frame(&mut rd, &mut buf).await.map_err(io)?.ok_or(CommandStatus::ESME_RSYSERR)?;
-        let status = smpp_pdu::Header::parse(&frame).map_or(CommandStatus::ESME_RSYSERR, |h| h.command_status);
+        let status = smpp_wire::Header::parse(&frame).map_or(CommandStatus::ESME_RSYSERR, |h| h.command_status);
         if status.is_error() {
             return Err(status);
         }
@@ -137,9 +137,9 @@ impl FaultEsme {
     /// Submits a message with `text`; returns the SMSC's status and response body.
     pub async fn submit(&self, text: &str) -> Option<(CommandStatus, Body)> {
         let mut sm = SubmitSm::default();
-        sm.destination_addr = smpp_pdu::Address::international("447700900123").ok()?;
-        sm.short_message = smpp_pdu::ShortMessage::new(text.as_bytes().to_vec()).ok()?;
-        sm.registered_delivery = smpp_pdu::RegisteredDelivery::RECEIPT;
+        sm.destination_addr = smpp_wire::Address::international("447700900123").ok()?;
+        sm.short_message = smpp_wire::ShortMessage::new(text.as_bytes().to_vec()).ok()?;
+        sm.registered_delivery = smpp_wire::RegisteredDelivery::RECEIPT;
         let (tx, rx) = oneshot::channel();
         self.commands.send(Cmd::Submit(Box::new(sm), tx)).await.ok()?;
         rx.await.ok()

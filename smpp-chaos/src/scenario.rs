@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::smpp_wire::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
 use smpp_client::{ClientConfig, Fate, InboundMessage, Pool, Reconnect, RequestError, Submitted, ThrottleRetry};
 
 use crate::rng::Rng;

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use smpp_client::{BoxStream, Connector};
-use smpp_pdu::text::{Concatenation, Encoding, split};
-use smpp_pdu::{
+use smpp_wire::text::{Concatenation, Encoding, split};
+use smpp_wire::{
     Address, BindResp, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, MessageState, Pdu,
     SequenceNumber, ShortMessage, SubmitSmResp, Tlv, tlv::TlvString,
 };
@@ -433,7 +433,7 @@ impl Connection {
 
     /// Handles one frame; `false` ends the connection.
     async fn on_frame<W: AsyncWrite + Unpin>(&mut self, wr: &mut W, frame: bytes::Bytes) -> std::io::Result<bool> {
-        let Some(header) = smpp_pdu::Header::parse(&frame) else { return Ok(false) };
+        let Some(header) = smpp_wire::Header::parse(&frame) else { return Ok(false) };
         let seq = header.sequence_number;
         if header.command_id.is_response() {
             self.on_response(header.command_id, header.command_status, seq);
@@ -492,7 +492,7 @@ impl Connection {
         wr: &mut W,
         seq: SequenceNumber,
         id: CommandId,
-        bind: smpp_pdu::Bind,
+        bind: smpp_wire::Bind,
     ) -> std::io::Result<()> {
         let system_id = String::from_utf8_lossy(bind.system_id.as_bytes()).into_owned();
         let ok = self.account.is_none()
@@ -537,7 +537,7 @@ impl Connection {
         &mut self,
         wr: &mut W,
         seq: SequenceNumber,
-        sm: smpp_pdu::SubmitSm,
+        sm: smpp_wire::SubmitSm,
     ) -> std::io::Result<bool> {
         let f = self.faults();
         let text = String::from_utf8_lossy(sm.short_message.as_bytes()).into_owned();
@@ -577,7 +577,7 @@ impl Connection {
         // Accepted: written down before anything is answered.
         let id = format!("{:08x}", self.shared.next_id.fetch_add(1, Ordering::SeqCst));
         lock(&self.shared.ledger).accepted.push((text.clone(), id.clone()));
-        if !matches!(sm.registered_delivery.receipt(), smpp_pdu::ReceiptRequest::None)
+        if !matches!(sm.registered_delivery.receipt(), smpp_wire::ReceiptRequest::None)
             && let Some(account) = self.account.clone()
         {
             self.queue_receipt(&account, &id, &sm, &text);
@@ -629,7 +629,7 @@ impl Connection {
         Ok(true)
     }
 
-    fn queue_receipt(&mut self, account: &str, id: &str, sm: &smpp_pdu::SubmitSm, text: &str) {
+    fn queue_receipt(&mut self, account: &str, id: &str, sm: &smpp_wire::SubmitSm, text: &str) {
         let mut d = DeliverSm::default();
         d.source_addr = sm.destination_addr;
         d.destination_addr = sm.source_addr;

@@ -2,7 +2,7 @@
 //! send what a session never would.
 
 use bytes::{Bytes, BytesMut};
-use smpp_pdu::{Body, CommandStatus, Pdu, SequenceNumber, frame_len};
+use smpp_wire::{Body, CommandStatus, Pdu, SequenceNumber, frame_len};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The largest frame the peers take.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use smpp_chaos::{FaultSmsc, SmscFaults};
-use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm, TlvTag};
+use smpp_client::smpp_wire::{Address, RegisteredDelivery, ShortMessage, SubmitSm, TlvTag};
 use smpp_client::{Client, ClientConfig, Fate};
 
 fn sm(text: &str) -> SubmitSm {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use smpp_chaos::{FaultSmsc, SmscFaults};
-use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::smpp_wire::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
 use smpp_client::{Client, ClientConfig, InboundMessage};
 use smpp_server::ServerConfig;
 use smpp_server::gateway::{Gateway, GatewayConfig, Target};
@@ -56,7 +56,7 @@ async fn thirty_percent_upstream_throttling_still_delivers_every_message_once() 
             .unwrap_or_else(|_| panic!("{} receipts of {N}; gateway {:?}", receipts.len(), gw.stats()))
             .unwrap();
         if let InboundMessage::Receipt(d) = &inbound.message {
-            let id = smpp_pdu::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap();
+            let id = smpp_wire::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap();
             assert!(ours.contains(&id), "a receipt for {id}, which is none of ours");
             receipts.insert(id);
         }

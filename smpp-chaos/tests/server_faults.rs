@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use smpp_chaos::{Answer, EsmeFaults, FaultEsme};
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_wire::{
     Address, Bind, Body, CommandId, CommandStatus, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp,
 };
 use smpp_client::{Client, ClientConfig, CloseReason, Request};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::smpp_wire::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
 use smpp_client::{Pool, RequestError};
 use smpp_server::SimulatorConfig;
 

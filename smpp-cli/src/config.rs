@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use smpp_client::smpp_pdu::InterfaceVersion;
+use smpp_client::smpp_wire::InterfaceVersion;
 use smpp_client::{BindMode, ClientConfig, TlsOptions};
 
 /// The connection flags of send, listen and bench (also taken before the

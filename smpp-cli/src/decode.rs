@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
-use smpp_client::smpp_pdu::{Field, FieldValue, MAX_PDU_LEN_DEFAULT, Pdu, Tlvs, frame_len};
+use smpp_client::smpp_wire::{Field, FieldValue, MAX_PDU_LEN_DEFAULT, Pdu, Tlvs, frame_len};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DecodeArgs {

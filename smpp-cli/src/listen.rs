@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use smpp_client::smpp_pdu::text::{Decoded, Receipt};
-use smpp_client::smpp_pdu::{DataCoding, EsmClass, MessageState};
+use smpp_client::smpp_wire::text::{Decoded, Receipt};
+use smpp_client::smpp_wire::{DataCoding, EsmClass, MessageState};
 use smpp_client::{Inbound, InboundMessage};
 use smpp_server::SimulatorConfig;
 

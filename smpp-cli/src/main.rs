@@ -232,7 +232,7 @@ pub(crate) async fn connect(config: ClientConfig) -> Result<(smpp_client::Client
 }
 
 /// A command_status as its name, or its value in hex when it has none.
-pub(crate) fn status_text(s: smpp_pdu::CommandStatus) -> String {
+pub(crate) fn status_text(s: smpp_wire::CommandStatus) -> String {
     s.name().map_or_else(|| format!("{:#x}", s.0), str::to_owned)
 }
 

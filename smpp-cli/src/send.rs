@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use serde_json::json;
-use smpp_client::smpp_pdu::text::{self, Encoding, Unrepresentable};
-use smpp_client::smpp_pdu::{Address, MessageState, RegisteredDelivery};
+use smpp_client::smpp_wire::text::{self, Encoding, Unrepresentable};
+use smpp_client::smpp_wire::{Address, MessageState, RegisteredDelivery};
 use smpp_client::{RequestError, TextOptions};
 use smpp_server::SimulatorConfig;
 

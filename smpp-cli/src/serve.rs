@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use smpp_client::smpp_pdu::{CommandId, CommandStatus, MessageState};
+use smpp_client::smpp_wire::{CommandId, CommandStatus, MessageState};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig, SimulatorHandle};
 use smpp_session::Direction;
 

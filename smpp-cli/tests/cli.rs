@@ -440,16 +440,16 @@ fn serve_reads_accounts_and_their_limits_from_the_config_file() {
 /// A TCP connection that has sent a bind of smppclient1 (`body` makes its kind).
 fn raw_bind(
     port: u16,
-    version: smpp_pdu::InterfaceVersion,
-    body: fn(smpp_pdu::Bind) -> smpp_pdu::Body,
+    version: smpp_wire::InterfaceVersion,
+    body: fn(smpp_wire::Bind) -> smpp_wire::Body,
 ) -> std::net::TcpStream {
     use std::io::Write;
-    let mut bind = smpp_pdu::Bind::default();
+    let mut bind = smpp_wire::Bind::default();
     bind.system_id = "smppclient1".parse().unwrap();
-    bind.password = smpp_pdu::Password::new("password").unwrap();
+    bind.password = smpp_wire::Password::new("password").unwrap();
     bind.interface_version = version;
     let mut wire = bytes::BytesMut::new();
-    smpp_pdu::Pdu::new(smpp_pdu::SequenceNumber::new(1), body(bind)).encode(&mut wire);
+    smpp_wire::Pdu::new(smpp_wire::SequenceNumber::new(1), body(bind)).encode(&mut wire);
     let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     tcp.write_all(&wire).unwrap();
@@ -457,20 +457,20 @@ fn raw_bind(
 }
 
 /// A raw bind_transceiver with interface_version 0x33 over TCP; returns the status.
-fn raw_v33_transceiver_bind(port: u16) -> smpp_pdu::CommandStatus {
+fn raw_v33_transceiver_bind(port: u16) -> smpp_wire::CommandStatus {
     use std::io::Read;
-    let mut tcp = raw_bind(port, smpp_pdu::InterfaceVersion::V33, smpp_pdu::Body::BindTransceiver);
+    let mut tcp = raw_bind(port, smpp_wire::InterfaceVersion::V33, smpp_wire::Body::BindTransceiver);
     let mut header = [0u8; 16];
     tcp.read_exact(&mut header).unwrap();
-    smpp_pdu::CommandStatus(u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
+    smpp_wire::CommandStatus(u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
 }
 
 #[test]
 fn serve_refuses_a_v33_bind_transceiver_unless_lenient() {
     let strict = Serve::with(&[]);
-    assert_eq!(raw_v33_transceiver_bind(strict.1), smpp_pdu::CommandStatus::ESME_RINVCMDID);
+    assert_eq!(raw_v33_transceiver_bind(strict.1), smpp_wire::CommandStatus::ESME_RINVCMDID);
     let lenient = Serve::with(&["--lenient"]);
-    assert_eq!(raw_v33_transceiver_bind(lenient.1), smpp_pdu::CommandStatus::ESME_ROK);
+    assert_eq!(raw_v33_transceiver_bind(lenient.1), smpp_wire::CommandStatus::ESME_ROK);
 }
 
 #[test]
@@ -634,14 +634,14 @@ struct SilentReceiver(std::net::TcpStream, Vec<String>);
 
 impl SilentReceiver {
     fn bind(port: u16) -> Self {
-        let tcp = raw_bind(port, smpp_pdu::InterfaceVersion::V34, smpp_pdu::Body::BindReceiver);
+        let tcp = raw_bind(port, smpp_wire::InterfaceVersion::V34, smpp_wire::Body::BindReceiver);
         let mut me = Self(tcp, Vec::new());
         let resp = me.read();
-        assert_eq!(resp.status, smpp_pdu::CommandStatus::ESME_ROK, "{resp:?}");
+        assert_eq!(resp.status, smpp_wire::CommandStatus::ESME_ROK, "{resp:?}");
         me
     }
 
-    fn read(&mut self) -> smpp_pdu::Pdu {
+    fn read(&mut self) -> smpp_wire::Pdu {
         use std::io::Read;
         let mut header = [0u8; 16];
         self.0.read_exact(&mut header).unwrap();
@@ -649,13 +649,13 @@ impl SilentReceiver {
         let mut pdu = header.to_vec();
         pdu.resize(len, 0);
         self.0.read_exact(&mut pdu[16..]).unwrap();
-        smpp_pdu::Pdu::decode(bytes::Bytes::from(pdu)).unwrap()
+        smpp_wire::Pdu::decode(bytes::Bytes::from(pdu)).unwrap()
     }
 
     /// The receipted message id of the next deliver_sm.
     fn next_receipt(&mut self) -> String {
         loop {
-            if let smpp_pdu::Body::DeliverSm(d) = self.read().body {
+            if let smpp_wire::Body::DeliverSm(d) = self.read().body {
                 let id = d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)).unwrap();
                 self.1.push(id.clone());
                 return id;
@@ -676,8 +676,8 @@ impl SilentReceiver {
             if len < 16 || len > wire.len() {
                 break;
             }
-            if let Ok(smpp_pdu::Pdu { body: smpp_pdu::Body::DeliverSm(d), .. }) =
-                smpp_pdu::Pdu::decode(wire.split_to(len))
+            if let Ok(smpp_wire::Pdu { body: smpp_wire::Body::DeliverSm(d), .. }) =
+                smpp_wire::Pdu::decode(wire.split_to(len))
             {
                 ids.extend(d.tlvs.receipted_message_id().and_then(|t| t.as_str().map(str::to_owned)));
             }

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_wire::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, RegisteredDelivery, ShortMessage, SubmitSm, SubmitSmResp,
 };
 use smpp_client::{Client, ClientConfig, Event, InboundMessage, Request, Session, SessionConfig};

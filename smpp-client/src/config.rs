@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use smpp_pdu::{Address, InterfaceVersion};
 use smpp_session::{BindMode, SessionConfig};
+use smpp_wire::{Address, InterfaceVersion};
 
 /// TLS options (rustls), built in one expression:
 ///

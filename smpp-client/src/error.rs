@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use smpp_pdu::CommandStatus;
 use smpp_session::{CloseReason, SendError};
+use smpp_wire::CommandStatus;
 
 /// Why a connection or bind failed.
 #[non_exhaustive]
@@ -111,7 +111,7 @@ pub enum RequestError {
     Send(SendError),
     /// The text cannot be encoded as asked.
     #[error("cannot encode the text: {0}")]
-    Encode(smpp_pdu::text::EncodeError),
+    Encode(smpp_wire::text::EncodeError),
     /// A manual-ack answer for a message that came on a connection that has closed
     /// since: it goes nowhere (the SMSC delivers the message again).
     #[error("the message came on a connection that has closed since")]

@@ -11,7 +11,7 @@
 //! text support), and it is not an SMSC (see `smpp-server`).
 //!
 //! ```no_run
-//! use smpp_client::{Client, ClientConfig, smpp_pdu::{Address, ShortMessage, SubmitSm}};
+//! use smpp_client::{Client, ClientConfig, smpp_wire::{Address, ShortMessage, SubmitSm}};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let (client, mut incoming) = Client::connect(ClientConfig::new("127.0.0.1", 2775, "user", "secret")).await?;
@@ -43,11 +43,11 @@ mod error;
 mod merged;
 mod tls;
 
-pub use smpp_pdu;
 pub use smpp_session;
 pub use smpp_session::{BindMode, CloseReason, Event, Request, SendError, Session, SessionConfig};
 pub use smpp_tokio;
 pub use smpp_tokio::DriverConfig;
+pub use smpp_wire;
 
 pub use client::{
     BoxStream, Client, ClientStats, ConnectFuture, Connector, Inbound, InboundMessage, Incoming, LinkEvents, LinkState,

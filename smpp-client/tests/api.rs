@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::{SmscCommand, TestSmsc, config, mo, sm};
 use futures::StreamExt;
 use futures::stream::FusedStream;
-use smpp_client::smpp_pdu::{Bind, Body, CommandStatus, Password, Pdu, SequenceNumber, Tlv};
 use smpp_client::smpp_session::BindRequest;
+use smpp_client::smpp_wire::{Bind, Body, CommandStatus, Password, Pdu, SequenceNumber, Tlv};
 use smpp_client::{
     BindMode, Client, ClientConfig, Fate, Inbound, InboundMessage, Incoming, LinkState, MergedIncoming, Pool,
     Reconnect, RequestError, ThrottleRetry, TlsOptions,
@@ -387,7 +387,7 @@ async fn submitted_carries_the_response_tlvs() {
 /// A pool offers what a client offers.
 #[tokio::test(start_paused = true)]
 async fn a_pool_sends_every_kind_of_request() {
-    use smpp_client::smpp_pdu::{Address, CancelSm, DataSm, QuerySm, ReplaceSm, SubmitMulti};
+    use smpp_client::smpp_wire::{Address, CancelSm, DataSm, QuerySm, ReplaceSm, SubmitMulti};
     let smscs = Arc::new(Mutex::new(Vec::new()));
     let connector = common::connector(smscs.clone(), Arc::new(AtomicUsize::new(0)), "secret");
     let (pool, _incoming) = Pool::connect_via(config(), connector, 2).await.unwrap();

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{SmscCommand, TestSmsc, config, mo, receipt, sm};
-use smpp_client::smpp_pdu::text::Encoding;
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_wire::text::Encoding;
+use smpp_client::smpp_wire::{
     Address, CancelSm, CommandStatus, DataSm, DestAddress, MessageState, QuerySm, ReplaceSm, SubmitMulti,
 };
 use smpp_client::{
@@ -236,7 +236,7 @@ async fn reconnects_with_backoff_and_requests_wait_for_the_link() {
     // Three tries after the drop (two refused), two submits over two bound links.
     let stats = client.stats();
     assert_eq!(stats.reconnects, 3, "{stats:?}");
-    assert_eq!(stats.link.wire.pdus_of(smpp_session::Direction::Out, smpp_pdu::CommandId::SUBMIT_SM), 2);
+    assert_eq!(stats.link.wire.pdus_of(smpp_session::Direction::Out, smpp_wire::CommandId::SUBMIT_SM), 2);
     assert_eq!((stats.link.bound, stats.link.in_flight), (1, 0), "{stats:?}");
 }
 
@@ -298,7 +298,7 @@ async fn a_bind_without_answer_times_out() {
 
 #[tokio::test(start_paused = true)]
 async fn interface_version_0x33_is_selectable_and_gets_no_tlvs() {
-    use smpp_client::smpp_pdu::{InterfaceVersion, Tlv};
+    use smpp_client::smpp_wire::{InterfaceVersion, Tlv};
     let c = config().interface_version(InterfaceVersion::V33).bind_mode(BindMode::Transmitter);
     let (client, _incoming, _smsc) = connected(c, None).await;
     assert!(matches!(client.link_state(), LinkState::Up { version: InterfaceVersion::V33, .. }));
@@ -346,7 +346,7 @@ async fn submit_text_splits_encodes_and_returns_every_message_id() {
 
 #[tokio::test(start_paused = true)]
 async fn inbound_long_messages_come_out_reassembled() {
-    use smpp_client::smpp_pdu::text::{Concatenation, split};
+    use smpp_client::smpp_wire::text::{Concatenation, split};
     let (_client, mut incoming, smsc) = connected(config(), None).await;
     let text = "Long message from a mobile, in several parts. ".repeat(5);
     let mut parts = split(&text, Encoding::Gsm7, Concatenation::Udh8, 42).unwrap();
@@ -365,7 +365,7 @@ async fn inbound_long_messages_come_out_reassembled() {
 
 #[tokio::test(start_paused = true)]
 async fn an_incomplete_long_message_is_reported_when_it_expires() {
-    use smpp_client::smpp_pdu::text::{Concatenation, split};
+    use smpp_client::smpp_wire::text::{Concatenation, split};
     let (_client, mut incoming, smsc) = connected(config(), None).await;
     let parts = split(&"x".repeat(300), Encoding::Gsm7, Concatenation::Udh8, 7).unwrap();
     let mut d = mo("");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::TestSmsc;
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_wire::{
     Address, Bind, Body, CommandStatus, DeliverSm, Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, frame_len,
 };
 use smpp_client::{Client, ClientConfig, Event, Request, Session, SessionConfig};

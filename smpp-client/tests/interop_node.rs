@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use smpp_client::smpp_pdu::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
+use smpp_client::smpp_wire::{Address, RegisteredDelivery, ShortMessage, SubmitSm};
 use smpp_client::{Client, ClientConfig, InboundMessage};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;

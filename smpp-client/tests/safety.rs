@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::{SmscCommand, TestSmsc, config, connector, deliver_via, mo, sm};
-use smpp_client::smpp_pdu::text::{Concatenation, Decoded, Encoding, split};
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_wire::text::{Concatenation, Decoded, Encoding, split};
+use smpp_client::smpp_wire::{
     Address, Body, CommandId, CommandStatus, DeliverSm, EsmClass, InterfaceVersion, Pdu, SequenceNumber, ShortMessage,
     SubmitSmResp, frame_len,
 };

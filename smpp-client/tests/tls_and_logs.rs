@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::TestSmsc;
-use smpp_client::smpp_pdu::{Address, CommandStatus, SubmitSm};
+use smpp_client::smpp_wire::{Address, CommandStatus, SubmitSm};
 use smpp_client::{Client, ClientConfig, ClientError, TlsOptions};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;

@@ -15,12 +15,12 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use smpp_pdu::text::{self, Fragment, Reassembler, Receipt};
-use smpp_pdu::{
+use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
+use smpp_wire::text::{self, Fragment, Reassembler, Receipt};
+use smpp_wire::{
     Address, BindResp, Body, CommandStatus, DataCoding, EsmClass, InterfaceVersion, MAX_PDU_LEN_DEFAULT, OctetString,
     Pdu, SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, Tlv, Tlvs, frame_len,
 };
-use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 
 /// Decoding never panics, strict or lenient; lenient decoding agrees with strict
 /// decoding wherever that succeeds, and whatever it reads re-encodes.
@@ -223,12 +223,12 @@ pub fn receipt_parse(data: &[u8]) {
         let again = Receipt::parse(&r.format());
         assert!(again.is_some(), "a formatted receipt parses");
     }
-    let mut d = smpp_pdu::DeliverSm::default();
+    let mut d = smpp_wire::DeliverSm::default();
     d.esm_class = EsmClass(0x04);
     d.short_message = ShortMessage::new(Bytes::copy_from_slice(data.get(..254).unwrap_or(data))).unwrap_or_default();
     let mut tlvs = Tlvs::new();
     if let Some(first) = data.first() {
-        tlvs.push(Tlv::MessageState(smpp_pdu::MessageState(*first)));
+        tlvs.push(Tlv::MessageState(smpp_wire::MessageState(*first)));
     }
     d.tlvs = tlvs;
     let _ = Receipt::from_deliver_sm(&d);

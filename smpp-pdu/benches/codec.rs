@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, criterion_group, criterion_main};
-use smpp_pdu::{
+use smpp_wire::{
     Address, Body, DataCoding, DeliverSm, EsmClass, MessageState, Npi, Pdu, RegisteredDelivery, SequenceNumber,
     ShortMessage, SubmitSm, Tlv, Ton, tlv::TlvString,
 };

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use smpp_pdu::DataCoding;
-use smpp_pdu::text::{Encoding, Receipt, Unrepresentable, decode, encode};
+use smpp_wire::DataCoding;
+use smpp_wire::text::{Encoding, Receipt, Unrepresentable, decode, encode};
 
 fn text(c: &mut Criterion) {
     let gsm: String =

@@ -2,7 +2,7 @@
 //! enquire_link) N times (default 1000), or with a third argument `encode` encodes it: a steady loop for profilers
 //! and instruction counters (`valgrind --tool=callgrind`), which are stable where
 //! wall-clock timings on a shared machine are not.
-use smpp_pdu::{Address, Body, Pdu, RegisteredDelivery, SequenceNumber, ShortMessage, SubmitSm};
+use smpp_wire::{Address, Body, Pdu, RegisteredDelivery, SequenceNumber, ShortMessage, SubmitSm};
 
 fn main() {
     let mut s = SubmitSm::default();

@@ -63,7 +63,7 @@ macro_rules! command_table {
             /// for an id the spec does not name.
             ///
             /// ```
-            /// use smpp_pdu::{CommandId, InterfaceVersion, Sender};
+            /// use smpp_wire::{CommandId, InterfaceVersion, Sender};
             /// let info = CommandId::DATA_SM.info().unwrap();
             /// assert_eq!(info.sender, Sender::Either);
             /// assert_eq!(info.response, Some(CommandId::DATA_SM_RESP));
@@ -84,7 +84,7 @@ macro_rules! command_table {
             /// spec does not name: a dense key for per-command counters.
             ///
             /// ```
-            /// use smpp_pdu::{COMMANDS, CommandId};
+            /// use smpp_wire::{COMMANDS, CommandId};
             /// let k = CommandId::SUBMIT_SM.index().unwrap();
             /// assert_eq!(COMMANDS[k].id, CommandId::SUBMIT_SM);
             /// assert_eq!(CommandId(0x0000_0110).index(), None);
@@ -207,7 +207,7 @@ command_table! {
 /// of ids, their senders, versions and responses are written down.
 ///
 /// ```
-/// use smpp_pdu::{COMMANDS, CommandId};
+/// use smpp_wire::{COMMANDS, CommandId};
 /// assert_eq!(COMMANDS.len(), 39);
 /// assert!(COMMANDS.iter().any(|c| c.id == CommandId::OUTBIND && c.response.is_none()));
 /// ```
@@ -266,7 +266,7 @@ impl CommandInfo {
     /// `version < removed_in` if it was removed.
     ///
     /// ```
-    /// use smpp_pdu::{CommandId, InterfaceVersion};
+    /// use smpp_wire::{CommandId, InterfaceVersion};
     /// let v33_only = CommandId::QUERY_LAST_MSGS.info().unwrap();
     /// assert!(v33_only.in_version(InterfaceVersion::V33));
     /// assert!(!v33_only.in_version(InterfaceVersion::V34));

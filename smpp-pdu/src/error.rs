@@ -107,7 +107,7 @@ impl DecodeError {
     /// The `command_status` to answer the peer with (reference section 5.4).
     ///
     /// ```
-    /// use smpp_pdu::{CommandStatus, DecodeError};
+    /// use smpp_wire::{CommandStatus, DecodeError};
     /// let e = DecodeError::MissingNul { field: "source_addr", offset: 20 };
     /// assert_eq!(e.command_status(), CommandStatus::ESME_RINVCMDLEN);
     /// let e = DecodeError::TooLong { field: "password", max: 9, offset: 26 };

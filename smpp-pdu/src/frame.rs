@@ -45,7 +45,7 @@ pub enum FrameError {
 /// It reads only the first four octets and never looks past `command_length`.
 ///
 /// ```
-/// use smpp_pdu::frame::{frame_len, MAX_PDU_LEN_DEFAULT};
+/// use smpp_wire::frame::{frame_len, MAX_PDU_LEN_DEFAULT};
 /// let enquire_link = [0, 0, 0, 16, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1];
 /// assert_eq!(frame_len(&enquire_link[..3], MAX_PDU_LEN_DEFAULT), Ok(None));
 /// assert_eq!(frame_len(&enquire_link[..15], MAX_PDU_LEN_DEFAULT), Ok(None));

@@ -1,4 +1,4 @@
-//! `smpp-pdu`: the SMPP PDU codec.
+//! `smpp-wire`: the SMPP PDU codec.
 //!
 //! Every PDU of SMPP v3.4 (Issue 1.2), the v3.3-only ones (param_retrieve,
 //! query_last_msgs, query_msg_details) and the v5.0 broadcast family, with typed fields
@@ -28,7 +28,7 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use smpp_pdu::{Address, Body, DataCoding, Pdu, RegisteredDelivery, SequenceNumber, ShortMessage, SubmitSm};
+//! use smpp_wire::{Address, Body, DataCoding, Pdu, RegisteredDelivery, SequenceNumber, ShortMessage, SubmitSm};
 //!
 //! let mut submit = SubmitSm::default();
 //! submit.source_addr = Address::alphanumeric("Rust").unwrap();

@@ -10,7 +10,7 @@ wire_newtype! {
     /// 0x400–0x4FF among them) stay representable.
     ///
     /// ```
-    /// use smpp_pdu::CommandStatus;
+    /// use smpp_wire::CommandStatus;
     /// assert_eq!(CommandStatus::ESME_RINVPASWD.to_string(), "ESME_RINVPASWD (0x0E): invalid password");
     /// assert_eq!(format!("{:?}", CommandStatus(0x58)), "ESME_RTHROTTLED");
     /// assert_eq!(CommandStatus(0x401).to_string(), "0x401: vendor-specific error");

@@ -499,7 +499,7 @@ impl Tlv {
 /// `Vec`, and dropping an empty list costs one comparison.
 ///
 /// ```
-/// use smpp_pdu::{MessageState, Tlv, Tlvs};
+/// use smpp_wire::{MessageState, Tlv, Tlvs};
 /// let mut tlvs = Tlvs::new();
 /// tlvs.push(Tlv::MessageState(MessageState::DELIVERED));
 /// assert_eq!(tlvs.message_state(), Some(MessageState::DELIVERED));

@@ -2,7 +2,7 @@
 //! sm_length overrun, TLV overrun, header-only PDUs with extra octets, counted lists.
 
 use bytes::Bytes;
-use smpp_pdu::{Body, CommandId, CommandStatus, DecodeError, Pdu, TlvTag};
+use smpp_wire::{Body, CommandId, CommandStatus, DecodeError, Pdu, TlvTag};
 
 /// A PDU with the given id, status 0, sequence 1 and raw body.
 fn frame(id: CommandId, body: &[u8]) -> Bytes {

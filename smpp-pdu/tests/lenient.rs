@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use smpp_pdu::{
+use smpp_wire::{
     Body, CommandStatus, DecodeError, DeliverSm, InterfaceVersion, MAX_PDU_LEN_DEFAULT, MessageState, OctetString, Pdu,
     SequenceNumber, SubmitSm, Tlv, TlvTag, frame_len,
 };
@@ -62,8 +62,8 @@ fn a_response_body_cut_short_keeps_what_was_read() {
 
 fn receipt_with(tlvs: &[u8]) -> Bytes {
     let mut d = DeliverSm::default();
-    d.esm_class = smpp_pdu::EsmClass(0x04);
-    d.short_message = smpp_pdu::ShortMessage::new(&b"id:1 stat:DELIVRD"[..]).unwrap();
+    d.esm_class = smpp_wire::EsmClass(0x04);
+    d.short_message = smpp_wire::ShortMessage::new(&b"id:1 stat:DELIVRD"[..]).unwrap();
     let mut wire = BytesMut::new();
     Pdu::new(SequenceNumber::new(7), Body::DeliverSm(d)).encode(&mut wire);
     wire.extend_from_slice(tlvs);
@@ -136,7 +136,7 @@ proptest! {
         junk in proptest::collection::vec(any::<u8>(), 0..24),
         cut in any::<prop::sample::Index>(),
     ) {
-        let valid = smpp_pdu::arbitrary::pdu_of(kind, seed).to_bytes();
+        let valid = smpp_wire::arbitrary::pdu_of(kind, seed).to_bytes();
         let mut v = valid[..16].to_vec();
         v[8..12].copy_from_slice(&status.to_be_bytes());
         let body = &valid[16..];

@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use smpp_pdu::arbitrary::{any_pdu, any_pdu_of, pdu_kinds};
-use smpp_pdu::{MAX_PDU_LEN_DEFAULT, Pdu, frame_len};
+use smpp_wire::arbitrary::{any_pdu, any_pdu_of, pdu_kinds};
+use smpp_wire::{MAX_PDU_LEN_DEFAULT, Pdu, frame_len};
 
 fn encode(p: &Pdu) -> Bytes {
     let mut b = BytesMut::new();
@@ -49,9 +49,9 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..200),
         cut in any::<prop::sample::Index>(),
     ) {
-        let id = smpp_pdu::arbitrary::pdu_of(kind, seed).command_id().value();
+        let id = smpp_wire::arbitrary::pdu_of(kind, seed).command_id().value();
         // Sometimes keep a prefix of a valid body so deep fields get reached.
-        let valid = encode(&smpp_pdu::arbitrary::pdu_of(kind, seed));
+        let valid = encode(&smpp_wire::arbitrary::pdu_of(kind, seed));
         let mut b = if seed % 2 == 0 { valid[16..].to_vec() } else { body.clone() };
         if !b.is_empty() {
             let k = cut.index(b.len() + 1);

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use smpp_pdu::text::{
+use smpp_wire::text::{
     Concatenation, Decoded, Encoding, Expired, Fragment, Pushed, Reassembler, Receipt, decode, fragment_of, plan, split,
 };
-use smpp_pdu::{DataCoding, DeliverSm, EsmClass, MessageState, OctetString, ShortMessage, Tlv, tlv::TlvString};
+use smpp_wire::{DataCoding, DeliverSm, EsmClass, MessageState, OctetString, ShortMessage, Tlv, tlv::TlvString};
 
 #[allow(clippy::disallowed_methods)]
 fn epoch() -> Instant {
@@ -293,7 +293,7 @@ fn drain_hands_over_everything_held_at_once() {
 
 #[test]
 fn expired_texts_decode_gsm_with_national_tables() {
-    use smpp_pdu::text::{Language, NationalTables};
+    use smpp_wire::text::{Language, NationalTables};
     let gsm = "Price: 5€ {ok} ".repeat(25);
     let parts = udh_parts(&gsm, Encoding::Gsm7, 3);
     let mut r: Reassembler<()> = Reassembler::new(Duration::from_secs(1), 10, 1 << 20);
@@ -468,7 +468,7 @@ fn fragment(reference: u16) -> Fragment {
 
 #[test]
 fn national_language_texts_split_and_reassemble() {
-    use smpp_pdu::text::{Language, NationalTables};
+    use smpp_wire::text::{Language, NationalTables};
     for (lang, text) in [
         (Language::Turkish, "Iğdır'da güneşli bir gün; şimdi çay içelim. ".repeat(6)),
         (Language::Portuguese, "Ação, coração e limão são palavras com til. ".repeat(6)),

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use serde_json::Value;
-use smpp_pdu::{
+use smpp_wire::{
     Body, CommandId, CommandStatus, DecodeError, Field, FieldValue, FrameError, MAX_PDU_LEN_DEFAULT, Pdu,
     SequenceNumber, SubmitSmResp, frame_len,
 };

@@ -26,9 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
-use smpp_server::smpp_pdu::text::{Decoded, decode_message};
-use smpp_server::smpp_pdu::{CommandStatus, InterfaceVersion, MessageState};
 use smpp_server::smpp_session::{CloseReason, Request};
+use smpp_server::smpp_wire::text::{Decoded, decode_message};
+use smpp_server::smpp_wire::{CommandStatus, InterfaceVersion, MessageState};
 use smpp_server::{
     BindInfo, BoundSession, Defer, DeliveryReceipt, Grant, Limits, MessageIds, PushError, PushResult, Reply, Server,
     ServerConfig, ServerHandle, SmscHandler,

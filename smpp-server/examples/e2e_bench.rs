@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use smpp_client::smpp_pdu::{Address, ShortMessage, SubmitSm};
 use smpp_client::smpp_session::BindRequest;
+use smpp_client::smpp_wire::{Address, ShortMessage, SubmitSm};
 use smpp_client::{BindMode, Client, ClientConfig, Event, Session, SessionConfig};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig};
 use smpp_tokio::{Handler, drive, now};

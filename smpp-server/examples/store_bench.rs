@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use smpp_server::DeliveryReceipt;
-use smpp_server::smpp_pdu::{Address, InterfaceVersion, MessageState};
+use smpp_server::smpp_wire::{Address, InterfaceVersion, MessageState};
 use smpp_server::store::{Delivery, MemoryStore, Message, SqliteOptions, SqliteStore, SqliteSync, Store, StoreLimits};
 use tokio::sync::Semaphore;
 

@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use smpp_pdu::text::{Receipt, ReceiptDate};
-use smpp_pdu::tlv::{NetworkErrorCode, TlvString};
-use smpp_pdu::{Address, DeliverSm, EsmClass, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, Tlv};
+use smpp_wire::text::{Receipt, ReceiptDate};
+use smpp_wire::tlv::{NetworkErrorCode, TlvString};
+use smpp_wire::{Address, DeliverSm, EsmClass, InterfaceVersion, MessageState, RegisteredDelivery, ShortMessage, Tlv};
 
 /// A token bucket: `rate` requests a second, in bursts of up to one second's worth.
 /// Time comes from the caller, so it runs in virtual time in tests.
@@ -122,8 +122,8 @@ impl MessageIds {
 /// ```
 /// use std::time::SystemTime;
 /// use smpp_server::DeliveryReceipt;
-/// use smpp_server::smpp_pdu::tlv::NetworkErrorCode;
-/// use smpp_server::smpp_pdu::{Address, InterfaceVersion, MessageState};
+/// use smpp_server::smpp_wire::tlv::NetworkErrorCode;
+/// use smpp_server::smpp_wire::{Address, InterfaceVersion, MessageState};
 /// let to = Address::international("447700900123").unwrap();
 /// let from = Address::international("447700900999").unwrap();
 /// let mut r = DeliveryReceipt::new("0a1b2c3d", from, to, MessageState::DELIVERED);
@@ -271,8 +271,8 @@ pub(crate) fn smpp_time(t: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
-    use smpp_pdu::text::{Decoded, decode};
-    use smpp_pdu::{DataCoding, MessageState};
+    use smpp_wire::text::{Decoded, decode};
+    use smpp_wire::{DataCoding, MessageState};
 
     use super::*;
 

@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use smpp_pdu::{Bind, Body, CommandId, CommandStatus, InterfaceVersion, SequenceNumber};
 use smpp_session::{BindMode, CloseReason, Event, Request, Session, effective_version};
 use smpp_tokio::{Handler, Stream, drive_with, now};
+use smpp_wire::{Bind, Body, CommandId, CommandStatus, InterfaceVersion, SequenceNumber};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::blocks::Throttle;
@@ -96,7 +96,7 @@ pub(crate) async fn serve_connection<H: SmscHandler, S: Stream>(
         counters: Arc::new(Counters::default()),
         auth: None,
         queued: VecDeque::new(),
-        reassembler: smpp_pdu::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
+        reassembler: smpp_wire::text::Reassembler::new(Duration::from_secs(120), 256, 1 << 20),
         closed: None,
     };
     if let Err(e) = drive_with(stream, session, &mut conn, &mut rx, driver).await {
@@ -124,7 +124,7 @@ struct Connection<H: SmscHandler> {
     auth: Option<tokio::task::JoinHandle<()>>,
     /// Pushes waiting for room in the window, in order; bounded by [`MAX_QUEUED_PUSHES`].
     queued: VecDeque<(Request, oneshot::Sender<PushResult>)>,
-    reassembler: smpp_pdu::text::Reassembler,
+    reassembler: smpp_wire::text::Reassembler,
     /// Why the session closed, once it has (the handler heard `on_closed`).
     closed: Option<CloseReason>,
 }
@@ -262,7 +262,7 @@ impl<H: SmscHandler> Connection<H> {
             return;
         }
         if let Request::SubmitSm(sm) = &request
-            && let Some(f) = smpp_pdu::text::fragment_of(sm.esm_class, &sm.short_message, &sm.tlvs)
+            && let Some(f) = smpp_wire::text::fragment_of(sm.esm_class, &sm.short_message, &sm.tlvs)
             && f.total > 1
         {
             let (source, dest) = (sm.source_addr.addr, sm.destination_addr.addr);

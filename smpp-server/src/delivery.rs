@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use metrics::SharedString;
-use smpp_pdu::{CommandStatus, DeliverSm, InterfaceVersion, Tlvs};
 use smpp_session::{Request, SendError};
+use smpp_wire::{CommandStatus, DeliverSm, InterfaceVersion, Tlvs};
 use tokio::sync::Notify;
 
 use crate::handle::{PushError, PushResult, ServerHandle};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use smpp_pdu::{Body, CommandStatus};
 use smpp_session::{CloseReason, Request};
+use smpp_wire::{Body, CommandStatus};
 use tokio::sync::oneshot;
 
 use crate::connection::SessionCommand;

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use smpp_pdu::{
+use smpp_session::{BindMode, CloseReason, Request};
+use smpp_wire::{
     Bind, Body, COctetString, CommandStatus, InterfaceVersion, SequenceNumber, SubmitMultiResp, SubmitSmResp,
 };
-use smpp_session::{BindMode, CloseReason, Request};
 use tokio::sync::mpsc;
 
 use crate::connection::SessionCommand;
@@ -197,7 +197,7 @@ impl Reply {
     /// response.
     ///
     /// ```
-    /// use smpp_server::{Reply, smpp_session::Request, smpp_pdu::{Body, SubmitSm}};
+    /// use smpp_server::{Reply, smpp_session::Request, smpp_wire::{Body, SubmitSm}};
     /// let reply = Reply::accepted(&Request::SubmitSm(SubmitSm::default()), "0a1b2c3d");
     /// let Body::SubmitSmResp(Some(resp)) = reply.body else { panic!() };
     /// assert_eq!(resp.message_id.as_bytes(), b"0a1b2c3d");
@@ -340,11 +340,11 @@ pub trait SmscHandler: Send + Sync + 'static {
 
     /// A long message submitted in parts (UDH or SAR) is complete. Each part was also
     /// passed to [`on_request`](Self::on_request) and answered there.
-    fn on_long_message(&self, _session: &BoundSession<Self::Account>, _message: smpp_pdu::text::Assembled) {}
+    fn on_long_message(&self, _session: &BoundSession<Self::Account>, _message: smpp_wire::text::Assembled) {}
 
     /// A long message's parts did not all arrive in time (or were evicted to bound
     /// memory).
-    fn on_incomplete(&self, _session: &BoundSession<Self::Account>, _expired: smpp_pdu::text::Expired) {}
+    fn on_incomplete(&self, _session: &BoundSession<Self::Account>, _expired: smpp_wire::text::Expired) {}
 
     /// A session bound.
     fn on_bound(&self, _session: &BoundSession<Self::Account>) {}

@@ -71,7 +71,7 @@ mod simulator;
 pub mod store;
 
 pub use smpp_tokio::DriverConfig;
-pub use {smpp_pdu, smpp_session, smpp_tokio};
+pub use {smpp_session, smpp_tokio, smpp_wire};
 
 pub use blocks::{DeliveryReceipt, MessageIds, Throttle};
 pub use config::ServerConfig;

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use smpp_pdu::{CommandStatus, InterfaceVersion};
 use smpp_session::{BindMode, Request, effective_version};
+use smpp_wire::{CommandStatus, InterfaceVersion};
 
 use crate::handler::BindInfo;
 

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use common::{Raw, peer, server_config, sm};
-use smpp_pdu::{Body, CommandStatus};
 use smpp_server::{BindInfo, BoundSession, Defer, Grant, Reply, Server, SmscHandler};
 use smpp_session::{BindMode, Request};
+use smpp_wire::{Body, CommandStatus};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
 /// Answers each submit from a task of its own, once its signal comes (from

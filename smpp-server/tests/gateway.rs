@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smpp_client::{Client, ClientConfig, InboundMessage, Incoming, RequestError, TextOptions};
-use smpp_pdu::text::{Concatenation, Encoding};
-use smpp_pdu::{Address, InterfaceVersion, MessageState};
 use smpp_server::gateway::{Gateway, GatewayConfig, GatewayHandle, Policy, Route, Target, Upstream};
 use smpp_server::store::{MemoryStore, Store};
 use smpp_server::{ServerConfig, Simulator, SimulatorConfig, SimulatorHandle};
+use smpp_wire::text::{Concatenation, Encoding};
+use smpp_wire::{Address, InterfaceVersion, MessageState};
 
 use common::sm;
 
@@ -59,7 +59,7 @@ async fn customer(gw: &GatewayHandle, version: InterfaceVersion) -> (Client, Inc
 }
 
 /// The next receipt on `incoming`, within 10 s.
-async fn receipt(incoming: &mut Incoming) -> smpp_pdu::DeliverSm {
+async fn receipt(incoming: &mut Incoming) -> smpp_wire::DeliverSm {
     loop {
         let inbound = tokio::time::timeout(Duration::from_secs(10), incoming.recv()).await.unwrap().unwrap();
         if let InboundMessage::Receipt(d) = inbound.message {
@@ -68,8 +68,8 @@ async fn receipt(incoming: &mut Incoming) -> smpp_pdu::DeliverSm {
     }
 }
 
-fn receipt_id(d: &smpp_pdu::DeliverSm) -> String {
-    smpp_pdu::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap()
+fn receipt_id(d: &smpp_wire::DeliverSm) -> String {
+    smpp_wire::text::Receipt::from_deliver_sm(d).and_then(|r| r.id).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,8 +129,8 @@ async fn long_messages_pass_whole_as_udh_to_a_v33_upstream_from_sar_or_udh() {
         assert!(parts.len() >= 3, "{} parts", parts.len());
         common::eventually("the upstream puts the message together", || !sim.long_messages().is_empty()).await;
         let whole = &sim.long_messages()[0];
-        let got = smpp_pdu::text::decode(whole.data_coding, &whole.data);
-        assert_eq!(got, smpp_pdu::text::Decoded::Text(text.clone()), "{concatenation:?} to a v{version} upstream");
+        let got = smpp_wire::text::decode(whole.data_coding, &whole.data);
+        assert_eq!(got, smpp_wire::text::Decoded::Text(text.clone()), "{concatenation:?} to a v{version} upstream");
         assert_eq!(sim.submits(), parts.len() as u64);
     }
 }
@@ -144,7 +144,7 @@ async fn mo_goes_to_the_account_its_destination_routes_to_and_unrouted_mo_is_ref
     let inbound = tokio::time::timeout(Duration::from_secs(10), incoming.recv()).await.unwrap().unwrap();
     assert_eq!(inbound.text().as_deref(), Some("hello gateway"));
     let refused = sim.inject_mo("gw", "447700900999", "55555", "nobody's").await.unwrap();
-    assert_eq!(refused.0, smpp_pdu::CommandStatus::ESME_RINVDSTADR);
+    assert_eq!(refused.0, smpp_wire::CommandStatus::ESME_RINVDSTADR);
     let stats = gw.stats();
     assert_eq!((stats.mo_routed, stats.mo_unrouted), (1, 1));
 }
@@ -167,7 +167,7 @@ async fn routes_pick_by_prefix_and_a_submit_no_route_takes_is_refused() {
     client.submit(sm("33612345678", false)).await.unwrap();
     client.submit(sm("33612345679", false)).await.unwrap();
     let refused = client.submit(sm("4915112345678", false)).await.unwrap_err();
-    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+    assert_eq!(refused, RequestError::Status(smpp_wire::CommandStatus::ESME_RINVDSTADR));
     common::eventually("all are forwarded", || gw.stats().forwarded == 3).await;
     assert_eq!((uk.submits(), fr.submits()), (1, 2));
     assert_eq!(gw.stats().no_route, 1);
@@ -181,7 +181,7 @@ async fn an_upstream_refusal_comes_back_as_a_rejected_receipt_or_as_the_status_i
     // The simulator answers 999 + status: 99911 is ESME_RINVDSTADR.
     let ours = client.submit(sm("99911", true)).await.unwrap().message_id.to_string();
     let d = receipt(&mut incoming).await;
-    let r = smpp_pdu::text::Receipt::from_deliver_sm(&d).unwrap();
+    let r = smpp_wire::text::Receipt::from_deliver_sm(&d).unwrap();
     assert_eq!((r.id.as_deref(), r.state), (Some(ours.as_str()), Some(MessageState::REJECTED)));
     assert_eq!(r.err.as_deref(), Some("011"));
     assert_eq!(gw.stats().refused, 1);
@@ -192,7 +192,7 @@ async fn an_upstream_refusal_comes_back_as_a_rejected_receipt_or_as_the_status_i
     let gw = gateway(config).await;
     let (client, _incoming) = customer(&gw, InterfaceVersion::V34).await;
     let refused = client.submit(sm("99911", true)).await.unwrap_err();
-    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+    assert_eq!(refused, RequestError::Status(smpp_wire::CommandStatus::ESME_RINVDSTADR));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +236,7 @@ async fn a_full_connector_queue_throttles_the_customer_and_drops_nothing() {
 struct Converting {
     server: std::sync::OnceLock<smpp_server::ServerHandle>,
     next: std::sync::atomic::AtomicUsize,
-    pending: std::sync::Mutex<Vec<smpp_pdu::DeliverSm>>,
+    pending: std::sync::Mutex<Vec<smpp_wire::DeliverSm>>,
     batch: usize,
     number: fn(usize) -> u64,
 }
@@ -263,7 +263,10 @@ impl Converting {
 impl smpp_server::SmscHandler for Converting {
     type Account = ();
 
-    async fn authenticate(&self, _: &smpp_server::BindInfo) -> Result<smpp_server::Grant<()>, smpp_pdu::CommandStatus> {
+    async fn authenticate(
+        &self,
+        _: &smpp_server::BindInfo,
+    ) -> Result<smpp_server::Grant<()>, smpp_wire::CommandStatus> {
         Ok(smpp_server::Grant::new(()))
     }
 
@@ -500,12 +503,12 @@ async fn an_upstream_that_refuses_the_bind_for_good_is_skipped_and_what_waits_fo
         .await
         .unwrap();
     let d = receipt(&mut incoming).await;
-    let r = smpp_pdu::text::Receipt::from_deliver_sm(&d).unwrap();
+    let r = smpp_wire::text::Receipt::from_deliver_sm(&d).unwrap();
     assert_eq!((r.id.as_deref(), r.state), (Some(ours.as_str()), Some(MessageState::REJECTED)));
     assert_eq!(r.err.as_deref(), Some("013"), "ESME_RBINDFAIL");
     // Known dead now: a route to it alone has nowhere to go; the other still flows.
     let refused = client.submit(sm("33612345679", false)).await.unwrap_err();
-    assert_eq!(refused, RequestError::Status(smpp_pdu::CommandStatus::ESME_RINVDSTADR));
+    assert_eq!(refused, RequestError::Status(smpp_wire::CommandStatus::ESME_RINVDSTADR));
     client.submit(sm("447700900123", false)).await.unwrap();
     common::eventually("the other upstream takes it", || sim.submits() == 1).await;
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Sim, client_config, eventually, sim_config, sm};
-use smpp_client::smpp_pdu::text::Decoded;
-use smpp_client::smpp_pdu::{Address, Body, CommandStatus, InterfaceVersion, MessageState, SubmitSmResp};
+use smpp_client::smpp_wire::text::Decoded;
+use smpp_client::smpp_wire::{Address, Body, CommandStatus, InterfaceVersion, MessageState, SubmitSmResp};
 use smpp_client::{BindMode, Client, ClientConfig, ClientError, InboundMessage, RequestError};
 use smpp_server::{Server, ServerConfig, Simulator};
 use tokio::time::Instant;

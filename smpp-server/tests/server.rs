@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use common::{Raw, client_config, eventually, mo, peer, server_config, sm};
-use smpp_pdu::{Body, CommandStatus, InterfaceVersion, Pdu, QuerySm, SubmitSmResp};
 use smpp_server::{
     BindInfo, BoundSession, Defer, Grant, Limits, PushError, Reply, Responder, Server, ServerHandle, SmscHandler,
 };
 use smpp_session::{BindMode, CloseReason, Request};
+use smpp_wire::{Body, CommandStatus, InterfaceVersion, Pdu, QuerySm, SubmitSmResp};
 use tokio::time::Instant;
 
 /// A handler for the tests below: any password is "secret"; every bind gets

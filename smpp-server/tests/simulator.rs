@@ -11,17 +11,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Raw, Sim, client_config, sim_config, sm};
 use smpp_client::RequestError;
-use smpp_pdu::text::Receipt;
-use smpp_pdu::tlv::TlvString;
-use smpp_pdu::{
-    Address, Body, CommandStatus, DataCoding, DataSm, DeliverSm, DestAddress, EsmClass, InterfaceVersion, MessageState,
-    OctetString, QuerySm, RegisteredDelivery, ShortMessage, SubmitMulti, SubmitSm, Tlv,
-};
 use smpp_server::SimulatorConfig;
 use smpp_server::store::{
     Delivery as StoredDelivery, Entry, EntryId, IdLink, MemoryStore, Message, Store, StoreFuture,
 };
 use smpp_session::BindMode;
+use smpp_wire::text::Receipt;
+use smpp_wire::tlv::TlvString;
+use smpp_wire::{
+    Address, Body, CommandStatus, DataCoding, DataSm, DeliverSm, DestAddress, EsmClass, InterfaceVersion, MessageState,
+    OctetString, QuerySm, RegisteredDelivery, ShortMessage, SubmitMulti, SubmitSm, Tlv,
+};
 use tokio::time::Instant;
 
 const V33: u8 = 0x33;
@@ -668,8 +668,8 @@ async fn receipts_carry_dates_the_decoded_text_and_tlvs_for_v34_only() {
         assert_eq!(d.data_coding, DataCoding::MC_DEFAULT);
         let octets = d.short_message.as_bytes();
         assert!(octets.iter().all(|b| (0x20..0x7F).contains(b)), "printable ASCII only: {octets:?}");
-        let gsm = smpp_pdu::text::decode(DataCoding::MC_DEFAULT, octets);
-        assert_eq!(gsm, smpp_pdu::text::Decoded::Text(String::from_utf8(octets.to_vec()).unwrap()));
+        let gsm = smpp_wire::text::decode(DataCoding::MC_DEFAULT, octets);
+        assert_eq!(gsm, smpp_wire::text::Decoded::Text(String::from_utf8(octets.to_vec()).unwrap()));
         assert_eq!(r.text.as_deref(), Some(preview), "the first 20 characters, decoded");
         for date in [r.submit_date, r.done_date] {
             let date = date.expect("a date").to_string();

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use redis_server::RedisServer;
-use smpp_server::smpp_pdu::{Address, DeliverSm, EsmClass, MessageState, ShortMessage};
+use smpp_server::smpp_wire::{Address, DeliverSm, EsmClass, MessageState, ShortMessage};
 use smpp_server::store::{Delivery, Message, RedisOptions, RedisStore, Store, StoreError, StoreLimits, conformance};
 
 const ACCOUNT: &str = "shared";

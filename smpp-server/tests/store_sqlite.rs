@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use smpp_server::smpp_pdu::{Address, DeliverSm, EsmClass, MessageState, ShortMessage};
+use smpp_server::smpp_wire::{Address, DeliverSm, EsmClass, MessageState, ShortMessage};
 use smpp_server::store::{Delivery, Message, SqliteOptions, SqliteStore, Store, StoreError, StoreLimits, conformance};
 
 /// Set in the child of the `kill -9` test: the store folder to fill.

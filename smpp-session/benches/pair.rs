@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use smpp_session::smpp_pdu::{Address, Body, CommandStatus, ShortMessage, SubmitSm, SubmitSmResp};
+use smpp_session::smpp_wire::{Address, Body, CommandStatus, ShortMessage, SubmitSm, SubmitSmResp};
 use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 
 fn bound_pair(window: usize) -> (Session, Session, Instant) {

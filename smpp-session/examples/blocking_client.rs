@@ -14,7 +14,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use smpp_session::smpp_pdu::{Address, Body, CommandStatus, ShortMessage, SubmitSm, SubmitSmResp};
+use smpp_session::smpp_wire::{Address, Body, CommandStatus, ShortMessage, SubmitSm, SubmitSmResp};
 use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 
 /// Writes everything the session has queued.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use smpp_pdu::{InterfaceVersion, MAX_PDU_LEN_DEFAULT};
+use smpp_wire::{InterfaceVersion, MAX_PDU_LEN_DEFAULT};
 
 /// What an ESME assumes when a bind response carries no `sc_interface_version`.
 #[non_exhaustive]
@@ -74,7 +74,7 @@ impl SessionConfig {
     /// `message_payload`). A larger one is a fatal
     /// framing error; sending a larger PDU is [`SendError::TooLong`](crate::SendError::TooLong).
     pub fn max_pdu_len(&mut self, len: usize) -> &mut Self {
-        self.max_pdu_len = len.max(smpp_pdu::HEADER_LEN);
+        self.max_pdu_len = len.max(smpp_wire::HEADER_LEN);
         self
     }
 

@@ -1,7 +1,7 @@
 //! What the session reports ([`Event`]), why it ended ([`CloseReason`]) and how a
 //! command can be refused ([`SendError`]).
 
-use smpp_pdu::{Bind, Body, CommandId, CommandStatus, FrameError, InterfaceVersion, SequenceNumber, TlvTag};
+use smpp_wire::{Bind, Body, CommandId, CommandStatus, FrameError, InterfaceVersion, SequenceNumber, TlvTag};
 
 use crate::request::Request;
 use crate::state::BindMode;
@@ -39,7 +39,7 @@ pub enum Event<T = ()> {
     /// ESME role: the SMSC sent an outbind; the session answers it by binding as receiver.
     Outbind {
         /// The SMSC's system_id.
-        system_id: smpp_pdu::COctetString<16>,
+        system_id: smpp_wire::COctetString<16>,
     },
     /// The peer sent a request. Answer it with [`respond`](crate::Session::respond),
     /// unless it has no response (alert_notification).
@@ -51,7 +51,7 @@ pub enum Event<T = ()> {
         /// Set when the request was read leniently (ESME role): a known TLV whose
         /// value did not decode is kept raw as `Tlv::Unknown`, and this says which, so
         /// a receipt with one bad TLV is still delivered. `None` for a clean request.
-        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+        salvaged: Option<Box<smpp_wire::Salvaged>>,
     },
     /// A response to one of our requests (generic_nack included).
     ///

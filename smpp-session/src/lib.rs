@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use smpp_pdu::{Address, ShortMessage, SubmitSm};
+//! use smpp_wire::{Address, ShortMessage, SubmitSm};
 //! use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 //! # #[allow(clippy::disallowed_methods)]
 //! let now = Instant::now();
@@ -48,7 +48,7 @@
 //! let seq = esme.send(now, Request::SubmitSm(submit)).unwrap();
 //! pump(&mut esme, &mut smsc);
 //! let Some(Event::Request { seq: inbound, .. }) = smsc.poll_event() else { panic!() };
-//! smsc.respond(now, inbound, smpp_pdu::CommandStatus::ESME_ROK, smpp_pdu::Body::SubmitSmResp(None)).unwrap();
+//! smsc.respond(now, inbound, smpp_wire::CommandStatus::ESME_ROK, smpp_wire::Body::SubmitSmResp(None)).unwrap();
 //! pump(&mut smsc, &mut esme);
 //! assert!(matches!(esme.poll_event(), Some(Event::Response { seq: s, .. }) if s == seq));
 //! ```
@@ -79,7 +79,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use smpp_pdu;
+pub use smpp_wire;
 
 pub use config::{MissingScVersion, SessionConfig};
 pub use event::{CloseReason, Event, Initiator, SendError};

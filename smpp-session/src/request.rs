@@ -3,7 +3,7 @@
 //! bind, unbind, enquire_link, outbind and generic_nack are not here: the session runs
 //! them itself, so the type keeps an application from sending them.
 
-use smpp_pdu::{
+use smpp_wire::{
     AlertNotification, Body, BroadcastSm, CancelBroadcastSm, CancelSm, CommandId, DataSm, DeliverSm, QueryBroadcastSm,
     QuerySm, ReplaceSm, SubmitMulti, SubmitSm, Tlvs,
 };

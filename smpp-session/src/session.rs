@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use smpp_pdu::{
+use smpp_wire::{
     Address, Bind, BindResp, Body, COctetString, CommandId, CommandStatus, DecodeError, Header, InterfaceVersion,
     Outbind, Password, Pdu, SequenceNumber, Tlv, Tlvs, frame_len,
 };
@@ -41,7 +41,7 @@ pub struct BindRequest {
 impl BindRequest {
     /// A bind with the given mode and credentials, system_type `smpp` and an empty
     /// address range.
-    pub fn new(mode: BindMode, system_id: &str, password: &str) -> Result<Self, smpp_pdu::FieldError> {
+    pub fn new(mode: BindMode, system_id: &str, password: &str) -> Result<Self, smpp_wire::FieldError> {
         Ok(Self {
             mode,
             system_id: COctetString::new(system_id)?,
@@ -1153,7 +1153,7 @@ impl<T> Session<T> {
         self.bound(now, mode, version);
     }
 
-    fn on_request(&mut self, now: Instant, pdu: Pdu, salvaged: Option<Box<smpp_pdu::Salvaged>>) {
+    fn on_request(&mut self, now: Instant, pdu: Pdu, salvaged: Option<Box<smpp_wire::Salvaged>>) {
         let Pdu { sequence: seq, body, .. } = pdu;
         let id = body.command_id();
         match body {
@@ -1222,7 +1222,7 @@ impl<T> Session<T> {
         now: Instant,
         seq: SequenceNumber,
         request: Request,
-        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+        salvaged: Option<Box<smpp_wire::Salvaged>>,
     ) {
         let id = request.command_id();
         let peer = match self.role {

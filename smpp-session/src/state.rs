@@ -1,8 +1,8 @@
 //! Session states, bind modes, roles, and the rules for which request may travel in
 //! which direction in which state (reference section 5.3), read from the command
-//! table of `smpp-pdu` ([`CommandId::info`]).
+//! table of `smpp-wire` ([`CommandId::info`]).
 
-use smpp_pdu::{CommandId, InterfaceVersion};
+use smpp_wire::{CommandId, InterfaceVersion};
 
 use crate::request::Request;
 
@@ -112,7 +112,7 @@ pub(crate) fn allowed(id: CommandId, from: Role, mode: BindMode) -> bool {
 /// v3.4 and 0x50 v5.0 (TLVs and bind_transceiver allowed); anything else is v3.3.
 ///
 /// ```
-/// use smpp_session::{effective_version, smpp_pdu::InterfaceVersion};
+/// use smpp_session::{effective_version, smpp_wire::InterfaceVersion};
 /// assert_eq!(effective_version(InterfaceVersion(0x7B)), InterfaceVersion::V33);
 /// ```
 pub const fn effective_version(requested: InterfaceVersion) -> InterfaceVersion {
@@ -192,7 +192,7 @@ mod table_tests {
 
     #[test]
     fn every_request_has_a_sender_and_a_version_in_the_command_table() {
-        let requests: Vec<_> = smpp_pdu::COMMANDS.iter().filter(|c| Request::is_request_id(c.id)).collect();
+        let requests: Vec<_> = smpp_wire::COMMANDS.iter().filter(|c| Request::is_request_id(c.id)).collect();
         assert_eq!(requests.len(), 11, "one row per Request variant");
         for row in requests {
             assert!(!row.is_response(), "{}", row.name);

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use smpp_pdu::{CommandId, SequenceNumber};
+use smpp_wire::{CommandId, SequenceNumber};
 
 /// One request of ours awaiting its response.
 #[derive(Debug)]

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use smpp_pdu::frame::HEADER_LEN;
-use smpp_pdu::{COMMANDS, CommandId, CommandStatus, Header};
+use smpp_wire::frame::HEADER_LEN;
+use smpp_wire::{COMMANDS, CommandId, CommandStatus, Header};
 
 /// The `tracing` target of the PDU trace.
 pub const TARGET: &str = "smpp::wire";

@@ -9,7 +9,7 @@
 //! # Metrics
 //! | name | kind | labels |
 //! |---|---|---|
-//! | `smpp_pdus_total` | counter | `role`, `direction`, `command` |
+//! | `smpp_wires_total` | counter | `role`, `direction`, `command` |
 //! | `smpp_responses_total` | counter | `role`, `direction`, `status` |
 //! | `smpp_response_seconds` | histogram | `role`, `command` (of the request) |
 //! | `smpp_window_in_flight` | gauge | `role` |
@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, SharedString};
-use smpp_session::smpp_pdu::{COMMANDS, CommandId, CommandStatus};
+use smpp_session::smpp_wire::{COMMANDS, CommandId, CommandStatus};
 use smpp_session::{BindMode, Direction, Role, Session, SessionState, WireCounts};
 
 /// How many distinct accounts get a label of their own; the rest share `other`.
@@ -284,7 +284,7 @@ impl Publisher {
                 let slot = id.and_then(CommandId::index).unwrap_or(COMMANDS.len());
                 if let Some(c) = self.pdus.get_mut(d).and_then(|p| p.get_mut(slot)) {
                     c.get_or_insert_with(|| {
-                        metrics::counter!("smpp_pdus_total", "role" => role, "direction" => dir, "command" => command_name(id))
+                        metrics::counter!("smpp_wires_total", "role" => role, "direction" => dir, "command" => command_name(id))
                     })
                     .increment(n);
                 }

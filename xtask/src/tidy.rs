@@ -1,6 +1,6 @@
 //! Repository rules no compiler checks. Also run as `#[test]`s, so `cargo test` covers them.
 //!
-//! - The sans-IO crates (`smpp-pdu`, `smpp-session`) depend on no tokio or mio, and
+//! - The sans-IO crates (`smpp-wire`, `smpp-session`) depend on no tokio or mio, and
 //!   their sources read no clock, open no socket and never sleep.
 //! - Without the `tls` feature, the driver and the server compile no TLS (no ring,
 //!   no rustls).
@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The crates that must stay free of I/O, clocks and async runtimes.
-const SANS_IO: &[&str] = &["smpp-pdu", "smpp-session"];
-/// The library crates whose files must open with a module doc.
+/// The crates that must stay free of I/O, clocks and async runtimes: (package, folder).
+const SANS_IO: &[(&str, &str)] = &[("smpp-wire", "smpp-pdu"), ("smpp-session", "smpp-session")];
+/// The folders of the library crates whose files must open with a module doc.
 const LIBRARIES: &[&str] =
     &["smpp-pdu", "smpp-session", "smpp-tokio", "smpp-client", "smpp-server", "smpp-chaos", "smpp-fuzz"];
 /// The crates that must not pull in TLS unless their `tls` feature is on.
@@ -41,7 +41,7 @@ fn dependency_isolation(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let rules = SANS_IO
         .iter()
-        .flat_map(|k| ["tokio", "mio"].map(|f| (*k, f)))
+        .flat_map(|(k, _)| ["tokio", "mio"].map(|f| (*k, f)))
         .chain(TLS_OPTIONAL.iter().flat_map(|k| ["ring", "rustls"].map(|f| (*k, f))));
     for (krate, forbidden) in rules {
         {
@@ -71,8 +71,8 @@ fn no_clock_or_io(root: &Path) -> Vec<String> {
         ["tokio", "::"].concat(),
     ];
     let mut out = Vec::new();
-    for krate in SANS_IO {
-        for file in rust_files(&root.join(krate).join("src")) {
+    for (_, folder) in SANS_IO {
+        for file in rust_files(&root.join(folder).join("src")) {
             // Deterministic tests need one real `Instant` as the epoch of virtual time;
             // it is taken in `src/tests/util.rs` and nowhere else.
             if file.ends_with("src/tests/util.rs") {

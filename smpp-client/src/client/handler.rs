@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_pdu::text::{Pushed, Reassembler};
-use smpp_pdu::{Body, CommandId, CommandStatus, DeliverSm, SequenceNumber, SubmitSmResp};
 use smpp_session::{CloseReason, Event, Request, SendError, Session};
+use smpp_wire::text::{Pushed, Reassembler};
+use smpp_wire::{Body, CommandId, CommandStatus, DeliverSm, SequenceNumber, SubmitSmResp};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::inbound::{Inbound, InboundMessage, PartInfo, Responder};
@@ -61,7 +61,7 @@ pub(crate) fn hand_on(shared: &Shared, inbound: Inbound) {
 }
 
 /// Hands on incomplete long messages as [`InboundMessage::Incomplete`].
-pub(crate) fn hand_on_expired(shared: &Shared, expired: Vec<smpp_pdu::text::Expired<DeliverSm>>) {
+pub(crate) fn hand_on_expired(shared: &Shared, expired: Vec<smpp_wire::text::Expired<DeliverSm>>) {
     for e in expired {
         tracing::info!(reference = e.reference, received = e.received, total = e.total, "long message incomplete");
         let message = InboundMessage::Incomplete(Box::new(e));
@@ -245,7 +245,7 @@ impl ClientHandler {
 
     /// Adds an acknowledged part to the reassembler; hands on the whole message when
     /// this part completes it. Returns the part if its number is impossible.
-    fn reassemble(&mut self, now: Instant, info: PartInfo) -> Option<(DeliverSm, smpp_pdu::text::Fragment)> {
+    fn reassemble(&mut self, now: Instant, info: PartInfo) -> Option<(DeliverSm, smpp_wire::text::Fragment)> {
         let PartInfo { source, destination, fragment, deliver } = info;
         let data_coding = deliver.data_coding;
         let pushed =
@@ -274,12 +274,12 @@ impl ClientHandler {
         session: &mut Session<Waiter>,
         seq: SequenceNumber,
         request: Request,
-        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+        salvaged: Option<Box<smpp_wire::Salvaged>>,
     ) {
         let id = request.command_id();
         let message = match request {
             Request::DeliverSm(d) if d.esm_class.is_receipt() => InboundMessage::Receipt(d),
-            Request::DeliverSm(d) => match smpp_pdu::text::fragment_of(d.esm_class, &d.short_message, &d.tlvs) {
+            Request::DeliverSm(d) => match smpp_wire::text::fragment_of(d.esm_class, &d.short_message, &d.tlvs) {
                 // A part number of 0 or above the total is delivered as a plain message.
                 Some(f) if f.total > 1 && f.seq >= 1 && f.seq <= f.total => {
                     return self.on_part(now, session, seq, d, f, salvaged);
@@ -319,7 +319,7 @@ impl ClientHandler {
         seq: SequenceNumber,
         id: CommandId,
         message: InboundMessage,
-        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+        salvaged: Option<Box<smpp_wire::Salvaged>>,
         part: Option<Box<PartInfo>>,
     ) {
         let retry_later = |session: &mut Session<Waiter>| {
@@ -356,8 +356,8 @@ impl ClientHandler {
         session: &mut Session<Waiter>,
         seq: SequenceNumber,
         d: DeliverSm,
-        f: smpp_pdu::text::Fragment,
-        salvaged: Option<Box<smpp_pdu::Salvaged>>,
+        f: smpp_wire::text::Fragment,
+        salvaged: Option<Box<smpp_wire::Salvaged>>,
     ) {
         let source = d.source_addr.addr.as_bytes().to_vec();
         let destination = d.destination_addr.addr.as_bytes().to_vec();

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use smpp_pdu::text::{Expired, Fragment};
-use smpp_pdu::{Body, CommandStatus, DataSm, DeliverSm, SequenceNumber};
+use smpp_wire::text::{Expired, Fragment};
+use smpp_wire::{Body, CommandStatus, DataSm, DeliverSm, SequenceNumber};
 use tokio::sync::mpsc;
 
 use super::handler::{Command, ack_body};
@@ -25,7 +25,7 @@ pub enum InboundMessage {
     /// A data_sm.
     Data(DataSm),
     /// An alert_notification (no response is expected).
-    Alert(smpp_pdu::AlertNotification),
+    Alert(smpp_wire::AlertNotification),
     /// Manual-ack mode only: one part of a long message (UDH or SAR). Answer it like
     /// any message; once every part is answered `ESME_ROK`, the whole message follows
     /// as [`Long`](Self::Long). (In auto-ack mode parts are not handed out one by one.)
@@ -63,7 +63,7 @@ pub struct Inbound {
     pub seq: SequenceNumber,
     /// The message.
     pub message: InboundMessage,
-    pub(crate) salvaged: Option<Box<smpp_pdu::Salvaged>>,
+    pub(crate) salvaged: Option<Box<smpp_wire::Salvaged>>,
     pub(crate) responder: Option<Responder>,
 }
 
@@ -74,16 +74,16 @@ impl Inbound {
     }
 
     /// The parsed delivery receipt, if this is one.
-    pub fn receipt(&self) -> Option<smpp_pdu::text::Receipt> {
+    pub fn receipt(&self) -> Option<smpp_wire::text::Receipt> {
         match &self.message {
-            InboundMessage::Receipt(d) => smpp_pdu::text::Receipt::from_deliver_sm(d),
+            InboundMessage::Receipt(d) => smpp_wire::text::Receipt::from_deliver_sm(d),
             _ => None,
         }
     }
 
     /// What was overlooked to read this message, if it was not clean: a known TLV whose
     /// value did not decode is kept raw (as `Tlv::Unknown`), and named here.
-    pub fn salvaged(&self) -> Option<&smpp_pdu::Salvaged> {
+    pub fn salvaged(&self) -> Option<&smpp_wire::Salvaged> {
         self.salvaged.as_deref()
     }
 
@@ -92,10 +92,10 @@ impl Inbound {
         let decoded = match &self.message {
             InboundMessage::Deliver(d) | InboundMessage::Receipt(d) | InboundMessage::Part { deliver: d, .. } => {
                 let fragment = matches!(self.message, InboundMessage::Part { .. })
-                    .then(|| smpp_pdu::text::fragment_of(d.esm_class, &d.short_message, &d.tlvs))
+                    .then(|| smpp_wire::text::fragment_of(d.esm_class, &d.short_message, &d.tlvs))
                     .flatten();
                 match fragment {
-                    Some(f) => smpp_pdu::text::decode_with(d.data_coding, &f.data, f.national),
+                    Some(f) => smpp_wire::text::decode_with(d.data_coding, &f.data, f.national),
                     None => {
                         let payload = d.tlvs.message_payload();
                         let octets = if d.short_message.is_empty() {
@@ -103,25 +103,25 @@ impl Inbound {
                         } else {
                             d.short_message.as_bytes().to_vec()
                         };
-                        smpp_pdu::text::decode_message(d.data_coding, d.esm_class, &octets)
+                        smpp_wire::text::decode_message(d.data_coding, d.esm_class, &octets)
                     }
                 }
             }
             InboundMessage::Long { first, data } => {
                 // The parts' UDH announces any national language tables.
-                let tables = smpp_pdu::text::fragment_of(first.esm_class, &first.short_message, &first.tlvs)
+                let tables = smpp_wire::text::fragment_of(first.esm_class, &first.short_message, &first.tlvs)
                     .map(|f| f.national)
                     .unwrap_or_default();
-                smpp_pdu::text::decode_with(first.data_coding, data, tables)
+                smpp_wire::text::decode_with(first.data_coding, data, tables)
             }
             InboundMessage::Data(d) => {
                 let payload = d.tlvs.message_payload().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
-                smpp_pdu::text::decode(d.data_coding, &payload)
+                smpp_wire::text::decode(d.data_coding, &payload)
             }
             _ => return None,
         };
         match decoded {
-            smpp_pdu::text::Decoded::Text(t) => Some(t),
+            smpp_wire::text::Decoded::Text(t) => Some(t),
             _ => None,
         }
     }
@@ -164,7 +164,7 @@ pub(crate) struct Responder {
     pub(crate) side: Arc<super::Side>,
     pub(crate) seq: SequenceNumber,
     /// The request's command_id decides the response body.
-    pub(crate) request: smpp_pdu::CommandId,
+    pub(crate) request: smpp_wire::CommandId,
     pub(crate) part: Option<Box<PartInfo>>,
 }
 

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use smpp_pdu::{CommandStatus, InterfaceVersion};
 use smpp_session::{BindMode, CloseReason};
+use smpp_wire::{CommandStatus, InterfaceVersion};
 use tokio::sync::{broadcast, watch};
 
 /// The state of the link, as the application sees it.

@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smpp_pdu::{
+use smpp_session::{BindMode, BindRequest, CloseReason, Request, effective_version};
+use smpp_wire::{
     Body, COctetString, CancelSm, CommandStatus, DataSm, InterfaceVersion, Password, QuerySm, QuerySmResp, ReplaceSm,
     SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
 };
-use smpp_session::{BindMode, BindRequest, CloseReason, Request, effective_version};
 use std::sync::atomic::AtomicBool as Handed;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::Instrument;
@@ -56,7 +56,7 @@ pub struct Submitted {
     pub message_id: COctetString<65>,
     /// The response's TLVs (v5.0 SMSCs send e.g. additional_status_info_text,
     /// network_error_code, delivery_failure_reason).
-    pub tlvs: smpp_pdu::Tlvs,
+    pub tlvs: smpp_wire::Tlvs,
 }
 
 /// A snapshot of what the client did: its binds' traffic, throttling and
@@ -86,22 +86,22 @@ pub struct ClientStats {
 #[derive(Clone, Copy, Debug)]
 pub struct TextOptions {
     /// The encoding; `None` picks GSM 7-bit when every character fits, else UCS-2.
-    pub encoding: Option<smpp_pdu::text::Encoding>,
+    pub encoding: Option<smpp_wire::text::Encoding>,
     /// How long texts are split (default: an 8-bit reference UDH).
-    pub concatenation: smpp_pdu::text::Concatenation,
+    pub concatenation: smpp_wire::text::Concatenation,
     /// Receipts requested (default: none).
-    pub registered_delivery: smpp_pdu::RegisteredDelivery,
+    pub registered_delivery: smpp_wire::RegisteredDelivery,
     /// Extra esm_class bits.
-    pub esm_class: smpp_pdu::EsmClass,
+    pub esm_class: smpp_wire::EsmClass,
 }
 
 impl Default for TextOptions {
     fn default() -> Self {
         Self {
             encoding: None,
-            concatenation: smpp_pdu::text::Concatenation::Udh8,
-            registered_delivery: smpp_pdu::RegisteredDelivery::NONE,
-            esm_class: smpp_pdu::EsmClass::DEFAULT,
+            concatenation: smpp_wire::text::Concatenation::Udh8,
+            registered_delivery: smpp_wire::RegisteredDelivery::NONE,
+            esm_class: smpp_wire::EsmClass::DEFAULT,
         }
     }
 }
@@ -192,7 +192,7 @@ struct Inner {
     pacer: Option<Pacer>,
     retry: Option<crate::config::ThrottleRetry>,
     down_wait: Duration,
-    references: Mutex<smpp_pdu::text::References>,
+    references: Mutex<smpp_wire::text::References>,
     throttled: AtomicU64,
     retries: AtomicU64,
     counters: Arc<Counters>,
@@ -314,7 +314,7 @@ impl Client {
             pacer,
             retry,
             down_wait: config.reconnect.as_ref().map_or(Duration::ZERO, |r| r.down_wait),
-            references: Mutex::new(smpp_pdu::text::References::new()),
+            references: Mutex::new(smpp_wire::text::References::new()),
             throttled: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             counters,
@@ -354,7 +354,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn f(client: smpp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// use smpp_client::{smpp_pdu::Address, TextOptions};
+    /// use smpp_client::{smpp_wire::Address, TextOptions};
     /// let ids = client
     ///     .submit_text(Address::alphanumeric("Rust")?, Address::international("447700900123")?, "Hello €", TextOptions::default())
     ///     .await?;
@@ -362,12 +362,12 @@ impl Client {
     /// ```
     pub async fn submit_text(
         &self,
-        from: smpp_pdu::Address<21>,
-        to: smpp_pdu::Address<21>,
+        from: smpp_wire::Address<21>,
+        to: smpp_wire::Address<21>,
         text: &str,
         options: TextOptions,
     ) -> Result<Vec<Submitted>, RequestError> {
-        use smpp_pdu::text;
+        use smpp_wire::text;
         let encoding = match options.encoding {
             Some(e) => e,
             None => text::choose(text),
@@ -381,7 +381,7 @@ impl Client {
             let mut sm = SubmitSm::default();
             sm.source_addr = from;
             sm.destination_addr = to;
-            sm.esm_class = smpp_pdu::EsmClass(part.esm_class.0 | options.esm_class.0);
+            sm.esm_class = smpp_wire::EsmClass(part.esm_class.0 | options.esm_class.0);
             sm.data_coding = encoding.data_coding();
             sm.registered_delivery = options.registered_delivery;
             sm.short_message = part.short_message;
@@ -461,7 +461,7 @@ impl Client {
     /// [`RequestError::DeadlineExceeded`]. Cheap: it shares the bind.
     ///
     /// ```no_run
-    /// # async fn f(client: smpp_client::Client, sm: smpp_client::smpp_pdu::SubmitSm) {
+    /// # async fn f(client: smpp_client::Client, sm: smpp_client::smpp_wire::SubmitSm) {
     /// use std::time::Duration;
     /// let result = client.timeout(Duration::from_secs(5)).submit(sm).await;
     /// # }
@@ -701,12 +701,12 @@ fn submitted(body: Body) -> Submitted {
     match body {
         Body::SubmitSmResp(Some(SubmitSmResp { message_id, tlvs, .. }))
         | Body::DataSmResp(Some(SubmitSmResp { message_id, tlvs, .. })) => Submitted { message_id, tlvs },
-        _ => Submitted { message_id: COctetString::EMPTY, tlvs: smpp_pdu::Tlvs::default() },
+        _ => Submitted { message_id: COctetString::EMPTY, tlvs: smpp_wire::Tlvs::default() },
     }
 }
 
 fn bind_request(config: &ClientConfig) -> Result<BindRequest, ClientError> {
-    let bad = |what: &str, e: smpp_pdu::FieldError| ClientError::Config(format!("{what}: {e}"));
+    let bad = |what: &str, e: smpp_wire::FieldError| ClientError::Config(format!("{what}: {e}"));
     let mut bind = BindRequest::new(config.mode, "", "").map_err(|e| bad("bind", e))?;
     bind.system_id = COctetString::new(&config.system_id).map_err(|e| bad("system_id", e))?;
     bind.password = Password::new(&config.password).map_err(|e| bad("password", e))?;

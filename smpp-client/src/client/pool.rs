@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use smpp_pdu::{Body, CancelSm, DataSm, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm};
 use smpp_session::Request;
+use smpp_wire::{Body, CancelSm, DataSm, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm};
 
 use super::{Client, ClientStats, Connector, Incoming, LinkState, Submitted, TextOptions, handler, tcp_connector};
 use crate::config::ClientConfig;
@@ -119,8 +119,8 @@ impl Pool {
     /// Encodes, splits and submits a text on one bind (see [`Client::submit_text`]).
     pub async fn submit_text(
         &self,
-        from: smpp_pdu::Address<21>,
-        to: smpp_pdu::Address<21>,
+        from: smpp_wire::Address<21>,
+        to: smpp_wire::Address<21>,
         text: &str,
         options: TextOptions,
     ) -> Result<Vec<Submitted>, RequestError> {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use smpp_pdu::CommandStatus;
 use smpp_session::{BindRequest, CloseReason, Session};
+use smpp_wire::CommandStatus;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 

@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smpp_client::smpp_pdu::{
+use smpp_client::smpp_session::Initiator;
+use smpp_client::smpp_wire::{
     Address, Body, CommandStatus, DeliverSm, EsmClass, MessageState, QuerySmResp, SequenceNumber, ShortMessage,
     SubmitMultiResp, SubmitSm, SubmitSmResp, Tlv,
 };
-use smpp_client::smpp_session::Initiator;
 use smpp_client::{CloseReason, Event, Request, Session, SessionConfig};
 use smpp_tokio::{Handler, drive};
 use tokio::sync::{mpsc, oneshot};

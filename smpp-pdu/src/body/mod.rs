@@ -284,7 +284,7 @@ pub struct Salvaged {
 ///
 /// ```
 /// use bytes::{Bytes, BytesMut};
-/// use smpp_pdu::{Body, CommandStatus, Pdu, SequenceNumber};
+/// use smpp_wire::{Body, CommandStatus, Pdu, SequenceNumber};
 ///
 /// let frame = Bytes::from_static(&[0, 0, 0, 16, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 7]);
 /// let pdu = Pdu::decode(frame.clone()).unwrap();
@@ -351,7 +351,7 @@ impl Pdu {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use smpp_pdu::{Body, Pdu};
+    /// use smpp_wire::{Body, Pdu};
     /// // submit_sm_resp, status 0, message_id "abc", then a stray NUL.
     /// let frame = Bytes::from_static(&[0, 0, 0, 21, 0x80, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, b'a', b'b', b'c', 0, 0]);
     /// assert!(Pdu::decode(frame.clone()).is_err());

@@ -3,7 +3,7 @@
 //! receipts. Pure functions: no I/O, no clock (times are arguments).
 //!
 //! ```
-//! use smpp_pdu::text::{self, Encoding};
+//! use smpp_wire::text::{self, Encoding};
 //! let plan = text::plan("Hello €", None).unwrap();
 //! assert_eq!((plan.encoding, plan.parts), (Encoding::Gsm7, 1));
 //! assert_eq!(plan.left_in_last_part, 160 - 8); // '€' takes two septets
@@ -48,7 +48,7 @@ pub enum Encoding {
 /// The encoding in words, as a person reads it: "GSM 7-bit", "UCS-2", ...
 ///
 /// ```
-/// use smpp_pdu::text::Encoding;
+/// use smpp_wire::text::Encoding;
 /// assert_eq!(Encoding::Gsm7.to_string(), "GSM 7-bit");
 /// assert_eq!(Encoding::Ucs2.to_string(), "UCS-2");
 /// ```
@@ -112,7 +112,7 @@ pub struct EncodeError {
 /// Encodes `text`. GSM 7-bit comes out unpacked (see [`pack`] for the packed form).
 ///
 /// ```
-/// use smpp_pdu::text::{encode, Encoding, Unrepresentable};
+/// use smpp_wire::text::{encode, Encoding, Unrepresentable};
 /// assert_eq!(encode("a€", Encoding::Gsm7, Unrepresentable::Error).unwrap(), [0x61, 0x1B, 0x65]);
 /// assert_eq!(encode("😀", Encoding::Ucs2, Unrepresentable::Error).unwrap(), [0xD8, 0x3D, 0xDE, 0x00]);
 /// let e = encode("a😀", Encoding::Gsm7, Unrepresentable::Error).unwrap_err();
@@ -203,8 +203,8 @@ pub enum Decoded {
 /// Decodes message octets (unpacked GSM for the GSM alphabets) by `data_coding`.
 ///
 /// ```
-/// use smpp_pdu::text::{decode, Decoded};
-/// use smpp_pdu::DataCoding;
+/// use smpp_wire::text::{decode, Decoded};
+/// use smpp_wire::DataCoding;
 /// assert_eq!(decode(DataCoding::UCS2, &[0x04, 0x1F]), Decoded::Text("П".into()));
 /// assert!(matches!(decode(DataCoding(0x06), b"xyz"), Decoded::Raw { .. }));
 /// ```
@@ -245,7 +245,7 @@ pub(crate) fn units(text: &str, encoding: Encoding) -> Option<usize> {
 /// UDH is skipped, and national language tables it announces are used.
 ///
 /// ```
-/// use smpp_pdu::text::{decode_message, split, Concatenation, Decoded, Encoding, Language, NationalTables};
+/// use smpp_wire::text::{decode_message, split, Concatenation, Decoded, Encoding, Language, NationalTables};
 /// let tr = Encoding::Gsm7National(NationalTables::new(Some(Language::Turkish), Some(Language::Turkish)));
 /// let parts = split("Iğdır'da güneş", tr, Concatenation::Udh8, 1).unwrap();
 /// let p = &parts[0];

@@ -213,8 +213,8 @@ impl<M> Reassembler<M> {
     /// ```
     /// use std::time::{Duration, Instant};
     /// use bytes::Bytes;
-    /// use smpp_pdu::text::{Fragment, Pushed, Reassembler};
-    /// use smpp_pdu::DataCoding;
+    /// use smpp_wire::text::{Fragment, Pushed, Reassembler};
+    /// use smpp_wire::DataCoding;
     /// # #[allow(clippy::disallowed_methods)]
     /// let now = Instant::now();
     /// let mut r: Reassembler<&str> = Reassembler::new(Duration::from_secs(60), 16, 1 << 16);

@@ -181,8 +181,8 @@ impl Receipt {
     /// that names no known state is kept in [`stat`](Self::stat) with `state` `None`.
     ///
     /// ```
-    /// use smpp_pdu::text::Receipt;
-    /// use smpp_pdu::MessageState;
+    /// use smpp_wire::text::Receipt;
+    /// use smpp_wire::MessageState;
     /// let r = Receipt::parse("id:0059113978 sub:001 dlvrd:001 submit date:1002101730 done date:1002101731 stat:DELIVRD err:000 text:Hi").unwrap();
     /// assert_eq!(r.id.as_deref(), Some("0059113978"));
     /// assert_eq!(r.state, Some(MessageState::DELIVERED));

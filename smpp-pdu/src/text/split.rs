@@ -105,7 +105,7 @@ pub(crate) fn split_units(text: &str, encoding: Encoding, capacity: usize) -> Ve
 /// wrapping. [`starting_at`](Self::starting_at) gives a deterministic sequence.
 ///
 /// ```
-/// use smpp_pdu::text::References;
+/// use smpp_wire::text::References;
 /// let mut r = References::new();
 /// let first = r.next("447700900123");
 /// assert_eq!(r.next("447700900123"), first.wrapping_add(1));
@@ -185,7 +185,7 @@ impl References {
 /// `method`. `reference` identifies the parts of one message (see [`References`]).
 ///
 /// ```
-/// use smpp_pdu::text::{split, Concatenation, Encoding};
+/// use smpp_wire::text::{split, Concatenation, Encoding};
 /// let parts = split(&"x".repeat(200), Encoding::Gsm7, Concatenation::Udh8, 0xCC).unwrap();
 /// assert_eq!(parts.len(), 2);
 /// assert_eq!(&parts[0].short_message.as_bytes()[..6], [0x05, 0x00, 0x03, 0xCC, 0x02, 0x01]);

@@ -9,7 +9,7 @@ use crate::types::values::{Npi, Ton};
 /// `N` is 21 for most PDUs and 65 for data_sm and alert_notification.
 ///
 /// ```
-/// use smpp_pdu::{Address, Ton};
+/// use smpp_wire::{Address, Ton};
 /// let to = Address::<21>::international("447700900123").unwrap();
 /// assert_eq!(to.ton, Ton::INTERNATIONAL);
 /// assert_eq!(to.addr.as_bytes(), b"447700900123");

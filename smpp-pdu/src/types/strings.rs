@@ -12,7 +12,7 @@ use crate::error::FieldError;
 /// octets, not necessarily UTF-8; [`as_str`](Self::as_str) checks.
 ///
 /// ```
-/// use smpp_pdu::COctetString;
+/// use smpp_wire::COctetString;
 /// let id = COctetString::<16>::new("smppclient1").unwrap();
 /// assert_eq!(id.as_bytes(), b"smppclient1");
 /// assert!(COctetString::<9>::new("ninechars").is_err()); // 9 chars + NUL > 9
@@ -162,7 +162,7 @@ impl<const N: usize> core::str::FromStr for COctetString<N> {
 /// The `password` of a bind or outbind (C9). Debug never shows it.
 ///
 /// ```
-/// use smpp_pdu::Password;
+/// use smpp_wire::Password;
 /// let p = Password::new("secret").unwrap();
 /// assert_eq!(format!("{p:?}"), "***");
 /// assert_eq!(p.expose(), b"secret");
@@ -192,7 +192,7 @@ impl core::fmt::Debug for Password {
 /// frame it was decoded from.
 ///
 /// ```
-/// use smpp_pdu::OctetString;
+/// use smpp_wire::OctetString;
 /// let text = OctetString::<254>::new(&b"Hello"[..]).unwrap();
 /// assert_eq!(text.as_bytes(), b"Hello");
 /// assert!(OctetString::<2>::new(&b"abc"[..]).is_err());

@@ -7,7 +7,7 @@ use crate::error::FieldError;
 /// Parsing accepts exactly the 16-character form; formatting gives it back byte for byte.
 ///
 /// ```
-/// use smpp_pdu::SmppTime;
+/// use smpp_wire::SmppTime;
 /// let t: SmppTime = "150203040506708+".parse().unwrap();
 /// assert_eq!(t.to_string(), "150203040506708+");
 /// let SmppTime::Absolute(abs) = t else { panic!() };

@@ -189,7 +189,7 @@ pub enum MessageType {
 /// `esm_class`: messaging mode, message type and GSM features (UDHI, reply path).
 ///
 /// ```
-/// use smpp_pdu::{EsmClass, MessageType};
+/// use smpp_wire::{EsmClass, MessageType};
 /// let receipt = EsmClass(0x04);
 /// assert_eq!(receipt.message_type(), MessageType::DeliveryReceipt);
 /// assert!(EsmClass::DEFAULT.with_udhi().udhi());
@@ -288,7 +288,7 @@ pub enum ReceiptRequest {
 /// `registered_delivery`: which receipts and acknowledgements are requested.
 ///
 /// ```
-/// use smpp_pdu::{ReceiptRequest, RegisteredDelivery};
+/// use smpp_wire::{ReceiptRequest, RegisteredDelivery};
 /// assert_eq!(RegisteredDelivery::RECEIPT.receipt(), ReceiptRequest::Always);
 /// assert!(RegisteredDelivery(0x11).intermediate());
 /// ```

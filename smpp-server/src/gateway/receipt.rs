@@ -1,8 +1,8 @@
 //! Rewriting an upstream's receipt to carry the gateway's own message id.
 
 use bytes::Bytes;
-use smpp_pdu::tlv::TlvString;
-use smpp_pdu::{DeliverSm, InterfaceVersion, OctetString, ShortMessage, Tlv, TlvTag};
+use smpp_wire::tlv::TlvString;
+use smpp_wire::{DeliverSm, InterfaceVersion, OctetString, ShortMessage, Tlv, TlvTag};
 
 /// Why a receipt cannot be rewritten.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
@@ -23,7 +23,7 @@ pub enum RewriteError {
 ///
 /// ```
 /// use smpp_server::gateway::rewrite_receipt;
-/// use smpp_server::smpp_pdu::{DeliverSm, InterfaceVersion, ShortMessage};
+/// use smpp_server::smpp_wire::{DeliverSm, InterfaceVersion, ShortMessage};
 /// let mut up = DeliverSm::default();
 /// up.short_message = ShortMessage::new(&b"id:1A2B3C sub:001 dlvrd:001 stat:DELIVRD err:000"[..]).unwrap();
 /// let ours = rewrite_receipt(&up, "00000042", InterfaceVersion::V34).unwrap();
@@ -35,7 +35,7 @@ pub fn rewrite_receipt(receipt: &DeliverSm, ours: &str, version: InterfaceVersio
     let text = replace_id(receipt.short_message.as_bytes(), ours);
     out.short_message = ShortMessage::new(Bytes::from(text)).map_err(|_| RewriteError::TooLong)?;
     if version < InterfaceVersion::V34 {
-        out.tlvs = smpp_pdu::Tlvs::new();
+        out.tlvs = smpp_wire::Tlvs::new();
         return Ok(out);
     }
     if let Some(payload) = receipt.tlvs.message_payload() {

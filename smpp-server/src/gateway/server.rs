@@ -14,10 +14,10 @@ use smpp_client::{
     BindMode, ClientConfig, Fate, Inbound, InboundMessage, LinkState, Pool, Reconnect, RequestError, ThrottleRetry,
     TlsOptions, tcp_connector,
 };
-use smpp_pdu::{
+use smpp_session::Request;
+use smpp_wire::{
     Address, CommandStatus, DataSm, DeliverSm, InterfaceVersion, MessageState, OctetString, SubmitSm, Tlv, TlvTag,
 };
-use smpp_session::Request;
 
 use super::{IdKey, Route, RouteError, Router, Target, Upstream, lookup_keys, rewrite_receipt, to_v33};
 use crate::blocks::DeliveryReceipt;
@@ -790,7 +790,7 @@ impl Gateway {
             .tlvs
             .receipted_message_id()
             .and_then(|id| id.as_str().map(str::to_owned))
-            .or_else(|| smpp_pdu::text::Receipt::from_deliver_sm(&receipt).and_then(|r| r.id));
+            .or_else(|| smpp_wire::text::Receipt::from_deliver_sm(&receipt).and_then(|r| r.id));
         let Some(upstream_id) = upstream_id else {
             bump(&self.counters.receipts_unmatched);
             tracing::warn!(target: GATEWAY_TARGET, upstream = %connector, "unmatched receipt: it carries no message id");

@@ -1,7 +1,7 @@
 //! A message as a v3.3 peer may get it: no TLVs at all.
 
 use bytes::{BufMut, BytesMut};
-use smpp_pdu::{EsmClass, ShortMessage, SubmitSm, Tlvs};
+use smpp_wire::{EsmClass, ShortMessage, SubmitSm, Tlvs};
 
 /// Why a message has no v3.3 form.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum V33Error {
 ///
 /// ```
 /// use smpp_server::gateway::to_v33;
-/// use smpp_server::smpp_pdu::{ShortMessage, SubmitSm, Tlv};
+/// use smpp_server::smpp_wire::{ShortMessage, SubmitSm, Tlv};
 /// let mut part = SubmitSm::default();
 /// part.short_message = ShortMessage::new(&b"hello"[..]).unwrap();
 /// part.tlvs.push(Tlv::SarMsgRefNum(7));
@@ -71,7 +71,7 @@ pub fn to_v33(sm: &SubmitSm) -> Result<SubmitSm, V33Error> {
 
 #[cfg(test)]
 mod tests {
-    use smpp_pdu::{OctetString, Tlv};
+    use smpp_wire::{OctetString, Tlv};
 
     use super::*;
 

@@ -63,11 +63,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use smpp_pdu::text::Decoded;
-use smpp_pdu::{
+use smpp_session::{CloseReason, Request};
+use smpp_wire::text::Decoded;
+use smpp_wire::{
     Address, CommandStatus, DeliverSm, DestAddress, EsmClass, MessageState, Npi, QuerySmResp, ShortMessage, Ton,
 };
-use smpp_session::{CloseReason, Request};
 
 use crate::blocks::DeliveryReceipt;
 use crate::delivery::{
@@ -194,7 +194,7 @@ impl SimulatorConfig {
     ///
     /// ```
     /// use smpp_server::SimulatorConfig;
-    /// use smpp_server::smpp_pdu::MessageState;
+    /// use smpp_server::smpp_wire::MessageState;
     /// let mix = SimulatorConfig::parse_dlr_mix("DELIVRD:90,UNDELIV:7,EXPIRED:3").unwrap();
     /// assert_eq!(mix[1], (MessageState::UNDELIVERABLE, 7));
     /// assert!(SimulatorConfig::parse_dlr_mix("DELIVRD:x").is_err());
@@ -248,7 +248,7 @@ pub struct Simulator {
     queue_full: AtomicU64,
     rng: Mutex<u64>,
     /// The last 100 long messages reassembled.
-    long_messages: Mutex<Vec<smpp_pdu::text::Assembled>>,
+    long_messages: Mutex<Vec<smpp_wire::text::Assembled>>,
     /// Itself, for the tasks that send receipts later.
     this: std::sync::Weak<Self>,
 }
@@ -283,7 +283,7 @@ impl SimulatorHandle {
     }
 
     /// The most recent long messages the simulator reassembled (at most 100).
-    pub fn long_messages(&self) -> Vec<smpp_pdu::text::Assembled> {
+    pub fn long_messages(&self) -> Vec<smpp_wire::text::Assembled> {
         self.simulator.long_messages.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
@@ -624,8 +624,8 @@ struct Submitted {
 }
 
 /// The first 20 characters of a message's text, decoded.
-fn preview(data_coding: smpp_pdu::DataCoding, esm_class: EsmClass, octets: &[u8]) -> String {
-    match smpp_pdu::text::decode_message(data_coding, esm_class, octets) {
+fn preview(data_coding: smpp_wire::DataCoding, esm_class: EsmClass, octets: &[u8]) -> String {
+    match smpp_wire::text::decode_message(data_coding, esm_class, octets) {
         Decoded::Text(t) => t.chars().take(20).collect(),
         _ => String::new(),
     }
@@ -770,7 +770,7 @@ impl SmscHandler for Simulator {
             },
             Request::QuerySm(_) => return self.query(request, defer),
             Request::CancelSm(_) | Request::ReplaceSm(_) => {
-                return Some(Reply::ok(smpp_pdu::Body::empty_response_for(request.command_id())?));
+                return Some(Reply::ok(smpp_wire::Body::empty_response_for(request.command_id())?));
             }
             _ => return Some(Reply::error(&request, CommandStatus::ESME_RINVCMDID)),
         };
@@ -806,7 +806,7 @@ impl SmscHandler for Simulator {
         None
     }
 
-    fn on_long_message(&self, session: &BoundSession<Lease>, message: smpp_pdu::text::Assembled) {
+    fn on_long_message(&self, session: &BoundSession<Lease>, message: smpp_wire::text::Assembled) {
         tracing::debug!(account = %session.system_id, parts = message.total, octets = message.data.len(), "long message reassembled");
         if let Ok(mut log) = self.long_messages.lock() {
             if log.len() >= 100 {
@@ -816,7 +816,7 @@ impl SmscHandler for Simulator {
         }
     }
 
-    fn on_incomplete(&self, session: &BoundSession<Lease>, expired: smpp_pdu::text::Expired) {
+    fn on_incomplete(&self, session: &BoundSession<Lease>, expired: smpp_wire::text::Expired) {
         tracing::info!(account = %session.system_id, reference = expired.reference, received = expired.received, total = expired.total, "long message incomplete");
     }
 
@@ -904,9 +904,9 @@ impl Simulator {
             resp.message_state = message.state_at(now);
             if now >= message.done_ms {
                 let date = crate::blocks::smpp_time(Clock::system_time(message.done_ms));
-                resp.final_date = smpp_pdu::COctetString::new(date).unwrap_or_default();
+                resp.final_date = smpp_wire::COctetString::new(date).unwrap_or_default();
             }
-            Reply::ok(smpp_pdu::Body::QuerySmResp(Some(resp)))
+            Reply::ok(smpp_wire::Body::QuerySmResp(Some(resp)))
         };
         if let Some(result) = now_or_never(found.as_mut()) {
             return Some(answer(&request, result));
@@ -930,8 +930,8 @@ fn mo(from: &str, to: &str, text: &str) -> DeliverSm {
 
 #[cfg(test)]
 mod tests {
-    use smpp_pdu::{Body, InterfaceVersion, TlvTag};
     use smpp_session::SendError;
+    use smpp_wire::{Body, InterfaceVersion, TlvTag};
 
     use super::*;
 

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use smpp_pdu::{Address, DeliverSm, EsmClass, MessageState, ShortMessage, Tlv};
+use smpp_wire::{Address, DeliverSm, EsmClass, MessageState, ShortMessage, Tlv};
 
 use super::{Delivery, IdLink, Message, Store, StoreError, StoreLimits};
 

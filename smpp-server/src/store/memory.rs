@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::ring::NumberRing;
 use super::{Counters, Delivery, Entry, EntryId, IdLink, Message, Store, StoreError, StoreFuture, StoreLimits};
-use smpp_pdu::MessageState;
+use smpp_wire::MessageState;
 
 use crate::blocks::MessageIds;
 

@@ -33,7 +33,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::BytesMut;
-use smpp_pdu::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
+use smpp_wire::{Body, DeliverSm, MessageState, Pdu, SequenceNumber};
 
 pub(crate) use counters::Counters;
 pub use memory::MemoryStore;
@@ -304,7 +304,7 @@ pub fn encode_deliver(deliver: &DeliverSm) -> Vec<u8> {
     let mut out = BytesMut::new();
     Pdu::encode_parts(
         SequenceNumber::FIRST,
-        smpp_pdu::CommandStatus::ESME_ROK,
+        smpp_wire::CommandStatus::ESME_ROK,
         &Body::DeliverSm(deliver.clone()),
         &mut out,
     );

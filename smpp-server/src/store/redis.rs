@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
-use smpp_pdu::MessageState;
+use smpp_wire::MessageState;
 
 use super::{
     Delivery, Entry, EntryId, IdLink, Message, Store, StoreError, StoreFuture, StoreLimits, decode_deliver,

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use smpp_pdu::MessageState;
+use smpp_wire::MessageState;
 use tokio::sync::oneshot;
 
 use super::{

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use smpp_client::{BoxStream, Client, ClientConfig, ClientError, Connector, Incoming};
-use smpp_server::smpp_pdu::{
+use smpp_server::smpp_session::BindMode;
+use smpp_server::smpp_wire::{
     Address, Bind, Body, CommandStatus, DeliverSm, InterfaceVersion, Password, Pdu, RegisteredDelivery, SequenceNumber,
     ShortMessage, SubmitSm, frame_len,
 };
-use smpp_server::smpp_session::BindMode;
 use smpp_server::{Server, ServerConfig, Simulator, SimulatorConfig, SimulatorHandle, SmscHandler};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 

@@ -6,7 +6,7 @@ pub(crate) mod util;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use smpp_pdu::{
+use smpp_wire::{
     Address, Body, CommandId, CommandStatus, DataSm, DeliverSm, InterfaceVersion, MessageState, OctetString, Pdu,
     SequenceNumber, ShortMessage, SubmitSm, SubmitSmResp, Tlv, frame_len,
 };
@@ -66,7 +66,7 @@ fn seq(n: u32) -> SequenceNumber {
 /// An SMSC session bound (in `mode`) by raw PDUs, its output and events cleared.
 fn bound_smsc(now: Instant, mode: BindMode, version: u8) -> Session {
     let mut s = Session::smsc(now, SessionConfig::default());
-    let mut bind = smpp_pdu::Bind::default();
+    let mut bind = smpp_wire::Bind::default();
     bind.system_id = "user".parse().unwrap();
     bind.interface_version = InterfaceVersion(version);
     let body = match mode {
@@ -87,7 +87,7 @@ fn bound_esme(now: Instant, config: SessionConfig, mode: BindMode, sc_version: O
     let bind = BindRequest::new(mode, "user", "secret").unwrap();
     let mut s = Session::esme(now, config, bind).unwrap();
     let sent = outputs(&mut s);
-    let mut resp = smpp_pdu::BindResp::default();
+    let mut resp = smpp_wire::BindResp::default();
     resp.system_id = "SMSC".parse().unwrap();
     if let Some(v) = sc_version {
         resp.tlvs.push(Tlv::ScInterfaceVersion(InterfaceVersion(v)));
@@ -159,7 +159,7 @@ fn missing_sc_interface_version_means_v33_unless_configured() {
     with_tlv.tlvs.push(Tlv::SourcePort(5));
     assert_eq!(
         s.send(now, Request::SubmitSm(with_tlv.clone())),
-        Err(SendError::TlvNotNegotiated { tag: smpp_pdu::TlvTag::SOURCE_PORT, version: InterfaceVersion::V33 })
+        Err(SendError::TlvNotNegotiated { tag: smpp_wire::TlvTag::SOURCE_PORT, version: InterfaceVersion::V33 })
     );
     assert!(s.poll_transmit().is_none(), "nothing on the wire after a refused send");
 
@@ -185,7 +185,7 @@ fn smsc_sends_sc_interface_version_only_to_v34_binds_and_gates_tlvs() {
         (0x7B, true, InterfaceVersion::V33),
     ] {
         let mut s = Session::smsc(now, SessionConfig::default());
-        let mut bind = smpp_pdu::Bind::default();
+        let mut bind = smpp_wire::Bind::default();
         bind.interface_version = InterfaceVersion(asked);
         feed(&mut s, now, Pdu::new(seq(9), Body::BindTransceiver(bind)));
         let Some(Event::BindRequest { seq: s9, .. }) = s.poll_event() else { panic!() };
@@ -582,7 +582,7 @@ fn inbound_requests_past_the_receive_window_are_throttled() {
     let mut config = SessionConfig::default();
     config.receive_window(2);
     let mut s = Session::smsc(now, config);
-    let mut bind = smpp_pdu::Bind::default();
+    let mut bind = smpp_wire::Bind::default();
     bind.interface_version = InterfaceVersion::V34;
     feed(&mut s, now, Pdu::new(seq(1), Body::BindTransmitter(bind)));
     let Some(Event::BindRequest { seq: b, .. }) = s.poll_event() else { panic!() };
@@ -917,7 +917,7 @@ fn io_errors_and_stalled_writes_have_their_own_close_reasons() {
 /// A deliver_sm receipt with the given TLV octets after its mandatory part.
 fn receipt_frame(seq_no: u32, tlvs: &[u8]) -> Vec<u8> {
     let mut d = DeliverSm::default();
-    d.esm_class = smpp_pdu::EsmClass(0x04);
+    d.esm_class = smpp_wire::EsmClass(0x04);
     d.short_message = ShortMessage::new(&b"id:7 stat:DELIVRD"[..]).unwrap();
     let mut wire = Pdu::new(seq(seq_no), Body::DeliverSm(d)).to_bytes().to_vec();
     wire.extend_from_slice(tlvs);
@@ -936,7 +936,7 @@ fn an_esme_takes_a_receipt_with_a_malformed_tlv_and_says_so() {
     match &events(&mut s)[..] {
         [Event::Request { seq: s9, request: Request::DeliverSm(d), salvaged: Some(salvaged) }] => {
             assert_eq!(*s9, seq(9));
-            assert_eq!(salvaged.raw_tlvs, vec![smpp_pdu::TlvTag::MESSAGE_STATE]);
+            assert_eq!(salvaged.raw_tlvs, vec![smpp_wire::TlvTag::MESSAGE_STATE]);
             assert_eq!(d.short_message.as_bytes(), b"id:7 stat:DELIVRD");
             assert!(d.tlvs.receipted_message_id().is_some());
         }
