@@ -15,9 +15,11 @@ use smpp_wire::{Address, InterfaceVersion};
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct TlsOptions {
     /// PEM certificates to trust instead of the public web roots (a private CA or a
-    /// self-signed SMSC certificate).
+    /// self-signed SMSC certificate). With `serde`: the PEM text.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "serde_impl::pem_text"))]
     pub ca_pem: Option<Vec<u8>>,
     /// The name to check the certificate against, if not the host.
     pub server_name: Option<String>,
@@ -49,13 +51,17 @@ impl TlsOptions {
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct Reconnect {
     /// First delay (default 1 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub initial: Duration,
     /// Longest delay (default 60 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub max: Duration,
     /// How long a request waits for the link to come back before failing with
     /// [`RequestError::NotConnected`](crate::RequestError::NotConnected) (default 30 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub down_wait: Duration,
 }
 
@@ -99,10 +105,12 @@ impl Reconnect {
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct ThrottleRetry {
     /// Retrying stops this long after the first throttle answer; the caller then gets
     /// the throttle status (default 60 s). Waiting for the adaptive rate never
     /// outlasts it.
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub deadline: Duration,
     /// Adapt the send rate to throttle answers (default on): a throttle answer (at
     /// most one a second counts) sets the rate to a little more than what the SMSC
@@ -160,6 +168,22 @@ impl ThrottleRetry {
 /// ```
 ///
 /// Its `Debug` output never shows the password.
+///
+/// With the feature `serde` it reads from a configuration file (and is never written
+/// out: it holds a password): `host`, `port`, `system_id` and `password`, then any
+/// setter by its name; `tls`, `reconnect` and `retry_throttled` take `true`, `false`
+/// or their settings; `session` and `driver` take the lower layers' settings;
+/// durations are text (`"30s"`, `"off"`).
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let config: smpp_client::ClientConfig = serde_json::from_str(
+///     r#"{"host": "127.0.0.1", "port": 2775, "system_id": "smppclient1", "password": "password",
+///         "bind_mode": "transmitter", "reconnect": true, "session": {"enquire_link_interval": "60s"}}"#,
+/// ).unwrap();
+/// assert_eq!(config.addr(), "127.0.0.1:2775");
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ClientConfig {
     pub(crate) host: String,
@@ -388,5 +412,152 @@ impl fmt::Debug for ClientConfig {
             .field("driver", driver)
             .field("retry", retry)
             .finish()
+    }
+}
+
+// `serde` (feature `serde`): see the `ClientConfig` doc.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+    use smpp_session::serde_duration;
+    use smpp_wire::Address;
+
+    use super::{BindMode, ClientConfig, Reconnect, SessionConfig, ThrottleRetry, TlsOptions};
+
+    /// `false` (off), `true` (on with the defaults) or the settings themselves.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Toggle<T> {
+        Flag(bool),
+        Set(T),
+    }
+
+    impl<T: Default> Toggle<T> {
+        fn into_option(self) -> Option<T> {
+            match self {
+                Self::Flag(false) => None,
+                Self::Flag(true) => Some(T::default()),
+                Self::Set(settings) => Some(settings),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename = "ClientConfig")]
+    struct Repr {
+        host: String,
+        port: u16,
+        system_id: String,
+        password: String,
+        bind_mode: Option<BindMode>,
+        system_type: Option<String>,
+        address_range: Option<Address<41>>,
+        tls: Option<Toggle<TlsOptions>>,
+        #[serde(default, with = "serde_duration::option")]
+        connect_timeout: Option<Duration>,
+        #[serde(default, with = "serde_duration::option")]
+        bind_timeout: Option<Duration>,
+        session: Option<SessionConfig>,
+        window: Option<usize>,
+        auto_ack: Option<bool>,
+        rate_limit: Option<f64>,
+        reconnect: Option<Toggle<Reconnect>>,
+        incoming_capacity: Option<usize>,
+        driver: Option<smpp_tokio::DriverConfig>,
+        retry_throttled: Option<Toggle<ThrottleRetry>>,
+    }
+
+    /// A PEM as text (what a configuration file holds).
+    pub(super) fn pem_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?.map(String::into_bytes))
+    }
+
+    impl<'de> Deserialize<'de> for ClientConfig {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let r = Repr::deserialize(deserializer)?;
+            let mut c = Self::new(&r.host, r.port, &r.system_id, &r.password);
+            if let Some(session) = r.session {
+                c.session = session;
+            }
+            // Through the setters, so their bounds and side effects apply.
+            if let Some(v) = r.bind_mode {
+                c = c.bind_mode(v);
+            }
+            if let Some(v) = r.system_type {
+                c = c.system_type(&v);
+            }
+            if let Some(v) = r.connect_timeout {
+                c = c.connect_timeout(v);
+            }
+            if let Some(v) = r.bind_timeout {
+                c = c.bind_timeout(v);
+            }
+            if let Some(v) = r.window {
+                c = c.window(v);
+            }
+            if let Some(v) = r.auto_ack {
+                c = c.auto_ack(v);
+            }
+            if let Some(v) = r.incoming_capacity {
+                c = c.incoming_capacity(v);
+            }
+            if let Some(v) = r.address_range {
+                c = c.address_range(v);
+            }
+            if let Some(v) = r.rate_limit {
+                c = c.rate_limit(Some(v));
+            }
+            if let Some(v) = r.tls {
+                c = c.tls(v.into_option());
+            }
+            if let Some(v) = r.reconnect {
+                c = c.reconnect(v.into_option());
+            }
+            if let Some(v) = r.retry_throttled {
+                c = c.retry_throttled(v.into_option());
+            }
+            if let Some(v) = r.driver {
+                c.driver = v;
+            }
+            Ok(c)
+        }
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn a_client_config_reads_from_text_with_defaults_for_what_is_left_out() {
+        let c: ClientConfig = serde_json::from_str(
+            r#"{"host": "smsc.example.com", "port": 2775, "system_id": "acme", "password": "pw",
+                "bind_mode": "tx", "window": 50, "reconnect": true, "retry_throttled": false,
+                "tls": {"server_name": "smsc"}, "session": {"enquire_link_interval": "30s"},
+                "driver": {"busy_poll": "20us"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.addr(), "smsc.example.com:2775");
+        assert_eq!(c.mode, BindMode::Transmitter);
+        assert_eq!(c.session.window_len(), 50);
+        assert_eq!(c.reconnect.as_ref().map(|r| r.max), Some(Duration::from_secs(60)));
+        assert!(c.retry.is_none());
+        assert_eq!(c.tls.as_ref().and_then(|t| t.server_name.as_deref()), Some("smsc"));
+        assert_eq!(c.driver.busy_poll, Some(Duration::from_micros(20)));
+        assert_eq!(c.system_type, "smpp", "the default system_type");
+        assert!(format!("{c:?}").contains("enquire_link_interval: Some(30s)"), "{c:?}");
+    }
+
+    #[test]
+    fn a_client_config_needs_the_account_and_refuses_typos() {
+        let e = serde_json::from_str::<ClientConfig>(r#"{"host": "h", "port": 1, "system_id": "a"}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `password`"), "{e}");
+        let e = serde_json::from_str::<ClientConfig>(
+            r#"{"host": "h", "port": 1, "system_id": "a", "password": "p", "windw": 1}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `windw`"), "{e}");
     }
 }

@@ -62,6 +62,8 @@ pub mod frame;
 mod header;
 mod macros;
 mod parse;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 mod status;
 pub mod text;
 pub mod tlv;

@@ -32,6 +32,13 @@ macro_rules! wire_newtype {
                 }
             }
 
+            /// The value with this spec name (as [`name`](Self::name) gives it, ASCII
+            /// case ignored), or `None`.
+            pub fn from_name(name: &str) -> Option<Self> {
+                const NAMED: &[(&str, $ty)] = &[ $( ($label, $val), )* ];
+                NAMED.iter().find(|(label, _)| label.eq_ignore_ascii_case(name)).map(|&(_, v)| Self(v))
+            }
+
             /// What this value means, or `None` if it has no spec name.
             pub const fn description(self) -> Option<&'static str> {
                 match self.0 {
@@ -47,6 +54,26 @@ macro_rules! wire_newtype {
                     Some(name) => f.write_str(name),
                     None => write!(f, concat!(stringify!($name), "({:#x})"), self.0),
                 }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            /// The spec name in human-readable formats (JSON, TOML) when the value has
+            /// one, else the number.
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self.name() {
+                    Some(name) if serializer.is_human_readable() => serializer.serialize_str(name),
+                    _ => serde::Serialize::serialize(&self.0, serializer),
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            /// A number, a spec name, or a number in a string (`"0x58"`, `"88"`).
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::serde_impls::named_number::<D, $ty, Self>(deserializer, stringify!($name), Self::from_name)
             }
         }
 

@@ -55,6 +55,7 @@ impl BindInfo {
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct Limits {
     /// How many pushes (deliver_sm, data_sm) may await the ESME's answer at once.
     pub window: Option<usize>,

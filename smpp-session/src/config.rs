@@ -8,6 +8,7 @@ use smpp_wire::{InterfaceVersion, MAX_PDU_LEN_DEFAULT};
 /// What an ESME assumes when a bind response carries no `sc_interface_version`.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum MissingScVersion {
     /// The SMSC speaks v3.3: send no TLVs (the spec's reading, and the default).
     #[default]
@@ -23,6 +24,19 @@ pub enum MissingScVersion {
 /// use smpp_session::SessionConfig;
 /// let mut config = SessionConfig::default();
 /// config.window(100).enquire_link_interval(Some(Duration::from_secs(30)));
+/// ```
+///
+/// # serde
+/// With the feature `serde`: every setting by its setter's name, durations as text
+/// (`"60s"`, `"off"`); what is left out keeps its default, and the setters' bounds
+/// apply (a `window` of 0 reads as 1).
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let config: smpp_session::SessionConfig =
+///     serde_json::from_str(r#"{"window": 50, "enquire_link_interval": "30s", "inactivity_timeout": "off"}"#).unwrap();
+/// assert_eq!(config.window_len(), 50);
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
@@ -143,5 +157,110 @@ impl SessionConfig {
     pub fn missing_sc_version(&mut self, policy: MissingScVersion) -> &mut Self {
         self.missing_sc_version = policy;
         self
+    }
+}
+
+// `serde` (feature `serde`): see `SessionConfig`'s doc.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use smpp_wire::InterfaceVersion;
+
+    use super::{MissingScVersion, SessionConfig};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename = "SessionConfig")]
+    struct Repr {
+        window: usize,
+        receive_window: usize,
+        max_pdu_len: usize,
+        interface_version: InterfaceVersion,
+        #[serde(with = "crate::serde_duration::option")]
+        bind_timeout: Option<Duration>,
+        #[serde(with = "crate::serde_duration::option")]
+        enquire_link_interval: Option<Duration>,
+        #[serde(with = "crate::serde_duration::option")]
+        inactivity_timeout: Option<Duration>,
+        #[serde(with = "crate::serde_duration::option")]
+        response_timeout: Option<Duration>,
+        #[serde(with = "crate::serde_duration")]
+        unbind_grace: Duration,
+        missing_sc_version: MissingScVersion,
+    }
+
+    impl Default for Repr {
+        fn default() -> Self {
+            Self::from(&SessionConfig::default())
+        }
+    }
+
+    impl From<&SessionConfig> for Repr {
+        fn from(c: &SessionConfig) -> Self {
+            Self {
+                window: c.window,
+                receive_window: c.receive_window,
+                max_pdu_len: c.max_pdu_len,
+                interface_version: c.interface_version,
+                bind_timeout: c.bind_timeout,
+                enquire_link_interval: c.enquire_link_interval,
+                inactivity_timeout: c.inactivity_timeout,
+                response_timeout: c.response_timeout,
+                unbind_grace: c.unbind_grace,
+                missing_sc_version: c.missing_sc_version,
+            }
+        }
+    }
+
+    impl Serialize for SessionConfig {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            Repr::from(self).serialize(serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for SessionConfig {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let r = Repr::deserialize(deserializer)?;
+            let mut c = Self::default();
+            c.window(r.window)
+                .receive_window(r.receive_window)
+                .max_pdu_len(r.max_pdu_len)
+                .interface_version(r.interface_version)
+                .bind_timeout(r.bind_timeout)
+                .enquire_link_interval(r.enquire_link_interval)
+                .inactivity_timeout(r.inactivity_timeout)
+                .response_timeout(r.response_timeout)
+                .unbind_grace(r.unbind_grace)
+                .missing_sc_version(r.missing_sc_version);
+            Ok(c)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_config_goes_out_and_comes_back() {
+            let mut c = SessionConfig::default();
+            c.window(7).inactivity_timeout(None).unbind_grace(Duration::from_millis(1500));
+            let json = serde_json::to_string(&c).unwrap();
+            assert!(json.contains(r#""inactivity_timeout":"off""#), "{json}");
+            assert!(json.contains(r#""enquire_link_interval":"1m""#), "{json}");
+            let back: SessionConfig = serde_json::from_str(&json).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{c:?}"));
+        }
+
+        #[test]
+        fn left_out_keeps_the_default_bounds_apply_and_typos_are_refused() {
+            let c: SessionConfig = serde_json::from_str(r#"{"window": 0}"#).unwrap();
+            assert_eq!(c.window_len(), 1);
+            assert_eq!(c.enquire_link_interval, Some(Duration::from_secs(60)));
+            let e = serde_json::from_str::<SessionConfig>(r#"{"windw": 5}"#).unwrap_err().to_string();
+            assert!(e.contains("unknown field `windw`"), "{e}");
+            let e = serde_json::from_str::<SessionConfig>(r#"{"unbind_grace": "off"}"#).unwrap_err().to_string();
+            assert!(e.contains("duration"), "{e}");
+        }
     }
 }

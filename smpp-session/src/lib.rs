@@ -71,6 +71,8 @@
 mod config;
 mod event;
 mod request;
+#[cfg(feature = "serde")]
+pub mod serde_duration;
 mod session;
 mod state;
 mod window;

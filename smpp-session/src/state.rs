@@ -15,14 +15,19 @@ pub enum Role {
     Smsc,
 }
 
-/// How an ESME is bound.
+/// How an ESME is bound. With the feature `serde`: `"transmitter"`, `"receiver"`,
+/// `"transceiver"` (also read from `"tx"`, `"rx"`, `"trx"`).
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
 pub enum BindMode {
     /// bind_transmitter: ESME to SMSC traffic.
+    #[cfg_attr(feature = "serde", serde(alias = "tx"))]
     Transmitter,
     /// bind_receiver: SMSC to ESME traffic.
+    #[cfg_attr(feature = "serde", serde(alias = "rx"))]
     Receiver,
     /// bind_transceiver: both (v3.4 and later).
+    #[cfg_attr(feature = "serde", serde(alias = "trx"))]
     Transceiver,
 }
 

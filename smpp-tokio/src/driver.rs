@@ -83,8 +83,12 @@ const COMMAND_BATCH: usize = 256;
 /// config.busy_poll = Some(Duration::from_micros(50));
 /// config.write_timeout = Some(Duration::from_secs(30));
 /// ```
+///
+/// With the feature `serde`: both fields as text durations (`"50us"`, `"60s"`,
+/// `"off"`), each optional.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct DriverConfig {
     /// Keep polling for input and commands for this long after the last activity
     /// before going to sleep (`None`, the default: sleep at once).
@@ -96,6 +100,7 @@ pub struct DriverConfig {
     /// long after each burst. The driver yields to the runtime between polls, so other
     /// tasks on the thread still run. Worth it for request/response latency at low
     /// window sizes; leave it off for many mostly idle sessions.
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration::option"))]
     pub busy_poll: Option<std::time::Duration>,
     /// How long output may wait for a peer that takes none of it (default 60 s):
     /// past it the connection is closed with
@@ -106,7 +111,23 @@ pub struct DriverConfig {
     /// it), and keeps running the session's timers and taking commands, so requests
     /// still get their outcomes and the application is never left waiting. `None`:
     /// wait for ever.
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration::option"))]
     pub write_timeout: Option<std::time::Duration>,
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::DriverConfig;
+
+    #[test]
+    fn a_driver_config_reads_text_durations_and_keeps_defaults() {
+        let c: DriverConfig = serde_json::from_str(r#"{"busy_poll": "50us"}"#).unwrap();
+        assert_eq!(c.busy_poll, Some(std::time::Duration::from_micros(50)));
+        assert_eq!(c.write_timeout, DriverConfig::default().write_timeout);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, r#"{"busy_poll":"50us","write_timeout":"1m"}"#);
+        assert_eq!(serde_json::from_str::<DriverConfig>(&json).unwrap(), c);
+    }
 }
 
 impl Default for DriverConfig {

@@ -15,6 +15,7 @@ use crate::types::values::{Npi, Ton};
 /// assert_eq!(to.addr.as_bytes(), b"447700900123");
 /// ```
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Address<const N: usize = 21> {
     /// Type of number.
     pub ton: Ton,

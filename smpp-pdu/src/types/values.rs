@@ -195,6 +195,7 @@ pub enum MessageType {
 /// assert!(EsmClass::DEFAULT.with_udhi().udhi());
 /// ```
 #[derive(Clone, Copy, Default, Eq, Hash, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct EsmClass(pub u8);
 
 impl EsmClass {
@@ -293,6 +294,7 @@ pub enum ReceiptRequest {
 /// assert!(RegisteredDelivery(0x11).intermediate());
 /// ```
 #[derive(Clone, Copy, Default, Eq, Hash, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct RegisteredDelivery(pub u8);
 
 impl RegisteredDelivery {

@@ -80,8 +80,24 @@ use crate::store::{Delivery, Done, MemoryStore, Message, Store, StoreError, Stor
 use crate::{Server, ServerConfig};
 
 /// What the simulator does. Its `Debug` shows the accounts, never their passwords.
+///
+/// With the feature `serde` it reads from a configuration file (and is never written
+/// out: it holds passwords), each field by its name, what is left out keeping its
+/// default; durations are text (`"1s"`, `"off"`); `store` cannot be read (give it
+/// in code).
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let config: smpp_server::SimulatorConfig = serde_json::from_str(
+///     r#"{"accounts": {"acme": "secret"}, "dlr_delay": "200ms", "dlr_mix": [["DELIVERED", 9], ["EXPIRED", 1]],
+///         "errors": {"999": "ESME_RINVDSTADR"}, "mo_every": "off"}"#,
+/// ).unwrap();
+/// assert_eq!(config.dlr_delay, std::time::Duration::from_millis(200));
+/// # }
+/// ```
 #[non_exhaustive]
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct SimulatorConfig {
     /// system_id to password.
     pub accounts: HashMap<String, String>,
@@ -93,6 +109,7 @@ pub struct SimulatorConfig {
     /// Let v3.3 clients break v3.3 rules (transceiver, data_sm, TLVs).
     pub lenient: bool,
     /// How long after a submit its receipt goes out (default 1 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub dlr_delay: Duration,
     /// The final state receipts report when [`dlr_mix`](Self::dlr_mix) is empty
     /// (default DELIVERED).
@@ -106,10 +123,12 @@ pub struct SimulatorConfig {
     /// Submits per second per account before `ESME_RTHROTTLED` (default none).
     pub throttle: Option<u32>,
     /// Send an MO message to every account this often (default never).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration::option"))]
     pub mo_every: Option<Duration>,
     /// Destinations answered with a fixed status.
     pub errors: HashMap<String, CommandStatus>,
     /// Wait this long before answering each submit (default none).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub resp_delay: Duration,
     /// Receipts and MO kept per account while no receiver is bound or until their
     /// retry (default 10 000), in the default memory store. A store given in
@@ -117,16 +136,20 @@ pub struct SimulatorConfig {
     pub waiting_per_account: usize,
     /// Where accepted messages, receipts and MO are kept (`None`: a [`MemoryStore`]
     /// bounded by [`waiting_per_account`](Self::waiting_per_account)).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub store: Option<Arc<dyn Store>>,
     /// How long a bind counts against the cluster-wide bind limit unless its node
     /// renews it (every third of it, while bound), on a shared store (default 15 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub bind_lease: Duration,
     /// How often a node on a shared store looks for deliveries that other nodes
     /// added (default 200 ms).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub store_poll: Duration,
     /// How long after a temporary failure (`ESME_RX_T_APPN`, `ESME_RTHROTTLED`,
     /// `ESME_RMSGQFUL`, no answer in time, a full push queue) what waits for an
     /// account is pushed again (default 1 s).
+    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration"))]
     pub retry_delay: Duration,
     /// Read the store's depth once a second, per account with deliveries, into the
     /// `smpp_store_waiting{account}` gauge of the `metrics` facade (default off: the

@@ -163,6 +163,7 @@ pub struct Entry {
 /// The bounds of a store.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct StoreLimits {
     /// Deliveries one account may have waiting (default 10 000): past it, `accept`
     /// with a receipt and `enqueue` fail with [`StoreError::Full`].
