@@ -28,11 +28,26 @@
 //! ```
 //!
 //! # Features
-//! - `tls` (default): connections over TLS (rustls with the ring provider), see
-//!   [`ClientConfig::tls`].
+//! - `tls`: connections over TLS ([`ClientConfig::tls`]), with no crypto provider chosen (the application installs
+//!   a rustls process default); `tls-ring` or `tls-aws-lc-rs` choose one, and
+//!   `tls-webpki-roots` (Mozilla's, compiled in) or `tls-native-roots` (the
+//!   platform's) the roots trusted when no CA is given. All off by default: without
+//!   them nothing of rustls is compiled.
+//! - `serde`: [`ClientConfig`] reads from configuration files (never written out:
+//!   it holds a password), with [`Reconnect`], [`ThrottleRetry`], [`TlsOptions`] and
+//!   the lower layers' types.
+//! - `log`: tracing's `log` feature, for applications that use the `log` crate.
+//!
+//! # The layers
+//! Below: [`smpp-tokio`](https://docs.rs/smpp-tokio) (the driver each connection runs
+//! on), [`smpp-session`](https://docs.rs/smpp-session) (the protocol rules) and
+//! [`smpp-wire`](https://docs.rs/smpp-wire) (the codec, re-exported as [`smpp_wire`]).
+//! Beside it: [`smpp-server`](https://docs.rs/smpp-server), the SMSC side, whose
+//! simulator is what to test against (`smpp serve` from
+//! [`smpp-cli`](https://docs.rs/smpp-cli)).
 //!
 //! # MSRV
-//! Rust 1.95.
+//! Rust 1.88.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
@@ -56,3 +71,8 @@ pub use client::{
 pub use config::{ClientConfig, Reconnect, ThrottleRetry, TlsOptions};
 pub use error::{ClientError, Fate, RequestError};
 pub use merged::MergedIncoming;
+
+/// This crate's README (what the registry shows), its examples compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -47,9 +47,20 @@
 //! # Features
 //! - `proptest`: strategies that generate any PDU ([`arbitrary`]), for property tests
 //!   here and in downstream crates.
+//! - `serde`: the code spaces ([`CommandStatus`], [`Ton`], [`DataCoding`]...) as their
+//!   spec names or numbers, [`EsmClass`], [`RegisteredDelivery`], [`COctetString`]
+//!   and [`Address`] (see [`serde_impls`]).
+//!
+//! # The layers
+//! This is the bottom one. Above it: [`smpp-session`](https://docs.rs/smpp-session) (the
+//! sans-IO state machine), [`smpp-tokio`](https://docs.rs/smpp-tokio) (the driver),
+//! [`smpp-client`](https://docs.rs/smpp-client) (the ESME),
+//! [`smpp-server`](https://docs.rs/smpp-server) (the SMSC) and
+//! [`smpp-cli`](https://docs.rs/smpp-cli) (the `smpp` command). Each re-exports the one
+//! below it.
 //!
 //! # MSRV
-//! Rust 1.95, the toolchain CI builds with.
+//! Rust 1.88.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
@@ -88,3 +99,8 @@ pub use types::values::{
     Alphabet, DataCoding, EsmClass, MessageState, MessageType, MessagingMode, Npi, PriorityFlag, ReceiptRequest,
     RegisteredDelivery, Ton,
 };
+
+/// This crate's README (what the registry shows), its examples compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

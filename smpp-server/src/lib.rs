@@ -38,15 +38,28 @@
 //! ```
 //!
 //! # Features
-//! - `tls`: `Server::listen_tls`, and `smpps://` upstreams for the gateway (rustls
-//!   with the ring provider). Off by default: without it, nothing of rustls or ring
-//!   is compiled.
+//! - `tls`: `Server::listen_tls` and `smpps://` upstreams for the gateway, with no crypto provider chosen (the application installs
+//!   a rustls process default); `tls-ring` or `tls-aws-lc-rs` choose one, and
+//!   `tls-webpki-roots` (Mozilla's, compiled in) or `tls-native-roots` (the
+//!   platform's) the roots trusted when no CA is given. All off by default: without
+//!   them nothing of rustls is compiled.
 //! - `sqlite`: `store::SqliteStore`, the embedded durable store: one SQLite file,
 //!   group commit, kept across crashes (SQLite is compiled in from source, so a C
 //!   compiler is needed). Off by default.
+//! - `redis`: `store::RedisStore`, the store a cluster of nodes shares (Redis 7).
+//! - `serde`: [`ServerConfig`], [`SimulatorConfig`] (read only: it holds passwords),
+//!   [`Limits`], [`StoreLimits`](store::StoreLimits) and the lower layers' types.
+//! - `log`: tracing's `log` feature, for applications that use the `log` crate.
+//!
+//! # The layers
+//! Below: [`smpp-tokio`](https://docs.rs/smpp-tokio), [`smpp-session`](https://docs.rs/smpp-session)
+//! and [`smpp-wire`](https://docs.rs/smpp-wire) (re-exported as [`smpp_wire`]), and
+//! [`smpp-client`](https://docs.rs/smpp-client) for the gateway's upstream links.
+//! Above: [`smpp-cli`](https://docs.rs/smpp-cli), whose `smpp serve` runs the simulator
+//! and the gateway.
 //!
 //! # MSRV
-//! Rust 1.95.
+//! Rust 1.88 (the `sqlite` feature: 1.89, for rusqlite).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
@@ -54,7 +67,7 @@
 /// The README's Rust examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+struct RootReadmeDoctests;
 
 mod blocks;
 mod clock;
@@ -80,3 +93,8 @@ pub use handler::{BindInfo, BoundSession, Defer, Grant, Limits, Reply, Responder
 pub use listener::Server;
 pub use registry::SessionSummary;
 pub use simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+
+/// This crate's README (what the registry shows), its examples compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -62,8 +62,20 @@
 //! # Features
 //! None.
 //!
+//! # Features
+//! - `serde`: `SessionConfig` (durations as text), `BindMode`, `MissingScVersion`, and
+//!   [`serde_duration`] for your own configuration types.
+//! - `log`: tracing's `log` feature, for applications that use the `log` crate.
+//!
+//! # The layers
+//! Below: [`smpp-wire`](https://docs.rs/smpp-wire), the codec (re-exported as
+//! [`smpp_wire`]). Above: [`smpp-tokio`](https://docs.rs/smpp-tokio), which runs a
+//! session over a tokio stream, then [`smpp-client`](https://docs.rs/smpp-client) and
+//! [`smpp-server`](https://docs.rs/smpp-server). Another runtime drives a session as
+//! `examples/blocking_client.rs` does with `std::net`.
+//!
 //! # MSRV
-//! Rust 1.95.
+//! Rust 1.88.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
@@ -89,3 +101,8 @@ pub use request::Request;
 pub use session::{BindRequest, Session, SessionStats, TimerKind, Transmit};
 pub use state::{BindMode, Role, SessionState, effective_version};
 pub use wire::{Direction, WireCounts};
+
+/// This crate's README (what the registry shows), its examples compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -42,12 +42,22 @@
 //! ```
 //!
 //! # Features
-//! - `tls`: rustls (ring provider) helpers, [`tls::connector`] and
-//!   [`tls::acceptor`]. Off by default: without it nothing of rustls or ring is
-//!   compiled.
+//! - `tls`: TLS over rustls ([`tls::connector`], [`tls::acceptor`]), with no crypto provider chosen (the application installs
+//!   a rustls process default); `tls-ring` or `tls-aws-lc-rs` choose one, and
+//!   `tls-webpki-roots` (Mozilla's, compiled in) or `tls-native-roots` (the
+//!   platform's) the roots trusted when no CA is given. All off by default: without
+//!   them nothing of rustls is compiled.
+//! - `serde`: [`DriverConfig`] and the lower layers' types.
+//! - `log`: tracing's `log` feature, for applications that use the `log` crate.
+//!
+//! # The layers
+//! Below: [`smpp-session`](https://docs.rs/smpp-session) (re-exported as
+//! [`smpp_session`]) on [`smpp-wire`](https://docs.rs/smpp-wire). Above, both on this
+//! driver: [`smpp-client`](https://docs.rs/smpp-client) (the ESME) and
+//! [`smpp-server`](https://docs.rs/smpp-server) (the SMSC).
 //!
 //! # MSRV
-//! Rust 1.95.
+//! Rust 1.88.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
@@ -65,3 +75,8 @@ pub use stream::{BoxStream, Stream};
 /// The `tracing` target of the PDU trace and of each connection's `session` span:
 /// `SMPP_LOG=smpp::wire=debug` shows every PDU, `smpp::wire=trace` its octets too.
 pub const WIRE_TARGET: &str = smpp_session::wire::TARGET;
+
+/// This crate's README (what the registry shows), its examples compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
