@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sm.short_message = ShortMessage::new(&b"Hello from Rust"[..])?;
     let submitted = client.submit(sm).await?;
     println!("submitted: message_id {}", submitted.message_id);
-    let wait = tokio::time::timeout(Duration::from_secs(60), async {
+    let wait = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(inbound) = incoming.recv().await {
             if let InboundMessage::Receipt(d) = &inbound.message {
                 return Some(String::from_utf8_lossy(d.short_message.as_bytes()).into_owned());
@@ -40,11 +40,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None
     });
-    match wait.await {
-        Ok(Some(text)) => println!("receipt: {text}"),
-        _ => println!("no receipt within 60 s"),
-    }
+    let receipt = wait.await;
     client.unbind().await;
+    match receipt {
+        Ok(Some(text)) => println!("receipt: {text}"),
+        Ok(None) => return Err("the connection closed before the receipt came".into()),
+        Err(_) => return Err("no receipt within 30 s".into()),
+    }
     Ok(())
 }
 
