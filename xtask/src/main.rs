@@ -2,6 +2,11 @@
 //!
 //! - `ci`: everything CI checks: fmt, clippy, tests, docs, tidy, and every fuzz target
 //!   for 60 s (`SMPP_FUZZ_SECS` to change it locally).
+//!   Then what publishing needs (`release.rs`): every documented feature combination,
+//!   `cargo package` of each published crate (and a semver check once there is a
+//!   release), and the libraries on the Rust version `rust-version` names; and every
+//!   example that can run, against the simulator (`examples.rs`).
+//! - `package`, `features`, `msrv`, `examples`: those steps alone.
 //! - `tidy`: the repository rules that no compiler checks (see `tidy.rs`).
 //! - `bench`: the end-to-end benchmark (see `bench.rs`); `bench stores`: submits
 //!   accepted and stored per second by each message store, and `bench cli`: the
@@ -12,7 +17,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod examples;
 mod fuzz;
+mod release;
 mod store_bench;
 mod tidy;
 
@@ -30,9 +37,13 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
+        Some("package") => release::package(),
+        Some("features") => release::features(),
+        Some("msrv") => release::msrv(),
+        Some("examples") => examples::run_all(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tidy|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|bench cli [--count N] [--rounds R]|bench gateway [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
+                "usage: cargo xtask <ci|tidy|package|features|msrv|examples|bench [--count N] [--sessions N] [--hold SECS]|bench stores [--count N] [--rounds R]|bench cli [--count N] [--rounds R]|bench gateway [--count N] [--rounds R]|fuzz [TARGET] [--secs N]|chaos [--secs N] [--seed S]>"
             );
             return ExitCode::from(2);
         }
@@ -70,13 +81,15 @@ fn install_peers() -> Result<(), String> {
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))
     .map_err(|e| format!("{e}\nthe interop tests need python3 with pip (smpplib is installed from PyPI)"))?;
-    install_redis()
+    // The Redis store's tests start a real redis-server.
+    install_debian(&["redis-server", "--version"], "redis-server")
 }
 
-/// The Redis store's tests start a real redis-server: the Debian package, installed
-/// when missing (as root, or with sudo).
-fn install_redis() -> Result<(), String> {
-    if Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success()) {
+/// Installs a Debian package unless `probe` (a program and its arguments) runs
+/// (as root, or with sudo).
+pub(crate) fn install_debian(probe: &[&str], package: &str) -> Result<(), String> {
+    let program = probe.first().copied().unwrap_or(package);
+    if Command::new(program).args(probe.get(1..).unwrap_or(&[])).output().is_ok_and(|o| o.status.success()) {
         return Ok(());
     }
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
@@ -89,8 +102,8 @@ fn install_redis() -> Result<(), String> {
         cmd
     };
     run(&mut apt(&["update", "-qq"]))?;
-    run(&mut apt(&["install", "-y", "-qq", "redis-server"]))
-        .map_err(|e| format!("{e}\nthe Redis store tests need redis-server (Debian package redis-server)"))
+    run(&mut apt(&["install", "-y", "-qq", package]))
+        .map_err(|e| format!("{e}\n{program} is needed (Debian package {package})"))
 }
 
 /// The number after `--name` in `args`, or `default`.
@@ -116,19 +129,12 @@ fn ci() -> Result<(), String> {
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "--workspace", "--all-targets", "--all-features"]))?;
     run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
-    // The crates whose TLS is optional also build without it.
-    run(cargo().args([
-        "check",
-        "-p",
-        "smpp-tokio",
-        "-p",
-        "smpp-client",
-        "-p",
-        "smpp-server",
-        "--no-default-features",
-    ]))?;
     run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     tidy::run(&project_root())?;
+    release::features()?;
+    release::package()?;
+    release::msrv()?;
+    examples::run_all()?;
     // Every fuzz target for a bounded time: no input may crash or hang the stack.
     let secs = std::env::var("SMPP_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     fuzz::fuzz(fuzz::TARGETS, secs)?;

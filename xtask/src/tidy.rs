@@ -2,7 +2,7 @@
 //!
 //! - The sans-IO crates (`smpp-wire`, `smpp-session`) depend on no tokio or mio, and
 //!   their sources read no clock, open no socket and never sleep.
-//! - Without the `tls` feature, the driver and the server compile no TLS (no ring,
+//! - Without a TLS feature, the driver, the client and the server compile no TLS (no ring,
 //!   no rustls).
 //! - Every `.rs` file of a library crate opens with a `//!` doc.
 //! - No test is skipped or expects a panic.
@@ -17,7 +17,7 @@ const SANS_IO: &[(&str, &str)] = &[("smpp-wire", "smpp-pdu"), ("smpp-session", "
 const LIBRARIES: &[&str] =
     &["smpp-pdu", "smpp-session", "smpp-tokio", "smpp-client", "smpp-server", "smpp-chaos", "smpp-fuzz"];
 /// The crates that must not pull in TLS unless their `tls` feature is on.
-const TLS_OPTIONAL: &[&str] = &["smpp-tokio", "smpp-server"];
+const TLS_OPTIONAL: &[&str] = &["smpp-tokio", "smpp-client", "smpp-server"];
 
 /// Runs every rule and reports all violations at once.
 pub(crate) fn run(root: &Path) -> Result<(), String> {
