@@ -99,9 +99,9 @@ fn serve_metrics_are_scraped_over_http_after_traffic() {
     }
     let smsc = |labels: &[(&'static str, &'static str)]| [&[("role", "smsc")][..], labels].concat();
     let want: Vec<Sample<'_>> = vec![
-        ("smpp_wires_total", smsc(&[("direction", "in"), ("command", "submit_sm")]), 303.0),
-        ("smpp_wires_total", smsc(&[("direction", "out"), ("command", "deliver_sm")]), 300.0),
-        ("smpp_wires_total", smsc(&[("direction", "in"), ("command", "deliver_sm_resp")]), 300.0),
+        ("smpp_pdus_total", smsc(&[("direction", "in"), ("command", "submit_sm")]), 303.0),
+        ("smpp_pdus_total", smsc(&[("direction", "out"), ("command", "deliver_sm")]), 300.0),
+        ("smpp_pdus_total", smsc(&[("direction", "in"), ("command", "deliver_sm_resp")]), 300.0),
         // 303 submits, 5 binds and 4 unbinds answered ESME_ROK.
         ("smpp_responses_total", smsc(&[("direction", "out"), ("status", "ESME_ROK")]), 312.0),
         ("smpp_responses_total", smsc(&[("direction", "in"), ("status", "ESME_ROK")]), 300.0),

@@ -69,9 +69,9 @@ fn metrics_and_stats_count_the_traffic_on_both_sides() {
         sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
     };
     let n = submits as f64;
-    assert_eq!(get("smpp_wires_total", &[("role", "esme"), ("direction", "out"), ("command", "submit_sm")]), n);
-    assert_eq!(get("smpp_wires_total", &[("role", "smsc"), ("direction", "in"), ("command", "submit_sm")]), n);
-    assert_eq!(get("smpp_wires_total", &[("role", "smsc"), ("direction", "out"), ("command", "deliver_sm")]), 10.0);
+    assert_eq!(get("smpp_pdus_total", &[("role", "esme"), ("direction", "out"), ("command", "submit_sm")]), n);
+    assert_eq!(get("smpp_pdus_total", &[("role", "smsc"), ("direction", "in"), ("command", "submit_sm")]), n);
+    assert_eq!(get("smpp_pdus_total", &[("role", "smsc"), ("direction", "out"), ("command", "deliver_sm")]), 10.0);
     assert_eq!(
         get("smpp_responses_total", &[("role", "esme"), ("direction", "in"), ("status", "ESME_RTHROTTLED")]),
         throttled as f64

@@ -9,7 +9,7 @@
 //! # Metrics
 //! | name | kind | labels |
 //! |---|---|---|
-//! | `smpp_wires_total` | counter | `role`, `direction`, `command` |
+//! | `smpp_pdus_total` | counter | `role`, `direction`, `command` |
 //! | `smpp_responses_total` | counter | `role`, `direction`, `status` |
 //! | `smpp_response_seconds` | histogram | `role`, `command` (of the request) |
 //! | `smpp_window_in_flight` | gauge | `role` |
@@ -284,7 +284,7 @@ impl Publisher {
                 let slot = id.and_then(CommandId::index).unwrap_or(COMMANDS.len());
                 if let Some(c) = self.pdus.get_mut(d).and_then(|p| p.get_mut(slot)) {
                     c.get_or_insert_with(|| {
-                        metrics::counter!("smpp_wires_total", "role" => role, "direction" => dir, "command" => command_name(id))
+                        metrics::counter!("smpp_pdus_total", "role" => role, "direction" => dir, "command" => command_name(id))
                     })
                     .increment(n);
                 }
