@@ -327,6 +327,37 @@ async fn link_changes_come_in_order_on_the_link_events_stream() {
     assert_eq!(events.next().await, None, "the stream ends with the client");
 }
 
+/// Reconnection waits never pass `Reconnect::max`, and two clients that lost their
+/// SMSC together do not come back at the same instants (the jitter is drawn per
+/// client). Both failed before: the jitter was added on top of the capped delay and
+/// was a function of the attempt number alone.
+#[tokio::test(start_paused = true)]
+async fn reconnection_waits_stay_under_max_and_differ_between_clients() {
+    let max = Duration::from_secs(2);
+    let mut waits = Vec::new();
+    for _ in 0..2 {
+        let smscs = Arc::new(Mutex::new(Vec::new()));
+        let refuse = Arc::new(AtomicUsize::new(0));
+        let connector = common::connector(smscs.clone(), refuse.clone(), "secret");
+        let policy = Reconnect::default().initial(Duration::from_secs(1)).max(max);
+        let (client, _incoming) = Client::connect_via(config().reconnect(Some(policy)), connector).await.unwrap();
+        let mut events = client.link_events();
+        refuse.store(6, std::sync::atomic::Ordering::SeqCst);
+        let first = smscs.lock().unwrap()[0].commands.clone();
+        first.send(SmscCommand::Drop).await.unwrap();
+        let mut after = Vec::new();
+        while after.len() < 6 {
+            if let Some(LinkState::Reconnecting { after: wait, .. }) = events.next().await {
+                after.push(wait);
+            }
+        }
+        assert!(after.iter().all(|w| *w <= max && *w >= max.mul_f64(0.5) * 3 / 4), "{after:?}");
+        client.unbind().await;
+        waits.push(after);
+    }
+    assert_ne!(waits[0], waits[1], "two clients drew the same jitter");
+}
+
 /// A request that waits for room past its deadline is never sent; one that went out
 /// and got no answer is outcome unknown.
 #[tokio::test(start_paused = true)]

@@ -3,6 +3,7 @@
 //! not go out on one connection are carried to the next.
 
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -49,6 +50,9 @@ impl Supervisor {
         let mut delay = initial;
         let mut attempt: u64 = 0;
         let mut last_reason = CloseReason::Local;
+        // Keys drawn at random for this client, so that clients that lost the same
+        // SMSC do not come back at the same instants.
+        let jitter_seed = std::collections::hash_map::RandomState::new();
         loop {
             attempt += 1;
             let ending = self.connect_once(&mut notify).await;
@@ -92,17 +96,18 @@ impl Supervisor {
                 }
             }
             self.carry = kept;
-            // Exponential back-off with up to 25 % jitter.
-            let jitter = delay.mul_f64((attempt.wrapping_mul(0x9E37_79B9) % 1000) as f64 / 4000.0);
+            // Exponential back-off, up to 25 % shorter at random: never past `max`.
+            let jitter = delay.mul_f64((jitter_seed.hash_one(attempt) % 1000) as f64 / 4000.0);
+            let wait = delay.saturating_sub(jitter);
             match &ending.first_error {
                 Some(e) if !ending.bound => tracing::info!(%e, ?delay, "not bound; trying again"),
                 _ => tracing::info!(?delay, "link down; reconnecting"),
             }
-            let _ = self.link.send(LinkState::Reconnecting { attempt, after: delay + jitter });
+            let _ = self.link.send(LinkState::Reconnecting { attempt, after: wait });
             self.shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("smpp_reconnects_total", "role" => "esme").increment(1);
             tokio::select! {
-                () = tokio::time::sleep(delay + jitter) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = self.side.wake.notified() => {}
             }
             delay = (delay * 2).min(reconnect.max);
