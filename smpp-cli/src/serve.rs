@@ -29,7 +29,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     throttle: Option<u32>,
     /// Send an MO message to every bound receiver every N seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     mo_every: Option<u64>,
     /// Final states drawn at random with these weights, e.g. DELIVRD:90,UNDELIV:7,EXPIRED:3
     /// (overrides --dlr-stat).

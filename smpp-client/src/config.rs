@@ -41,7 +41,9 @@ impl TlsOptions {
     }
 }
 
-/// Reconnection with exponential back-off and jitter.
+/// Reconnection with exponential back-off: each wait doubles up to `max`, and is up
+/// to a quarter shorter, drawn at random per client (so that clients that lost the
+/// same SMSC do not all come back at once).
 ///
 /// ```
 /// use std::time::Duration;
@@ -424,7 +426,7 @@ mod serde_impl {
     use smpp_session::serde_duration;
     use smpp_wire::Address;
 
-    use super::{BindMode, ClientConfig, Reconnect, SessionConfig, ThrottleRetry, TlsOptions};
+    use super::{BindMode, ClientConfig, InterfaceVersion, Reconnect, SessionConfig, ThrottleRetry, TlsOptions};
 
     /// `false` (off), `true` (on with the defaults) or the settings themselves.
     #[derive(Deserialize)]
@@ -453,12 +455,17 @@ mod serde_impl {
         password: String,
         bind_mode: Option<BindMode>,
         system_type: Option<String>,
+        interface_version: Option<InterfaceVersion>,
         address_range: Option<Address<41>>,
         tls: Option<Toggle<TlsOptions>>,
-        #[serde(default, with = "serde_duration::option")]
+        #[serde(default, deserialize_with = "serde_duration::deserialize_some")]
         connect_timeout: Option<Duration>,
-        #[serde(default, with = "serde_duration::option")]
+        #[serde(default, deserialize_with = "serde_duration::deserialize_some")]
         bind_timeout: Option<Duration>,
+        #[serde(default, deserialize_with = "given")]
+        busy_poll: Option<Option<Duration>>,
+        #[serde(default, deserialize_with = "given")]
+        write_timeout: Option<Option<Duration>>,
         session: Option<SessionConfig>,
         window: Option<usize>,
         auto_ack: Option<bool>,
@@ -467,6 +474,11 @@ mod serde_impl {
         incoming_capacity: Option<usize>,
         driver: Option<smpp_tokio::DriverConfig>,
         retry_throttled: Option<Toggle<ThrottleRetry>>,
+    }
+
+    /// An optional duration that was given (maybe as `"off"`).
+    fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Duration>>, D::Error> {
+        serde_duration::option::deserialize(deserializer).map(Some)
     }
 
     /// A PEM as text (what a configuration file holds).
@@ -487,6 +499,9 @@ mod serde_impl {
             }
             if let Some(v) = r.system_type {
                 c = c.system_type(&v);
+            }
+            if let Some(v) = r.interface_version {
+                c = c.interface_version(v);
             }
             if let Some(v) = r.connect_timeout {
                 c = c.connect_timeout(v);
@@ -520,6 +535,12 @@ mod serde_impl {
             }
             if let Some(v) = r.driver {
                 c.driver = v;
+            }
+            if let Some(v) = r.busy_poll {
+                c = c.busy_poll(v);
+            }
+            if let Some(v) = r.write_timeout {
+                c = c.write_timeout(v);
             }
             Ok(c)
         }
@@ -559,5 +580,17 @@ mod serde_tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("unknown field `windw`"), "{e}");
+        let e = serde_json::from_str::<ClientConfig>(
+            r#"{"host": "h", "port": 1, "system_id": "a", "password": "p", "connect_timeout": "off"}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("duration"), "a needed timeout cannot be off: {e}");
+        let c: ClientConfig = serde_json::from_str(
+            r#"{"host": "h", "port": 1, "system_id": "a", "password": "p", "interface_version": "3.3",
+                "busy_poll": "50us", "write_timeout": "off"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.session.requested_version(), InterfaceVersion::V33);
+        assert_eq!((c.driver.busy_poll, c.driver.write_timeout), (Some(Duration::from_micros(50)), None));
     }
 }

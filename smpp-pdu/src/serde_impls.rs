@@ -83,11 +83,12 @@ impl<const N: usize> Serialize for COctetString<N> {
     }
 }
 
-/// From text or octets that fit the field (at most `N - 1` octets, no NUL).
+/// From text or octets (a byte string, or a sequence of numbers in formats without
+/// one, as JSON writes them) that fit the field: at most `N - 1` octets, no NUL.
 impl<'de, const N: usize> Deserialize<'de> for COctetString<N> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Octets<const N: usize>;
-        impl<const N: usize> Visitor<'_> for Octets<N> {
+        impl<'de, const N: usize> Visitor<'de> for Octets<N> {
             type Value = COctetString<N>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "a string of at most {} octets with no NUL", N.saturating_sub(1))
@@ -98,8 +99,23 @@ impl<'de, const N: usize> Deserialize<'de> for COctetString<N> {
             fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
                 COctetString::new(v).map_err(E::custom)
             }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut octets = Vec::new();
+                while let Some(octet) = seq.next_element::<u8>()? {
+                    // Bounded: past the field's size it cannot fit anyway.
+                    if octets.len() >= N {
+                        return Err(A::Error::invalid_length(octets.len() + 1, &self));
+                    }
+                    octets.push(octet);
+                }
+                self.visit_bytes(&octets)
+            }
         }
-        deserializer.deserialize_str(Octets::<N>)
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_any(Octets::<N>)
+        } else {
+            deserializer.deserialize_bytes(Octets::<N>)
+        }
     }
 }
 
@@ -139,5 +155,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), to);
         let long = format!(r#"{{"ton":1,"npi":1,"addr":"{}"}}"#, "9".repeat(21));
         assert!(serde_json::from_str::<Address>(&long).is_err(), "21 digits do not fit C21");
+        // Octets that are not UTF-8 go out as numbers and come back.
+        let odd = crate::COctetString::<9>::new([0xff, 0x41]).unwrap();
+        let json = serde_json::to_string(&odd).unwrap();
+        assert_eq!(json, "[255,65]");
+        assert_eq!(serde_json::from_str::<crate::COctetString<9>>(&json).unwrap(), odd);
+        assert!(serde_json::from_str::<crate::COctetString<3>>("[1,2,3,4,5]").is_err());
     }
 }

@@ -47,9 +47,25 @@ pub struct ServerConfig {
     pub tls_handshake_timeout: std::time::Duration,
 }
 
+/// The session defaults of an SMSC.
+fn server_session() -> SessionConfig {
+    let mut session = SessionConfig::default();
+    // An SMSC does not probe idle ESMEs: the ESME sends enquire_link, and the
+    // inactivity timeout drops a link that goes silent.
+    session.enquire_link_interval(None).window(100).receive_window(1000);
+    session
+}
+
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for ServerConfig {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// A `session` table read over the server's session defaults (no
+        /// enquire_link, a window of 100), not over `SessionConfig::default()`.
+        fn over_server_defaults<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<SessionConfig, D::Error> {
+            let mut session = server_session();
+            session.deserialize_over(deserializer)?;
+            Ok(session)
+        }
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields, rename = "ServerConfig")]
         struct Repr {
@@ -57,9 +73,10 @@ impl<'de> serde::Deserialize<'de> for ServerConfig {
             system_id: Option<String>,
             max_connections: Option<usize>,
             max_binds_per_account: Option<usize>,
-            session: Option<SessionConfig>,
+            #[serde(default = "server_session", deserialize_with = "over_server_defaults")]
+            session: SessionConfig,
             driver: Option<DriverConfig>,
-            #[serde(default, with = "smpp_session::serde_duration::option")]
+            #[serde(default, deserialize_with = "smpp_session::serde_duration::deserialize_some")]
             tls_handshake_timeout: Option<std::time::Duration>,
         }
         let r = Repr::deserialize(deserializer)?;
@@ -69,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for ServerConfig {
             system_id: r.system_id.unwrap_or(defaults.system_id),
             max_connections: r.max_connections.unwrap_or(defaults.max_connections),
             max_binds_per_account: r.max_binds_per_account.unwrap_or(defaults.max_binds_per_account),
-            session: r.session.unwrap_or(defaults.session),
+            session: r.session,
             driver: r.driver.unwrap_or(defaults.driver),
             tls_handshake_timeout: r.tls_handshake_timeout.unwrap_or(defaults.tls_handshake_timeout),
         })
@@ -79,16 +96,12 @@ impl<'de> serde::Deserialize<'de> for ServerConfig {
 impl ServerConfig {
     /// Defaults on the given address.
     pub fn new(listen: SocketAddr) -> Self {
-        let mut session = SessionConfig::default();
-        // An SMSC does not probe idle ESMEs: the ESME sends enquire_link, and the
-        // inactivity timeout drops a link that goes silent.
-        session.enquire_link_interval(None).window(100).receive_window(1000);
         Self {
             listen,
             system_id: "smpp-rs".into(),
             max_connections: 20_000,
             max_binds_per_account: 10,
-            session,
+            session: server_session(),
             driver: DriverConfig::default(),
             tls_handshake_timeout: std::time::Duration::from_secs(10),
         }
@@ -138,5 +151,25 @@ mod serde_tests {
         assert_eq!(format!("{back:?}"), format!("{c:?}"));
         let e = serde_json::from_str::<ServerConfig>(r#"{"max_connections": 1}"#).unwrap_err();
         assert!(e.to_string().contains("missing field `listen`"), "{e}");
+    }
+
+    #[test]
+    fn a_simulator_config_refuses_an_mo_period_of_zero() {
+        let e = serde_json::from_str::<crate::SimulatorConfig>(r#"{"mo_every": "0s"}"#).unwrap_err();
+        assert!(e.to_string().contains("zero"), "{e}");
+        let c: crate::SimulatorConfig = serde_json::from_str(r#"{"mo_every": "2s"}"#).unwrap();
+        assert_eq!(c.mo_every, Some(std::time::Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_session_table_is_read_over_the_servers_defaults_and_a_needed_timeout_cannot_be_off() {
+        let c: ServerConfig =
+            serde_json::from_str(r#"{"listen": "127.0.0.1:2775", "session": {"inactivity_timeout": "10m"}}"#).unwrap();
+        let defaults = ServerConfig::new("127.0.0.1:2775".parse().unwrap());
+        assert_eq!(c.session.window_len(), defaults.session.window_len(), "the server's window of 100 stays");
+        assert_eq!(format!("{:?}", c.session).matches("enquire_link_interval: None").count(), 1, "{:?}", c.session);
+        let e = serde_json::from_str::<ServerConfig>(r#"{"listen": "127.0.0.1:1", "tls_handshake_timeout": "off"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("duration"), "{e}");
     }
 }

@@ -170,9 +170,10 @@ mod serde_impl {
 
     use super::{MissingScVersion, SessionConfig};
 
-    #[derive(Serialize, Deserialize)]
-    #[serde(default, deny_unknown_fields, rename = "SessionConfig")]
-    struct Repr {
+    /// Every setting, for writing out.
+    #[derive(Serialize)]
+    #[serde(rename = "SessionConfig")]
+    struct Out {
         window: usize,
         receive_window: usize,
         max_pdu_len: usize,
@@ -190,50 +191,96 @@ mod serde_impl {
         missing_sc_version: MissingScVersion,
     }
 
-    impl Default for Repr {
-        fn default() -> Self {
-            Self::from(&SessionConfig::default())
-        }
+    /// The settings given, for reading over a base.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename = "SessionConfig")]
+    struct In {
+        window: Option<usize>,
+        receive_window: Option<usize>,
+        max_pdu_len: Option<usize>,
+        interface_version: Option<InterfaceVersion>,
+        #[serde(default, deserialize_with = "given")]
+        bind_timeout: Option<Option<Duration>>,
+        #[serde(default, deserialize_with = "given")]
+        enquire_link_interval: Option<Option<Duration>>,
+        #[serde(default, deserialize_with = "given")]
+        inactivity_timeout: Option<Option<Duration>>,
+        #[serde(default, deserialize_with = "given")]
+        response_timeout: Option<Option<Duration>>,
+        #[serde(default, deserialize_with = "crate::serde_duration::deserialize_some")]
+        unbind_grace: Option<Duration>,
+        missing_sc_version: Option<MissingScVersion>,
     }
 
-    impl From<&SessionConfig> for Repr {
-        fn from(c: &SessionConfig) -> Self {
-            Self {
-                window: c.window,
-                receive_window: c.receive_window,
-                max_pdu_len: c.max_pdu_len,
-                interface_version: c.interface_version,
-                bind_timeout: c.bind_timeout,
-                enquire_link_interval: c.enquire_link_interval,
-                inactivity_timeout: c.inactivity_timeout,
-                response_timeout: c.response_timeout,
-                unbind_grace: c.unbind_grace,
-                missing_sc_version: c.missing_sc_version,
-            }
-        }
+    /// An optional duration that was given (maybe as `"off"`).
+    fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Duration>>, D::Error> {
+        crate::serde_duration::option::deserialize(deserializer).map(Some)
     }
 
     impl Serialize for SessionConfig {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            Repr::from(self).serialize(serializer)
+            Out {
+                window: self.window,
+                receive_window: self.receive_window,
+                max_pdu_len: self.max_pdu_len,
+                interface_version: self.interface_version,
+                bind_timeout: self.bind_timeout,
+                enquire_link_interval: self.enquire_link_interval,
+                inactivity_timeout: self.inactivity_timeout,
+                response_timeout: self.response_timeout,
+                unbind_grace: self.unbind_grace,
+                missing_sc_version: self.missing_sc_version,
+            }
+            .serialize(serializer)
         }
     }
 
     impl<'de> Deserialize<'de> for SessionConfig {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let r = Repr::deserialize(deserializer)?;
-            let mut c = Self::default();
-            c.window(r.window)
-                .receive_window(r.receive_window)
-                .max_pdu_len(r.max_pdu_len)
-                .interface_version(r.interface_version)
-                .bind_timeout(r.bind_timeout)
-                .enquire_link_interval(r.enquire_link_interval)
-                .inactivity_timeout(r.inactivity_timeout)
-                .response_timeout(r.response_timeout)
-                .unbind_grace(r.unbind_grace)
-                .missing_sc_version(r.missing_sc_version);
-            Ok(c)
+            let mut config = Self::default();
+            config.deserialize_over(deserializer)?;
+            Ok(config)
+        }
+    }
+
+    impl SessionConfig {
+        /// Reads the settings a configuration gives over this one, through the setters
+        /// (their bounds apply); what it leaves out stays as it is. For a layer whose
+        /// defaults differ from [`SessionConfig::default`] (an SMSC's: no enquire_link,
+        /// a window of 100) and that reads its `session` table over them.
+        pub fn deserialize_over<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+            let given = In::deserialize(deserializer)?;
+            if let Some(v) = given.window {
+                self.window(v);
+            }
+            if let Some(v) = given.receive_window {
+                self.receive_window(v);
+            }
+            if let Some(v) = given.max_pdu_len {
+                self.max_pdu_len(v);
+            }
+            if let Some(v) = given.interface_version {
+                self.interface_version(v);
+            }
+            if let Some(v) = given.bind_timeout {
+                self.bind_timeout(v);
+            }
+            if let Some(v) = given.enquire_link_interval {
+                self.enquire_link_interval(v);
+            }
+            if let Some(v) = given.inactivity_timeout {
+                self.inactivity_timeout(v);
+            }
+            if let Some(v) = given.response_timeout {
+                self.response_timeout(v);
+            }
+            if let Some(v) = given.unbind_grace {
+                self.unbind_grace(v);
+            }
+            if let Some(v) = given.missing_sc_version {
+                self.missing_sc_version(v);
+            }
+            Ok(())
         }
     }
 
@@ -250,6 +297,17 @@ mod serde_impl {
             assert!(json.contains(r#""enquire_link_interval":"1m""#), "{json}");
             let back: SessionConfig = serde_json::from_str(&json).unwrap();
             assert_eq!(format!("{back:?}"), format!("{c:?}"));
+        }
+
+        #[test]
+        fn read_over_a_base_only_what_is_given_changes() {
+            let mut c = SessionConfig::default();
+            c.enquire_link_interval(None).window(100);
+            let mut json =
+                serde_json::Deserializer::from_str(r#"{"inactivity_timeout": "10m", "bind_timeout": "off"}"#);
+            c.deserialize_over(&mut json).unwrap();
+            assert_eq!((c.enquire_link_interval, c.window), (None, 100), "the base stays");
+            assert_eq!((c.inactivity_timeout, c.bind_timeout), (Some(Duration::from_secs(600)), None));
         }
 
         #[test]

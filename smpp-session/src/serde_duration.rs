@@ -38,6 +38,13 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
     }
 }
 
+/// For a setting that may be left out but not turned off: an `Option<Duration>` field
+/// with `#[serde(default, deserialize_with = "smpp_session::serde_duration::deserialize_some")]`
+/// is `None` when absent, and `"off"` is an error.
+pub fn deserialize_some<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    deserialize(deserializer).map(Some)
+}
+
 /// The same for an `Option<Duration>`: `None` is `"off"` (`null`, `"never"` and
 /// `"none"` also read as `None`).
 pub mod option {

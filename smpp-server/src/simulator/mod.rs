@@ -122,8 +122,9 @@ pub struct SimulatorConfig {
     pub dlr_err: u16,
     /// Submits per second per account before `ESME_RTHROTTLED` (default none).
     pub throttle: Option<u32>,
-    /// Send an MO message to every account this often (default never).
-    #[cfg_attr(feature = "serde", serde(with = "smpp_session::serde_duration::option"))]
+    /// Send an MO message to every account this often (default never; zero: never).
+    /// A configuration file giving zero is refused.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "not_zero"))]
     pub mo_every: Option<Duration>,
     /// Destinations answered with a fixed status.
     pub errors: HashMap<String, CommandStatus>,
@@ -155,6 +156,15 @@ pub struct SimulatorConfig {
     /// `smpp_store_waiting{account}` gauge of the `metrics` facade (default off: the
     /// reads cost the store a query per account each second).
     pub store_depth_metric: bool,
+}
+
+/// An optional period that cannot be zero.
+#[cfg(feature = "serde")]
+fn not_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    match smpp_session::serde_duration::option::deserialize(deserializer)? {
+        Some(every) if every.is_zero() => Err(serde::de::Error::custom("a period of zero; use \"off\" for never")),
+        every => Ok(every),
+    }
 }
 
 impl std::fmt::Debug for SimulatorConfig {
@@ -402,7 +412,7 @@ impl Simulator {
         if self.pump.shared {
             tokio::spawn(Self::renew_leases(Arc::downgrade(self), server.clone()));
         }
-        if let Some(every) = self.config.mo_every {
+        if let Some(every) = self.config.mo_every.filter(|every| !every.is_zero()) {
             let sim = self.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
