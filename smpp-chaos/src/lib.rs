@@ -28,3 +28,9 @@ mod wire;
 pub use esme::{Answer, EsmeFaults, EsmeLedger, FaultEsme};
 pub use rng::Rng;
 pub use smsc::{Delivery, FaultSmsc, Ledger, SmscFaults};
+
+/// The repository README's tour, compiled as doctests here: this crate is not
+/// published, so a file outside a package is no trouble.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RootReadmeDoctests;

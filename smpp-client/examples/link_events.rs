@@ -11,17 +11,22 @@
 //! with back-off, binds again, and the submits made in between fail with a typed
 //! error that says they were never sent.
 //!
-//! Arguments: the SMSC as HOST:PORT (default 127.0.0.1:2775) and `--secs N`, how long
-//! to run (default 10). The account is smppclient1 / password unless `SMPP_SYSTEM_ID`
-//! and `SMPP_PASSWORD` say otherwise. It submits one message a second, then unbinds;
-//! it fails if it could not bind within 10 s.
+//! Arguments: the SMSC as HOST:PORT (default 127.0.0.1:2775), `--secs N`, how long
+//! to run (default 10), and `--expect-reconnect`, to fail unless the link came back
+//! after a loss and the last submit was accepted (CI restarts the SMSC under it). The
+//! account is smppclient1 / password unless `SMPP_SYSTEM_ID` and `SMPP_PASSWORD` say
+//! otherwise. It submits one message a second, then unbinds; it fails if it could not
+//! bind within 10 s, or if no submit was accepted.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
+use common::config_for;
 use std::error::Error;
 use std::time::{Duration, Instant};
 
 use smpp_client::smpp_wire::{Address, ShortMessage, SubmitSm};
-use smpp_client::{BindMode, Client, ClientConfig, LinkState, Reconnect, RequestError};
+use smpp_client::{BindMode, Client, LinkState, Reconnect, RequestError};
 use tokio::time::{MissedTickBehavior, timeout};
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,10 +34,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
     let mut addr = "127.0.0.1:2775".to_owned();
     let mut secs: u64 = 10;
+    let mut expect_reconnect = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--secs" => secs = args.next().ok_or("--secs takes a number of seconds")?.parse()?,
+            "--expect-reconnect" => expect_reconnect = true,
             _ => addr = arg,
         }
     }
@@ -77,13 +84,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut n = 0u32;
+    let (mut accepted, mut last_accepted) = (0u32, false);
     while start.elapsed() < Duration::from_secs(secs) {
         tick.tick().await;
         n += 1;
         let outcome = sender.submit(message(n)?).await;
         let at = stamp(start);
+        last_accepted = outcome.is_ok();
         match outcome {
-            Ok(submitted) => println!("[{at}] submit {n}: accepted, message_id {}", submitted.message_id),
+            Ok(submitted) => {
+                accepted += 1;
+                println!("[{at}] submit {n}: accepted, message_id {}", submitted.message_id);
+            }
             // The link stayed down: the message never left, sending it again is safe.
             Err(RequestError::NotConnected(waited)) => {
                 println!("[{at}] submit {n}: not sent, no link for {waited:?} (safe to send again)");
@@ -103,7 +115,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Ok(Ok(binds)) => binds,
         _ => 1,
     };
-    println!("bound {binds} time(s) in {:.1} s", start.elapsed().as_secs_f64());
+    println!("bound {binds} time(s) in {:.1} s, {accepted} of {n} submits accepted", start.elapsed().as_secs_f64());
+    if accepted == 0 {
+        return Err("no submit was accepted".into());
+    }
+    if expect_reconnect && (binds < 2 || !last_accepted) {
+        return Err(format!(
+            "expected the link back after a loss: bound {binds} time(s), last submit accepted: {last_accepted}"
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -134,12 +155,4 @@ fn message(n: u32) -> Result<SubmitSm, Box<dyn Error>> {
     sm.destination_addr = Address::international("447700900123")?;
     sm.short_message = ShortMessage::new(format!("Message {n}").into_bytes())?;
     Ok(sm)
-}
-
-/// The client configuration for `HOST:PORT`, with the account from the environment.
-fn config_for(addr: &str) -> Result<ClientConfig, Box<dyn Error>> {
-    let (host, port) = addr.rsplit_once(':').ok_or("the SMSC address must be HOST:PORT")?;
-    let system_id = std::env::var("SMPP_SYSTEM_ID").unwrap_or_else(|_| "smppclient1".to_owned());
-    let password = std::env::var("SMPP_PASSWORD").unwrap_or_else(|_| "password".to_owned());
-    Ok(ClientConfig::new(host, port.parse()?, &system_id, &password))
 }

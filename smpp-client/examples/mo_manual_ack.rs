@@ -15,11 +15,14 @@
 //! `SMPP_PASSWORD` say otherwise. It fails if they do not all come within 25 s.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
+use common::config_for;
 use std::error::Error;
 use std::time::Duration;
 
 use smpp_client::smpp_wire::CommandStatus;
-use smpp_client::{BindMode, Client, ClientConfig, InboundMessage, Incoming};
+use smpp_client::{BindMode, Client, InboundMessage, Incoming};
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// How long the whole run may take before it gives up.
@@ -80,12 +83,4 @@ async fn receive(incoming: &mut Incoming, wanted: usize, deadline: Instant) -> R
     }
     println!("{taken} messages received and acknowledged");
     Ok(())
-}
-
-/// The client configuration for `HOST:PORT`, with the account from the environment.
-fn config_for(addr: &str) -> Result<ClientConfig, Box<dyn Error>> {
-    let (host, port) = addr.rsplit_once(':').ok_or("the SMSC address must be HOST:PORT")?;
-    let system_id = std::env::var("SMPP_SYSTEM_ID").unwrap_or_else(|_| "smppclient1".to_owned());
-    let password = std::env::var("SMPP_PASSWORD").unwrap_or_else(|_| "password".to_owned());
-    Ok(ClientConfig::new(host, port.parse()?, &system_id, &password))
 }

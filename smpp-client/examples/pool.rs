@@ -14,13 +14,16 @@
 //! of each and how the binds shared them, and fails unless all 20 were accepted.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
+use common::config_for;
 use std::error::Error;
 use std::time::Duration;
 
 use futures::future::join_all;
 use smpp_client::smpp_session::Direction;
 use smpp_client::smpp_wire::{Address, CommandId, ShortMessage, SubmitSm};
-use smpp_client::{BindMode, ClientConfig, Pool};
+use smpp_client::{BindMode, Pool};
 use tokio::time::timeout;
 
 const MESSAGES: usize = 20;
@@ -87,12 +90,4 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("all {MESSAGES} messages accepted");
     Ok(())
-}
-
-/// The client configuration for `HOST:PORT`, with the account from the environment.
-fn config_for(addr: &str) -> Result<ClientConfig, Box<dyn Error>> {
-    let (host, port) = addr.rsplit_once(':').ok_or("the SMSC address must be HOST:PORT")?;
-    let system_id = std::env::var("SMPP_SYSTEM_ID").unwrap_or_else(|_| "smppclient1".to_owned());
-    let password = std::env::var("SMPP_PASSWORD").unwrap_or_else(|_| "password".to_owned());
-    Ok(ClientConfig::new(host, port.parse()?, &system_id, &password))
 }

@@ -1,30 +1,39 @@
-//! Connects to an SMSC over TLS, trusting a given certificate, submits one message
-//! and prints its message_id.
+//! Connects to an SMSC over TLS, trusting a private CA (or the SMSC's own
+//! self-signed certificate), submits one message and prints its message_id.
 //!
-//! Needs the `tls` feature and a crypto provider (`tls-ring` or `tls-aws-lc-rs`). To
-//! try it, make a self-signed certificate for `localhost` and start the simulator on
-//! TLS with it. (`CA:FALSE`: without it, `openssl req -x509` marks the certificate as
-//! a CA's, and rustls refuses a CA certificate as the server's own, with
-//! `CaUsedAsEndEntity`.)
+//! Built with the `tls-ring` feature (its `required-features`; with aws-lc-rs, or a
+//! provider of your own installed as rustls's process default, the same code works
+//! under `tls`). To try it, make a CA and a certificate for `localhost` it signs, and
+//! start the simulator on TLS with them (this is what CI does):
 //!
 //! ```sh
-//! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem \
-//!     -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -addext basicConstraints=critical,CA:FALSE
+//! EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+//! openssl req -x509 $EC -keyout ca.key -out ca.pem -days 1 -subj "/CN=smpp test CA"
+//! openssl req $EC -keyout key.pem -out leaf.csr -subj /CN=localhost
+//! printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n' > leaf.ext
+//! openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 1 -extfile leaf.ext
 //! smpp serve --listen 127.0.0.1:3550 --tls-cert cert.pem --tls-key key.pem
-//! cargo run -p smpp-client --example tls --features tls-ring -- 127.0.0.1:3550 cert.pem localhost
+//! cargo run -p smpp-client --example tls --features tls-ring -- 127.0.0.1:3550 ca.pem localhost
 //! ```
 //!
-//! Arguments: the SMSC as HOST:PORT, the PEM file of the certificate (or CA) to trust,
+//! (A self-signed certificate made with `openssl req -x509` is marked as a CA's;
+//! rustls refuses a CA certificate as the server's own, `CaUsedAsEndEntity`, unless
+//! it says `basicConstraints=critical,CA:FALSE`.)
+//!
+//! Arguments: the SMSC as HOST:PORT, the PEM file of the CA (or certificate) to trust,
 //! and the name the certificate must carry (default `localhost`; it is checked instead
 //! of HOST, which is an IP address here). The account is smppclient1 / password
 //! unless `SMPP_SYSTEM_ID` and `SMPP_PASSWORD` say otherwise.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
+use common::config_for;
 use std::error::Error;
 use std::time::Duration;
 
 use smpp_client::smpp_wire::{Address, ShortMessage, SubmitSm};
-use smpp_client::{BindMode, Client, ClientConfig, TlsOptions};
+use smpp_client::{BindMode, Client, TlsOptions};
 use tokio::time::timeout;
 
 const USAGE: &str = "usage: tls HOST:PORT CA_PEM_PATH [SERVER_NAME]";
@@ -56,12 +65,4 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let _ = timeout(Duration::from_secs(3), client.unbind()).await;
     println!("submitted: message_id {}", outcome?.message_id);
     Ok(())
-}
-
-/// The client configuration for `HOST:PORT`, with the account from the environment.
-fn config_for(addr: &str) -> Result<ClientConfig, Box<dyn Error>> {
-    let (host, port) = addr.rsplit_once(':').ok_or("the SMSC address must be HOST:PORT")?;
-    let system_id = std::env::var("SMPP_SYSTEM_ID").unwrap_or_else(|_| "smppclient1".to_owned());
-    let password = std::env::var("SMPP_PASSWORD").unwrap_or_else(|_| "password".to_owned());
-    Ok(ClientConfig::new(host, port.parse()?, &system_id, &password))
 }

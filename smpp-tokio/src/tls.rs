@@ -90,11 +90,14 @@ fn public_roots() -> Result<RootCertStore, TlsError> {
         let _ = roots.add_parsable_certificates(found.certs);
     }
     if roots.is_empty() {
-        return Err(TlsError(
+        let why = if cfg!(feature = "tls-native-roots") {
+            "none of the platform's root certificates could be used: give the SMSC's CA PEM, \
+             or build with the `tls-webpki-roots` feature"
+        } else {
             "no root certificates to trust: give the SMSC's CA PEM, or build with the \
              `tls-webpki-roots` or `tls-native-roots` feature"
-                .into(),
-        ));
+        };
+        return Err(TlsError(why.into()));
     }
     Ok(roots)
 }

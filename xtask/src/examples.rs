@@ -1,14 +1,17 @@
 //! `cargo xtask examples`: runs every example that can run here, against the real
-//! simulator (`smpp serve`, plain and TLS with a throw-away certificate), and fails
-//! if one fails or does not finish within a minute. The examples are built with
-//! every feature on (as CI's test step leaves them).
+//! simulator (`smpp serve`, plain and TLS with a throw-away private CA), and fails if
+//! one fails or does not finish within a minute. The examples are built with every
+//! feature on (as CI's test step leaves them). `link_events` runs while the simulator
+//! is stopped and started again under it, and must see the link come back.
 
+use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, project_root, run};
+use crate::{cargo, run};
 
 /// Kills the server it holds when dropped, whatever happened.
 struct Server(Child);
@@ -21,15 +24,14 @@ impl Drop for Server {
 }
 
 pub(crate) fn run_all() -> Result<(), String> {
-    let root = project_root();
     run(cargo().args(["build", "--quiet", "--workspace", "--examples", "--bins", "--all-features"]))?;
-    let bin = root.join("target").join("debug");
+    let bin = target_dir()?.join("debug");
     let example = |name: &str| bin.join("examples").join(name);
     let smpp = bin.join("smpp");
 
     let dir = std::env::temp_dir().join(format!("smpp-examples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let (cert, key) = certificate(&dir)?;
+    let (ca, cert, key) = certificates(&dir)?;
 
     let plain = free_port()?;
     let tls = free_port()?;
@@ -44,7 +46,7 @@ pub(crate) fn run_all() -> Result<(), String> {
         wait_listening(port)?;
         Ok(server)
     };
-    let _plain = serve(plain, &[])?;
+    let mut plain_server = serve(plain, &[])?;
     let _tls = serve(tls, &[&cert, &key])?;
     let at = |port: u16| format!("127.0.0.1:{port}");
     let plain_port = plain.to_string();
@@ -62,8 +64,7 @@ pub(crate) fn run_all() -> Result<(), String> {
         ),
         ("mo_manual_ack", vec![at(plain), "2".into()]),
         ("pool", vec![at(plain), "3".into()]),
-        ("link_events", vec![at(plain), "--secs".into(), "3".into()]),
-        ("tls", vec![at(tls), cert.display().to_string(), "localhost".into()]),
+        ("tls", vec![at(tls), ca.display().to_string(), "localhost".into()]),
         ("gateway", vec![]),
         ("blocking_client", vec![]),
         ("decode_loop", vec!["10000".into()]),
@@ -71,6 +72,20 @@ pub(crate) fn run_all() -> Result<(), String> {
     for (name, args) in runs {
         timed(Command::new(example(name)).args(&args), name)?;
     }
+
+    // Reconnection: the simulator is killed once the example has submitted, and
+    // started again on the same port once the example saw the link go down.
+    let mut cmd = Command::new(example("link_events"));
+    cmd.args([at(plain), "--secs".into(), "8".into(), "--expect-reconnect".into()]).stdout(Stdio::piped());
+    println!("$ {cmd:?}");
+    let mut child = Server(cmd.spawn().map_err(|e| format!("link_events: {e}"))?);
+    let lines = echo_lines(&mut child.0)?;
+    wait_for_line(&lines, "submit 1: accepted")?;
+    drop(plain_server);
+    wait_for_line(&lines, "link: down")?;
+    plain_server = serve(plain, &[])?;
+    finish(&mut child, "link_events")?;
+    drop(plain_server);
 
     // The custom SMSC, with the `smpp` command as its client: it stops by itself once
     // it has delivered one receipt.
@@ -120,6 +135,11 @@ pub(crate) fn run_all() -> Result<(), String> {
 fn timed(cmd: &mut Command, name: &str) -> Result<(), String> {
     println!("$ {cmd:?}");
     let mut child = Server(cmd.spawn().map_err(|e| format!("{name}: {e}"))?);
+    finish(&mut child, name)
+}
+
+/// Waits (at most a minute) for a child to end, and fails unless it succeeded.
+fn finish(child: &mut Server, name: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match child.0.try_wait() {
@@ -132,21 +152,87 @@ fn timed(cmd: &mut Command, name: &str) -> Result<(), String> {
     }
 }
 
-/// A self-signed certificate for `localhost` (openssl, installed when missing).
-fn certificate(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+/// A private CA and a certificate for `localhost` it signed, with the key (openssl,
+/// installed when missing): (CA, certificate, key).
+fn certificates(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
     crate::install_debian(&["openssl", "version"], "openssl")?;
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    run(Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .args(["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
-        // rustls refuses a CA certificate as a server's own.
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null()))?;
-    Ok((cert, key))
+    let file = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let mut cmd = Command::new("openssl");
+        cmd.args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null());
+        run(&mut cmd)
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=smpp test CA"],
+        ]
+        .concat(),
+    )?;
+    openssl(&[&["req"], &ec[..], &["-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=localhost"]].concat())?;
+    std::fs::write(file("leaf.ext"), "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n")
+        .map_err(|e| format!("leaf.ext: {e}"))?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+    ])?;
+    Ok((file("ca.pem"), file("cert.pem"), file("key.pem")))
+}
+
+/// Echoes a child's output lines and hands them over as they come.
+fn echo_lines(child: &mut Child) -> Result<mpsc::Receiver<String>, String> {
+    let out = child.stdout.take().ok_or("the child's output is not piped")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Waits (at most 30 s) for a line holding `needle`.
+fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return Ok(()),
+            Ok(_) => {}
+            Err(_) => return Err(format!("no line with {needle:?} within 30 s")),
+        }
+    }
+}
+
+/// Where cargo puts what it builds (`CARGO_TARGET_DIR`, `build.target-dir`...).
+fn target_dir() -> Result<PathBuf, String> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = "\"target_directory\":\"";
+    let start = text.find(key).ok_or("cargo metadata names no target_directory")? + key.len();
+    let end = text[start..].find('"').ok_or("cargo metadata: bad target_directory")? + start;
+    Ok(PathBuf::from(text[start..end].replace("\\\\", "\\")))
 }
 
 fn free_port() -> Result<u16, String> {
