@@ -56,8 +56,11 @@
 //! sans-IO state machine), [`smpp-tokio`](https://docs.rs/smpp-tokio) (the driver),
 //! [`smpp-client`](https://docs.rs/smpp-client) (the ESME),
 //! [`smpp-server`](https://docs.rs/smpp-server) (the SMSC) and
-//! [`smpp-cli`](https://docs.rs/smpp-cli) (the `smpp` command). Each re-exports the one
-//! below it.
+//! [`smpp-cli`](https://docs.rs/smpp-cli) (the `smpp` command). The client and the server
+//! re-export this crate, the session too (`smpp_session::smpp_wire`).
+//!
+//! The package is `smpp-wire` (`smpp-pdu`, the name of its folder in the repository,
+//! is an unrelated crate on crates.io).
 //!
 //! # MSRV
 //! Rust 1.88.

@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use smpp_wire::{Address, ShortMessage, SubmitSm};
+//! use smpp_session::smpp_wire::{Address, Body, CommandStatus, ShortMessage, SubmitSm};
 //! use smpp_session::{BindMode, BindRequest, Event, Request, Session, SessionConfig};
 //! # #[allow(clippy::disallowed_methods)]
 //! let now = Instant::now();
@@ -48,7 +48,7 @@
 //! let seq = esme.send(now, Request::SubmitSm(submit)).unwrap();
 //! pump(&mut esme, &mut smsc);
 //! let Some(Event::Request { seq: inbound, .. }) = smsc.poll_event() else { panic!() };
-//! smsc.respond(now, inbound, smpp_wire::CommandStatus::ESME_ROK, smpp_wire::Body::SubmitSmResp(None)).unwrap();
+//! smsc.respond(now, inbound, CommandStatus::ESME_ROK, Body::SubmitSmResp(None)).unwrap();
 //! pump(&mut smsc, &mut esme);
 //! assert!(matches!(esme.poll_event(), Some(Event::Response { seq: s, .. }) if s == seq));
 //! ```
@@ -58,9 +58,6 @@
 //! command, responses by status) and [`Session::take_latencies`]; every PDU in and
 //! out is also logged on the `tracing` target `smpp::wire` (see [`wire`]). Decisions are recorded in `docs/adr/0001-sans-io-session.md` and
 //! `docs/adr/0003-version-gating.md`.
-//!
-//! # Features
-//! None.
 //!
 //! # Features
 //! - `serde`: `SessionConfig` (durations as text), `BindMode`, `MissingScVersion`, and
