@@ -138,6 +138,33 @@ mod tests {
         assert_eq!(serde_json::from_str::<Npi>(r#""0x0e""#).unwrap(), Npi::INTERNET);
     }
 
+    /// Every spec name reads back as the value that wrote it (no two values share a
+    /// name, whatever its case), so what goes out as a name comes back the same.
+    #[test]
+    fn every_named_value_round_trips_through_its_name() {
+        use crate::{COMMANDS, PriorityFlag};
+        fn check<T: Copy + PartialEq + core::fmt::Debug>(v: T, name: Option<&str>, from: fn(&str) -> Option<T>) {
+            if let Some(name) = name {
+                assert_eq!(from(name), Some(v), "{name}");
+                assert_eq!(from(&name.to_ascii_lowercase()), Some(v), "{name} in lower case");
+            }
+        }
+        for raw in 0..=u8::MAX {
+            check(Ton(raw), Ton(raw).name(), Ton::from_name);
+            check(Npi(raw), Npi(raw).name(), Npi::from_name);
+            check(DataCoding(raw), DataCoding(raw).name(), DataCoding::from_name);
+            check(MessageState(raw), MessageState(raw).name(), MessageState::from_name);
+            check(PriorityFlag(raw), PriorityFlag(raw).name(), PriorityFlag::from_name);
+            check(InterfaceVersion(raw), InterfaceVersion(raw).name(), InterfaceVersion::from_name);
+        }
+        for raw in (0..0x500).chain(0x1000..0x1100) {
+            check(CommandStatus(raw), CommandStatus(raw).name(), CommandStatus::from_name);
+        }
+        for info in COMMANDS {
+            check(info.id, info.id.name(), CommandId::from_name);
+        }
+    }
+
     #[test]
     fn out_of_range_and_unknown_names_are_errors_that_say_what_was_expected() {
         let e = serde_json::from_str::<Ton>("256").unwrap_err().to_string();
