@@ -462,9 +462,9 @@ mod serde_impl {
         connect_timeout: Option<Duration>,
         #[serde(default, deserialize_with = "serde_duration::deserialize_some")]
         bind_timeout: Option<Duration>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "serde_duration::option::given")]
         busy_poll: Option<Option<Duration>>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "serde_duration::option::given")]
         write_timeout: Option<Option<Duration>>,
         session: Option<SessionConfig>,
         window: Option<usize>,
@@ -474,11 +474,6 @@ mod serde_impl {
         incoming_capacity: Option<usize>,
         driver: Option<smpp_tokio::DriverConfig>,
         retry_throttled: Option<Toggle<ThrottleRetry>>,
-    }
-
-    /// An optional duration that was given (maybe as `"off"`).
-    fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Duration>>, D::Error> {
-        serde_duration::option::deserialize(deserializer).map(Some)
     }
 
     /// A PEM as text (what a configuration file holds).

@@ -34,6 +34,12 @@ fn url(sim: &SimulatorHandle, options: &str) -> Upstream {
     format!("smpp://gw:gwpass@127.0.0.1:{}?name=up&{options}", sim.local_addr().port()).parse().unwrap()
 }
 
+/// An upstream named `name` on a port nothing listens on (yet), and that port.
+fn absent_upstream(name: &str) -> (Upstream, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    (format!("smpp://gw:gwpass@127.0.0.1:{port}?name={name}").parse().unwrap(), port)
+}
+
 fn gateway_config(up: Upstream) -> GatewayConfig {
     let mut c = GatewayConfig::default();
     c.accounts.insert("shop".into(), "shoppass".into());
@@ -203,11 +209,7 @@ async fn a_full_connector_queue_throttles_the_customer_and_drops_nothing() {
         l.max_waiting_per_account = 5;
         l
     }));
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let (up, port) = absent_upstream("up");
     let mut config = gateway_config(up);
     config.store = Some(store);
     let gw = Gateway::start(listen_any(), config).await.unwrap();
@@ -395,11 +397,7 @@ async fn an_upstream_killed_and_restarted_mid_run_leaves_every_message_with_a_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn above_half_its_bound_a_connector_s_queue_holds_answers_then_releases_them_as_it_drains() {
     // No upstream: what is submitted waits in the queue (bound 10, mark 5).
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let (up, _) = absent_upstream("up");
     let mut config = gateway_config(up);
     config.waiting = 10;
     let gw = Gateway::start(listen_any(), config).await.unwrap();
@@ -466,11 +464,7 @@ async fn an_upstream_declared_to_convert_ids_has_its_receipts_matched_by_number_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pass_through_with_no_upstream_bound_throttles_the_customer() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let up: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=up").parse().unwrap();
+    let (up, _) = absent_upstream("up");
     let mut config = gateway_config(up);
     config.policy = Policy::PassThrough;
     let gw = Gateway::start(listen_any(), config).await.unwrap();
@@ -483,11 +477,7 @@ async fn pass_through_with_no_upstream_bound_throttles_the_customer() {
 async fn an_upstream_that_refuses_the_bind_for_good_is_skipped_and_what_waits_for_it_refused() {
     let sim = upstream(upstream_config()).await;
     // "bad" is not there yet: a submit for it waits in its queue.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let bad: Upstream = format!("smpp://gw:gwpass@127.0.0.1:{port}?name=bad").parse().unwrap();
+    let (bad, port) = absent_upstream("bad");
     let mut config = gateway_config(url(&sim, ""));
     config.upstreams.push(bad);
     config.routes =

@@ -199,22 +199,17 @@ mod serde_impl {
         receive_window: Option<usize>,
         max_pdu_len: Option<usize>,
         interface_version: Option<InterfaceVersion>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "crate::serde_duration::option::given")]
         bind_timeout: Option<Option<Duration>>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "crate::serde_duration::option::given")]
         enquire_link_interval: Option<Option<Duration>>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "crate::serde_duration::option::given")]
         inactivity_timeout: Option<Option<Duration>>,
-        #[serde(default, deserialize_with = "given")]
+        #[serde(default, deserialize_with = "crate::serde_duration::option::given")]
         response_timeout: Option<Option<Duration>>,
         #[serde(default, deserialize_with = "crate::serde_duration::deserialize_some")]
         unbind_grace: Option<Duration>,
         missing_sc_version: Option<MissingScVersion>,
-    }
-
-    /// An optional duration that was given (maybe as `"off"`).
-    fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Duration>>, D::Error> {
-        crate::serde_duration::option::deserialize(deserializer).map(Some)
     }
 
     impl Serialize for SessionConfig {

@@ -62,6 +62,14 @@ pub mod option {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
         deserializer.deserialize_any(Text { optional: true })
     }
+
+    /// For a setting read over defaults, where left out and `"off"` differ: an
+    /// `Option<Option<Duration>>` field with `#[serde(default, deserialize_with =
+    /// "smpp_session::serde_duration::option::given")]` is `None` when left out and
+    /// `Some(what was given)` otherwise.
+    pub fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Duration>>, D::Error> {
+        deserialize(deserializer).map(Some)
+    }
 }
 
 struct Text {

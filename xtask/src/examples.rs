@@ -5,49 +5,30 @@
 //! is stopped and started again under it, and must see the link come back.
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::procs::{Killed, free_port, serve_on};
 use crate::{cargo, run};
-
-/// Kills the server it holds when dropped, whatever happened.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub(crate) fn run_all() -> Result<(), String> {
     run(cargo().args(["build", "--quiet", "--workspace", "--examples", "--bins", "--all-features"]))?;
     let bin = target_dir()?.join("debug");
     let example = |name: &str| bin.join("examples").join(name);
-    let smpp = bin.join("smpp");
+    let smpp = bin.join("smpp").to_string_lossy().into_owned();
 
     let dir = std::env::temp_dir().join(format!("smpp-examples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (ca, cert, key) = certificates(&dir)?;
 
-    let plain = free_port()?;
-    let tls = free_port()?;
-    let serve = |port: u16, extra: &[&Path]| -> Result<Server, String> {
-        let mut cmd = Command::new(&smpp);
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--mo-every", "1", "--dlr-delay-ms", "100"]);
-        if let [cert, key] = extra {
-            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
-        }
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| format!("smpp serve: {e}"))?;
-        let server = Server(child);
-        wait_listening(port)?;
-        Ok(server)
-    };
-    let mut plain_server = serve(plain, &[])?;
-    let _tls = serve(tls, &[&cert, &key])?;
+    let simulator = ["--mo-every", "1", "--dlr-delay-ms", "100"];
+    let (mut plain_server, plain) = serve_on(&smpp, "127.0.0.1:0", &simulator)?;
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let with_tls = [&simulator[..], &["--tls-cert", &cert, "--tls-key", &key]].concat();
+    let (_tls, tls) = serve_on(&smpp, "127.0.0.1:0", &with_tls)?;
     let at = |port: u16| format!("127.0.0.1:{port}");
     let plain_port = plain.to_string();
 
@@ -78,12 +59,12 @@ pub(crate) fn run_all() -> Result<(), String> {
     let mut cmd = Command::new(example("link_events"));
     cmd.args([at(plain), "--secs".into(), "8".into(), "--expect-reconnect".into()]).stdout(Stdio::piped());
     println!("$ {cmd:?}");
-    let mut child = Server(cmd.spawn().map_err(|e| format!("link_events: {e}"))?);
+    let mut child = Killed(cmd.spawn().map_err(|e| format!("link_events: {e}"))?);
     let lines = echo_lines(&mut child.0)?;
     wait_for_line(&lines, "submit 1: accepted")?;
     drop(plain_server);
     wait_for_line(&lines, "link: down")?;
-    plain_server = serve(plain, &[])?;
+    (plain_server, _) = serve_on(&smpp, &at(plain), &simulator)?;
     finish(&mut child, "link_events")?;
     drop(plain_server);
 
@@ -95,7 +76,7 @@ pub(crate) fn run_all() -> Result<(), String> {
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| format!("custom_smsc: {e}"))?;
-    let mut smsc = Server(smsc);
+    let mut smsc = Killed(smsc);
     wait_listening(custom)?;
     let port = custom.to_string();
     timed(
@@ -116,16 +97,7 @@ pub(crate) fn run_all() -> Result<(), String> {
         ]),
         "smpp send to custom_smsc",
     )?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match smsc.0.try_wait() {
-            Ok(Some(status)) if status.success() => break,
-            Ok(Some(status)) => return Err(format!("custom_smsc --once ended with {status}")),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => return Err("custom_smsc --once did not stop after its receipt".into()),
-            Err(e) => return Err(format!("custom_smsc: {e}")),
-        }
-    }
+    finish(&mut smsc, "custom_smsc --once")?;
     let _ = std::fs::remove_dir_all(&dir);
     println!("examples: all ran");
     Ok(())
@@ -134,12 +106,12 @@ pub(crate) fn run_all() -> Result<(), String> {
 /// Runs `cmd` to its end, for at most a minute.
 fn timed(cmd: &mut Command, name: &str) -> Result<(), String> {
     println!("$ {cmd:?}");
-    let mut child = Server(cmd.spawn().map_err(|e| format!("{name}: {e}"))?);
+    let mut child = Killed(cmd.spawn().map_err(|e| format!("{name}: {e}"))?);
     finish(&mut child, name)
 }
 
 /// Waits (at most a minute) for a child to end, and fails unless it succeeded.
-fn finish(child: &mut Server, name: &str) -> Result<(), String> {
+fn finish(child: &mut Killed, name: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match child.0.try_wait() {
@@ -233,11 +205,6 @@ fn target_dir() -> Result<PathBuf, String> {
     let start = text.find(key).ok_or("cargo metadata names no target_directory")? + key.len();
     let end = text[start..].find('"').ok_or("cargo metadata: bad target_directory")? + start;
     Ok(PathBuf::from(text[start..end].replace("\\\\", "\\")))
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Waits (at most 30 s) until something accepts connections on the port.

@@ -19,6 +19,7 @@
 mod bench;
 mod examples;
 mod fuzz;
+mod procs;
 mod release;
 mod store_bench;
 mod tidy;

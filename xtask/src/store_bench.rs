@@ -15,21 +15,13 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::procs::{Killed, free_port, serve_on};
 use crate::{project_root, run};
 
-/// A process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+/// (median, lowest, highest) of the rounds' rates, at least one.
+fn spread(rates: &mut [f64]) -> (f64, f64, f64) {
+    rates.sort_by(f64::total_cmp);
+    (rates[rates.len() / 2], rates[0], rates[rates.len() - 1])
 }
 
 /// A redis-server on a free port in `dir`, once it accepts connections.
@@ -53,19 +45,10 @@ fn redis(dir: &std::path::Path) -> Result<(Killed, u16), String> {
     Err("redis-server ended before it was ready".into())
 }
 
-/// `smpp serve` with these arguments; its port once it listens.
+/// `smpp serve` with these arguments on a port of its choosing; that port once it
+/// listens.
 fn serve(bin: &str, args: &[&str]) -> Result<(Killed, u16), String> {
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line).map_err(|e| e.to_string())?;
-    let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).ok_or(format!("serve said {line:?}"))?;
-    Ok((Killed(child), port))
+    serve_on(bin, "127.0.0.1:0", args)
 }
 
 fn bench(bin: &str, port: u16, count: u64) -> Result<Child, String> {
@@ -137,9 +120,8 @@ pub(crate) fn stores(args: &[String]) -> Result<(), String> {
             drop(servers);
             let _ = std::fs::remove_file(&file);
         }
-        rates.sort_by(f64::total_cmp);
-        let median = rates[rates.len() / 2];
-        println!("{name:<28} {median:>12.0} {:>12.0} {:>12.0}", rates[0], rates[rates.len() - 1]);
+        let (median, lo, hi) = spread(&mut rates);
+        println!("{name:<28} {median:>12.0} {lo:>12.0} {hi:>12.0}");
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -204,12 +186,8 @@ pub(crate) fn cli(args: &[String]) -> Result<(), String> {
         command.push(rate);
         drop(server);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    let (lib, lib_lo, lib_hi) = median(&mut library);
-    let (cmd, cmd_lo, cmd_hi) = median(&mut command);
+    let (lib, lib_lo, lib_hi) = spread(&mut library);
+    let (cmd, cmd_lo, cmd_hi) = spread(&mut command);
     println!(
         "
 one bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds"
@@ -267,12 +245,8 @@ pub(crate) fn gateway(args: &[String]) -> Result<(), String> {
         drop(gw);
         drop(upstream);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    let (d, d_lo, d_hi) = median(&mut direct);
-    let (g, g_lo, g_hi) = median(&mut through);
+    let (d, d_lo, d_hi) = spread(&mut direct);
+    let (g, g_lo, g_hi) = spread(&mut through);
     println!(
         "\none customer bind, window 1000, {count} submit_sm -> submit_sm_resp, median of {rounds} alternating rounds"
     );
