@@ -196,6 +196,27 @@ fn exit_codes_tell_the_cause() {
     assert_eq!(code(&["send", "--to", "1", "--registered-delivery", "300", "x"]), Some(2), "a bad flag value");
     assert_eq!(code(&["--host", "127.0.0.1", "serve"]), Some(2), "a flag serve does not take");
     assert_eq!(code(&["--timeout", "5", "serve"]), Some(2), "nor this one");
+    // Zero took the simulator's MO task down with a panic (and serve ran on); now it is
+    // bad input, refused at once.
+    let mut zero = smpp()
+        .args(["serve", "--listen", "127.0.0.1:0", "--mo-every", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ended = loop {
+        match zero.try_wait().unwrap() {
+            Some(status) => break status.code(),
+            None if Instant::now() > deadline => {
+                let _ = zero.kill();
+                let _ = zero.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert_eq!(ended, Some(2), "an MO period of zero is bad input (None: serve ran on)");
     let nobody = free_port().to_string();
     assert_eq!(code(&["send", "--host", "127.0.0.1", "--port", &nobody, "--to", "1", "x"]), Some(3), "refused");
     let serve = Serve::start(&["alice:pw"]);
